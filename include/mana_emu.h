@@ -39,10 +39,10 @@ int mana_emu_configure(const char *config);
 unsigned int mana_emu_port_count(void);
 
 struct mana_emu_port_info {
-	char pci_bdf[16];     /* "DDDD:BB:DD.F" of the VF or PF */
-	unsigned int ib_port; /* 1-based port of that function's RDMA device */
-	uint8_t mac[6];
-	char ifname[16]; /* kernel netdev name the emulated sysfs tree shows */
+    char pci_bdf[16];     /* "DDDD:BB:DD.F" of the VF or PF */
+    unsigned int ib_port; /* 1-based port of that function's RDMA device */
+    uint8_t mac[6];
+    char ifname[16]; /* kernel netdev name the emulated sysfs tree shows */
 };
 int mana_emu_port_info(unsigned int port, struct mana_emu_port_info *info);
 
@@ -56,8 +56,8 @@ const char *mana_emu_sysfs_pci_dir(void);
  * tests deterministic.
  */
 enum mana_emu_mode {
-	MANA_EMU_STEP = 0,
-	MANA_EMU_THREADED = 1,
+    MANA_EMU_STEP = 0,
+    MANA_EMU_THREADED = 1,
 };
 int mana_emu_set_mode(enum mana_emu_mode mode);
 enum mana_emu_mode mana_emu_get_mode(void);
@@ -71,11 +71,11 @@ unsigned int mana_emu_poll(void);
  * What a port transmits goes to its wire; frames arrive on a port from its wire. A port has
  * one wire at a time; setting a new one replaces the old.
  */
-int mana_emu_wire_none(unsigned int port);          /* transmitted frames are dropped */
-int mana_emu_wire_loopback(unsigned int port);      /* a port receives what it sends */
-int mana_emu_wire_ports(unsigned int a, unsigned int b); /* a <-> b, any VFs */
+int mana_emu_wire_none(unsigned int port);                    /* transmitted frames are dropped */
+int mana_emu_wire_loopback(unsigned int port);                /* a port receives what it sends */
+int mana_emu_wire_ports(unsigned int a, unsigned int b);      /* a <-> b, any VFs */
 int mana_emu_wire_tap(unsigned int port, const char *ifname); /* Linux TAP peer */
-int mana_emu_wire_capture(unsigned int port);       /* kept for mana_emu_capture() */
+int mana_emu_wire_capture(unsigned int port);                 /* kept for mana_emu_capture() */
 /* Append every frame the port transmits to a pcap file (in addition to its wire). */
 int mana_emu_pcap_capture(unsigned int port, const char *path);
 /* Inject every frame of a pcap file into the port as if received from the wire. */
@@ -122,22 +122,22 @@ int mana_emu_device_fatal(const char *pci_bdf, unsigned int recover_ms);
 
 /* ---- Counters -----------------------------------------------------------------------------*/
 struct mana_emu_counters {
-	uint64_t doorbells;
-	uint64_t wqes;           /* WQEs consumed (SQ + RQ) */
-	uint64_t cqes;           /* completions written */
-	uint64_t tx_frames;      /* frames put on the wire */
-	uint64_t tx_bytes;
-	uint64_t rx_frames;      /* frames copied into posted buffers */
-	uint64_t rx_bytes;
-	uint64_t rx_drops_no_buffer;
-	uint64_t rx_drops_other;   /* no queue, port stopped, no RSS QP, ... */
-	uint64_t tx_errors;        /* error completions written for TX */
-	uint64_t rx_truncated;
-	uint64_t dma_violations;   /* SGE outside any MR, wrong lkey, ... */
-	uint64_t wqe_violations;   /* malformed WQE */
-	uint64_t cq_overflows;
-	uint64_t live_objects;     /* verbs objects currently alive */
-	uint64_t open_fds;         /* fds the emulator created and has not closed */
+    uint64_t doorbells;
+    uint64_t wqes;      /* WQEs consumed (SQ + RQ) */
+    uint64_t cqes;      /* completions written */
+    uint64_t tx_frames; /* frames put on the wire */
+    uint64_t tx_bytes;
+    uint64_t rx_frames; /* frames copied into posted buffers */
+    uint64_t rx_bytes;
+    uint64_t rx_drops_no_buffer;
+    uint64_t rx_drops_other; /* no queue, port stopped, no RSS QP, ... */
+    uint64_t tx_errors;      /* error completions written for TX */
+    uint64_t rx_truncated;
+    uint64_t dma_violations; /* SGE outside any MR, wrong lkey, ... */
+    uint64_t wqe_violations; /* malformed WQE */
+    uint64_t cq_overflows;
+    uint64_t live_objects; /* verbs objects currently alive */
+    uint64_t open_fds;     /* fds the emulator created and has not closed */
 };
 
 /* Totals over the whole emulator. */
@@ -145,17 +145,17 @@ int mana_emu_counters(struct mana_emu_counters *out);
 /* One port's share (live_objects/open_fds: objects on that port's parent domains). */
 int mana_emu_port_counters(unsigned int port, struct mana_emu_counters *out);
 enum mana_emu_queue_kind {
-	MANA_EMU_QUEUE_SQ = 0,
-	MANA_EMU_QUEUE_RQ = 1,
-	MANA_EMU_QUEUE_CQ = 2,
+    MANA_EMU_QUEUE_SQ = 0,
+    MANA_EMU_QUEUE_RQ = 1,
+    MANA_EMU_QUEUE_CQ = 2,
 };
 /* Ids (sq_id / wq_id / cq_id as manadv_init_obj reports them) of the live queues of a
  * kind on a port, in creation order; returns how many there are (may exceed max). */
 int mana_emu_port_queues(unsigned int port, enum mana_emu_queue_kind kind, uint32_t *ids,
-			 unsigned int max);
+                         unsigned int max);
 /* One queue's share of the traffic counters. */
 int mana_emu_queue_counters(enum mana_emu_queue_kind kind, uint32_t id,
-			    struct mana_emu_counters *out);
+                            struct mana_emu_counters *out);
 /* Zero the traffic counters (not live_objects/open_fds). */
 void mana_emu_reset_counters(void);
 
