@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// Owner-bit arithmetic of a completion queue and the driver's cursor over it.
+//
+// The driver's head is a free-running counter starting at `count`. The entry for head
+// sits at index head mod count; it is new when its owner bits equal (head / count) mod 8,
+// the queue is empty when they equal (head / count - 1) mod 8, and any other value means
+// the device lapped the driver. The device writes ((n / count) + 1) mod 8 for its n-th
+// completion, so a zeroed ring reads as empty.
+#pragma once
+
+#include "cqe.h"
+
+#include <atomic>
+#include <bit>
+#include <cstdint>
+
+namespace mana::gdma
+{
+
+// Owner bits the device writes for its n-th completion (n from 0).
+constexpr uint8_t device_owner_bits(uint64_t n, uint32_t count)
+{
+    return static_cast<uint8_t>((n / count + 1) & kOwnerBitsMask);
+}
+
+// Owner bits the driver expects at `head` for a new entry.
+constexpr uint8_t expected_owner_bits(uint32_t head, uint32_t count)
+{
+    return static_cast<uint8_t>((head / count) & kOwnerBitsMask);
+}
+
+// Owner bits that mean "nothing new yet" at `head`.
+constexpr uint8_t empty_owner_bits(uint32_t head, uint32_t count)
+{
+    return static_cast<uint8_t>((head / count - 1) & kOwnerBitsMask);
+}
+
+enum class CqSlot { ready, empty, overflow };
+
+constexpr CqSlot classify_owner_bits(uint8_t owner, uint32_t head, uint32_t count)
+{
+    if (owner == expected_owner_bits(head, count))
+        return CqSlot::ready;
+    if (owner == empty_owner_bits(head, count))
+        return CqSlot::empty;
+    return CqSlot::overflow;
+}
+
+// The driver side of a CQ whose entry count is a power of two (the driver chooses the
+// count, so the hot path can shift and mask instead of dividing).
+class CqCursor
+{
+  public:
+    CqCursor() = default;
+    CqCursor(const Cqe *ring, uint32_t count)
+        : ring_(ring), count_(count), mask_(count - 1),
+          shift_(static_cast<uint32_t>(std::countr_zero(count))), head_(count)
+    {
+    }
+
+    static constexpr bool valid_count(uint32_t count)
+    {
+        return count != 0 && std::has_single_bit(count);
+    }
+
+    uint32_t head() const { return head_; }
+    uint32_t count() const { return count_; }
+    const Cqe &current() const { return ring_[head_ & mask_]; }
+
+    // State of the entry at the head. On `ready` the caller may read current() and
+    // then advance().
+    CqSlot peek() const
+    {
+        const uint8_t owner = current().owner_bits();
+        const uint8_t expected = static_cast<uint8_t>((head_ >> shift_) & kOwnerBitsMask);
+        if (owner == expected) [[likely]] {
+            // The entry's payload must not be read before its owner bits.
+            std::atomic_thread_fence(std::memory_order_acquire);
+            return CqSlot::ready;
+        }
+        if (owner == static_cast<uint8_t>((expected - 1) & kOwnerBitsMask))
+            return CqSlot::empty;
+        return CqSlot::overflow;
+    }
+
+    void advance(uint32_t n = 1) { head_ += n; }
+
+  private:
+    const Cqe *ring_ = nullptr;
+    uint32_t count_ = 0;
+    uint32_t mask_ = 0;
+    uint32_t shift_ = 0;
+    uint32_t head_ = 0;
+};
+
+} // namespace mana::gdma
