@@ -113,17 +113,19 @@ constexpr uint32_t free_bu(uint32_t capacity_bu, uint32_t head_bu, uint32_t tail
 }
 
 // Writes a complete WQE at `head_bu` and returns its size in BUs. The caller has checked
-// free space. `client_oob` is 8 or 24 bytes (use inline_oob_bytes()); an empty `sges`
-// writes the dummy SGE. Header fields num_sgl_entries and inline_oob_dwords are derived
-// here so a caller cannot get them inconsistent with what is written.
+// free space. `client_oob` is up to 24 bytes (8 or fewer use the small inline slot).
+// Header fields num_sgl_entries and inline_oob_dwords are derived here so a caller cannot
+// get them inconsistent with what is written. An empty `sges` still occupies one SGE slot
+// holding the dummy SGE, while the header counts the SGEs the caller gave (0): that is
+// what the device expects (pinned by the golden vectors).
 inline uint32_t write_wqe(const WqeRing &ring, uint32_t head_bu, DmaHeaderFields header,
                           std::span<const std::byte> client_oob, std::span<const Sge> sges)
 {
     const auto oob_bytes = inline_oob_bytes(static_cast<uint32_t>(client_oob.size()));
-    if (sges.empty())
-        sges = std::span<const Sge>(&kDummySge, 1);
     header.num_sgl_entries = static_cast<uint8_t>(sges.size());
     header.inline_oob_dwords = static_cast<uint8_t>(oob_bytes / 4);
+    if (sges.empty())
+        sges = std::span<const Sge>(&kDummySge, 1);
 
     const uint32_t offset = ring.offset_of(head_bu);
     std::array<std::byte, sizeof(DmaHeader) + kLargeInlineOobBytes> first{};
@@ -153,7 +155,6 @@ struct ParsedWqe {
 enum class WqeParseError {
     none,
     bad_oob_size,   // inline OOB size other than 8 or 24 bytes
-    no_sges,        // num_sgl_entries == 0
     exceeds_posted, // the WQE extends past the posted tail
     reserved_bits,  // reserved header bits set
 };
@@ -172,8 +173,6 @@ inline WqeParseError parse_wqe(const WqeRing &ring, uint32_t head_bu, uint32_t p
     const uint32_t oob = out.oob_bytes();
     if (oob != kSmallInlineOobBytes && oob != kLargeInlineOobBytes)
         return WqeParseError::bad_oob_size;
-    if (out.header.num_sgl_entries == 0)
-        return WqeParseError::no_sges;
     out.size_bu = wqe_size_bu(oob, out.header.num_sgl_entries);
     if (out.size_bu > posted_bu || out.size_bu > ring.capacity_bu())
         return WqeParseError::exceeds_posted;
@@ -184,7 +183,8 @@ inline WqeParseError parse_wqe(const WqeRing &ring, uint32_t head_bu, uint32_t p
     return WqeParseError::none;
 }
 
-// SGE `index` of a parsed WQE (index < header.num_sgl_entries).
+// SGE `index` of a parsed WQE (index < header.num_sgl_entries; a WQE with 0 entries
+// carries only the dummy SGE, which describes no data).
 inline Sge read_sge(const WqeRing &ring, const ParsedWqe &wqe, uint32_t index)
 {
     Sge sge;
