@@ -53,7 +53,9 @@ uint16_t ipv6_pseudo_header_checksum(std::span<const uint8_t> ipv6_header, bool 
 // one of ok/failed is set; layers absent (or not checkable, e.g. IP fragments for L4)
 // leave both false.
 struct RxChecksumStatus {
-    bool ip_ok, ip_failed, tcp_ok, tcp_failed, udp_ok, udp_failed;
+    bool ip_ok = false, ip_failed = false;
+    bool tcp_ok = false, tcp_failed = false;
+    bool udp_ok = false, udp_failed = false;
 };
 
 // Validates the IPv4 header checksum and the TCP/UDP checksum (over IPv4 or IPv6) of a

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "tx_offload.h"
+
+#include "byte_order.h"
+#include "checksum.h"
+#include "frame_layout.h"
+
+namespace mana_emu::packet
+{
+namespace
+{
+
+// End of the L3 payload: from the IP length field when set and consistent, otherwise the
+// end of the frame (e.g. a field left zero by software).
+size_t l3_payload_end(std::span<const uint8_t> frame, const FrameLayout &layout)
+{
+    size_t length_field = 0;
+    size_t end = 0;
+    if (layout.l3 == FrameLayout::L3::ipv4) {
+        length_field = load_be16(frame, layout.l3_offset + 2);
+        end = layout.l3_offset + length_field;
+    } else {
+        length_field = load_be16(frame, layout.l3_offset + 4);
+        end = layout.l3_offset + kIpv6HeaderLen + length_field;
+    }
+    if (length_field == 0 || end > frame.size())
+        return frame.size();
+    return end;
+}
+
+} // namespace
+
+bool apply_tx_checksums(std::span<uint8_t> frame, const TxChecksumRequest &request)
+{
+    if (!request.ip && !request.tcp && !request.udp)
+        return true; // nothing asked, nothing to check
+    const auto layout = parse_frame(frame);
+    if (!layout || layout->l3 == FrameLayout::L3::none)
+        return false;
+    const bool ipv4 = layout->l3 == FrameLayout::L3::ipv4;
+    if ((request.outer_ipv4 && !ipv4) || (request.outer_ipv6 && ipv4))
+        return false;
+    if (request.ip && !ipv4)
+        return false;
+    if (request.tcp && request.udp)
+        return false;
+
+    const bool l4 = request.tcp || request.udp;
+    if (l4) {
+        const auto expected = request.tcp ? FrameLayout::L4::tcp : FrameLayout::L4::udp;
+        if (layout->l4 != expected || layout->ipv4_fragment ||
+            request.transport_offset != layout->l4_offset ||
+            size_t{request.transport_offset} + layout->l4_len > frame.size())
+            return false;
+    }
+
+    // All checks done: from here on the frame is modified.
+    if (request.ip) {
+        const auto header = frame.subspan(layout->l3_offset, layout->l3_len);
+        store_be16(header, 10, 0);
+        store_be16(header, 10, internet_checksum(header));
+    }
+    if (l4) {
+        const size_t end = l3_payload_end(frame, *layout);
+        const auto segment =
+            frame.subspan(request.transport_offset, end - request.transport_offset);
+        const size_t field = request.tcp ? 16 : 6;
+        // The seed in the field takes part in the sum as-is: it stands for the pseudo-header.
+        uint16_t checksum = internet_checksum(segment);
+        if (request.udp && checksum == 0)
+            checksum = 0xffff;
+        store_be16(segment, field, checksum);
+    }
+    return true;
+}
+
+} // namespace mana_emu::packet
