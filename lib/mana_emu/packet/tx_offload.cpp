@@ -46,12 +46,16 @@ bool apply_tx_checksums(std::span<uint8_t> frame, const TxChecksumRequest &reque
         return false;
 
     const bool l4 = request.tcp || request.udp;
+    size_t l4_end = 0;
     if (l4) {
         const auto expected = request.tcp ? FrameLayout::L4::tcp : FrameLayout::L4::udp;
         if (layout->l4 != expected || layout->ipv4_fragment ||
             request.transport_offset != layout->l4_offset ||
             size_t{request.transport_offset} + layout->l4_len > frame.size())
             return false;
+        l4_end = l3_payload_end(frame, *layout);
+        if (l4_end < size_t{request.transport_offset} + layout->l4_len)
+            return false; // the IP length ends inside the transport header
     }
 
     // All checks done: from here on the frame is modified.
@@ -61,9 +65,8 @@ bool apply_tx_checksums(std::span<uint8_t> frame, const TxChecksumRequest &reque
         store_be16(header, 10, internet_checksum(header));
     }
     if (l4) {
-        const size_t end = l3_payload_end(frame, *layout);
         const auto segment =
-            frame.subspan(request.transport_offset, end - request.transport_offset);
+            frame.subspan(request.transport_offset, l4_end - request.transport_offset);
         const size_t field = request.tcp ? 16 : 6;
         // The seed in the field takes part in the sum as-is: it stands for the pseudo-header.
         uint16_t checksum = internet_checksum(segment);

@@ -30,7 +30,8 @@ struct TxChecksumRequest {
 // Returns false, leaving the frame unchanged, when the request cannot apply: IP checksum
 // on a non-IPv4 frame, TCP and UDP both requested, an L4 request on a frame whose parsed
 // transport header is not that protocol or does not start at transport_offset, an
-// outer_ipv4/outer_ipv6 flag contradicting the frame, or offsets beyond the frame.
+// outer_ipv4/outer_ipv6 flag contradicting the frame, offsets beyond the frame, or an IP
+// length that ends inside the transport header.
 bool apply_tx_checksums(std::span<uint8_t> frame, const TxChecksumRequest &request);
 
 } // namespace mana_emu::packet
