@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// The eth_dev_ops table: each callback forwards to the port. Nothing here throws, and
+// every failure is a negative errno with a log line from the port.
+#include "ethdev_ops.h"
+
+#include "log.h"
+#include "port.h"
+
+#include <rte_ethdev.h>
+
+namespace mana
+{
+namespace
+{
+
+int dev_configure(rte_eth_dev *dev)
+{
+    return Port::of(dev).configure();
+}
+
+int dev_start(rte_eth_dev *dev)
+{
+    return Port::of(dev).start();
+}
+
+int dev_stop(rte_eth_dev *dev)
+{
+    return Port::of(dev).stop();
+}
+
+// Everything the port owns goes here; ethdev then frees dev_private and the MAC array
+// (rte_eth_dev_release_port).
+int dev_close(rte_eth_dev *dev)
+{
+    if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+        return 0;
+    if (dev->data->dev_private != nullptr) {
+        std::destroy_at(&Port::of(dev));
+        rte_free(dev->data->dev_private);
+        dev->data->dev_private = nullptr;
+    }
+    return 0;
+}
+
+int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info)
+{
+    Port::of(dev).info(*info);
+    return 0;
+}
+
+const uint32_t *dev_supported_ptypes_get(rte_eth_dev *)
+{
+    // Exactly what rx_burst can set from the completion (see packet_type() in rxq.cpp).
+    static const uint32_t kPtypes[] = {
+        RTE_PTYPE_L2_ETHER,
+        RTE_PTYPE_L2_ETHER_VLAN,
+        RTE_PTYPE_L3_IPV4_EXT_UNKNOWN,
+        RTE_PTYPE_L3_IPV6_EXT_UNKNOWN,
+        RTE_PTYPE_L4_TCP,
+        RTE_PTYPE_L4_UDP,
+        RTE_PTYPE_UNKNOWN,
+    };
+    return kPtypes;
+}
+
+int link_update(rte_eth_dev *dev, int)
+{
+    return Port::of(dev).link_update();
+}
+
+int stats_get(rte_eth_dev *dev, rte_eth_stats *stats)
+{
+    return Port::of(dev).stats_get(*stats);
+}
+
+int stats_reset(rte_eth_dev *dev)
+{
+    return Port::of(dev).stats_reset();
+}
+
+int rx_queue_setup(rte_eth_dev *dev, uint16_t queue, uint16_t descriptors, unsigned socket,
+                   const rte_eth_rxconf *conf, rte_mempool *pool)
+{
+    const rte_eth_rxconf defaults{};
+    return Port::of(dev).rx_queue_setup(queue, descriptors, socket, conf ? *conf : defaults, pool);
+}
+
+int tx_queue_setup(rte_eth_dev *dev, uint16_t queue, uint16_t descriptors, unsigned socket,
+                   const rte_eth_txconf *conf)
+{
+    const rte_eth_txconf defaults{};
+    return Port::of(dev).tx_queue_setup(queue, descriptors, socket, conf ? *conf : defaults);
+}
+
+void rx_queue_release(rte_eth_dev *dev, uint16_t queue)
+{
+    Port::of(dev).rx_queue_release(queue);
+}
+
+void tx_queue_release(rte_eth_dev *dev, uint16_t queue)
+{
+    Port::of(dev).tx_queue_release(queue);
+}
+
+int rss_hash_update(rte_eth_dev *dev, rte_eth_rss_conf *conf)
+{
+    return Port::of(dev).rss_hash_update(*conf);
+}
+
+int rss_hash_conf_get(rte_eth_dev *dev, rte_eth_rss_conf *conf)
+{
+    return Port::of(dev).rss_hash_conf_get(*conf);
+}
+
+int reta_update(rte_eth_dev *dev, rte_eth_rss_reta_entry64 *conf, uint16_t size)
+{
+    return Port::of(dev).reta_update(conf, size);
+}
+
+int reta_query(rte_eth_dev *dev, rte_eth_rss_reta_entry64 *conf, uint16_t size)
+{
+    return Port::of(dev).reta_query(conf, size);
+}
+
+int mtu_set(rte_eth_dev *dev, uint16_t mtu)
+{
+    return Port::of(dev).mtu_set(mtu);
+}
+
+int mac_addr_set(rte_eth_dev *dev, rte_ether_addr *)
+{
+    MANA_DRV_LOG(ERR,
+                 "port %u: the MAC of a MANA port is assigned by the platform and cannot "
+                 "be changed; probe with mac=<address> to choose among ports",
+                 dev->data->port_id);
+    return -ENOTSUP;
+}
+
+constexpr eth_dev_ops make_ops()
+{
+    eth_dev_ops ops{};
+    ops.dev_configure = dev_configure;
+    ops.dev_start = dev_start;
+    ops.dev_stop = dev_stop;
+    ops.dev_close = dev_close;
+    ops.dev_infos_get = dev_infos_get;
+    ops.dev_supported_ptypes_get = dev_supported_ptypes_get;
+    ops.link_update = link_update;
+    ops.stats_get = stats_get;
+    ops.stats_reset = stats_reset;
+    ops.rx_queue_setup = rx_queue_setup;
+    ops.tx_queue_setup = tx_queue_setup;
+    ops.rx_queue_release = rx_queue_release;
+    ops.tx_queue_release = tx_queue_release;
+    ops.rss_hash_update = rss_hash_update;
+    ops.rss_hash_conf_get = rss_hash_conf_get;
+    ops.reta_update = reta_update;
+    ops.reta_query = reta_query;
+    ops.mtu_set = mtu_set;
+    ops.mac_addr_set = mac_addr_set;
+    // No promiscuous/allmulticast ops: the VF receives what the platform steers to its
+    // MAC, so ethdev answers -ENOTSUP, which testpmd reports and ignores.
+    return ops;
+}
+
+const eth_dev_ops kOps = make_ops();
+
+} // namespace
+
+const eth_dev_ops &port_ops()
+{
+    return kOps;
+}
+
+} // namespace mana

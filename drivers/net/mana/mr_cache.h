@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// Memory-region lookup: which lkey covers a buffer the device must read or write.
+//
+// Two levels. MrTable is shared by all queues of a port: a bounded, sorted table of
+// registered ranges behind a reader-writer lock; misses register new memory through an
+// MrRegistrar (verbs in the driver, a fake in unit tests). MrQueueCache is a queue's
+// private few-entry cache in front of it, touched by one lcore only, so the common case
+// takes no lock.
+//
+// Entries live until the table is destroyed (port close). That is what makes the
+// per-queue caches safe without invalidation: an lkey a queue has cached, or that sits
+// in a posted WQE, stays registered. When the table is full, a lookup that needs a new
+// registration fails; the caller drops the packet and counts it.
+#pragma once
+
+#include <rte_rwlock.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace mana
+{
+
+struct MrRange {
+    uintptr_t start = 0;
+    uintptr_t end = 0; // exclusive
+    uint32_t lkey = 0;
+
+    bool contains(uintptr_t addr, std::size_t len) const
+    {
+        return addr >= start && addr + len <= end && addr + len >= addr;
+    }
+};
+
+struct MrRegistration {
+    MrRange range;
+    void *handle = nullptr; // what the registrar needs to release it
+};
+
+class MrRegistrar
+{
+  public:
+    virtual ~MrRegistrar() = default;
+    // The range to register so that [addr, addr + len) is covered: registrars widen it
+    // (whole memory segment, whole pages) so neighbouring buffers hit the same entry.
+    virtual std::pair<uintptr_t, uintptr_t> covering_range(uintptr_t addr, std::size_t len) = 0;
+    // Registers exactly [start, end); nullopt with errno set on failure.
+    virtual std::optional<MrRegistration> register_range(uintptr_t start, uintptr_t end) = 0;
+    virtual void release(const MrRegistration &registration) = 0;
+};
+
+class MrTable
+{
+  public:
+    MrTable(MrRegistrar &registrar, std::size_t capacity);
+    ~MrTable();
+    MrTable(const MrTable &) = delete;
+    MrTable &operator=(const MrTable &) = delete;
+
+    // An entry covering the buffer, if one is registered. Takes the read lock.
+    std::optional<MrRange> find(uintptr_t addr, std::size_t len);
+
+    // find(), registering the covering range on a miss. nullopt when registration fails
+    // or the table is full (then `full_misses()` counts it).
+    std::optional<MrRange> find_or_register(uintptr_t addr, std::size_t len);
+
+    // Registers exactly [start, end) unless an entry already covers it (setup time:
+    // mempool chunks). 0, -ENOSPC when full, or a negative errno from the registrar.
+    int register_exact(uintptr_t start, uintptr_t end);
+
+    std::size_t size();
+    std::size_t capacity() const { return capacity_; }
+    uint64_t full_misses() const { return full_misses_; }
+
+    // Releases every registration (port close).
+    void clear();
+
+  private:
+    std::optional<MrRange> find_locked(uintptr_t addr, std::size_t len) const;
+    int insert_locked(uintptr_t start, uintptr_t end, MrRange *out);
+
+    MrRegistrar &registrar_;
+    std::size_t capacity_;
+    rte_rwlock_t lock_;
+    std::vector<MrRegistration> entries_; // sorted by range.start
+    uintptr_t longest_ = 0;               // longest entry, bounds the backward scan
+    uint64_t full_misses_ = 0;
+};
+
+// A queue's private cache: a handful of recently used ranges, round-robin replacement.
+class MrQueueCache
+{
+  public:
+    static constexpr std::size_t kEntries = 8;
+
+    MrQueueCache() = default;
+    explicit MrQueueCache(MrTable *table) : table_(table) {}
+
+    // The lkey of a buffer if this cache holds it; no lock, no registration.
+    std::optional<uint32_t> cached(uintptr_t addr, std::size_t len)
+    {
+        const MrRange &last = entries_[last_];
+        if (last.contains(addr, len)) [[likely]]
+            return last.lkey;
+        for (uint32_t i = 0; i < kEntries; ++i) {
+            if (entries_[i].contains(addr, len)) {
+                last_ = i;
+                return entries_[i].lkey;
+            }
+        }
+        return std::nullopt;
+    }
+
+    // The lkey of a buffer, asking the shared table (and registering) on a miss;
+    // nullopt when it cannot be registered (the caller drops the packet).
+    std::optional<uint32_t> lkey(uintptr_t addr, std::size_t len)
+    {
+        if (const auto hit = cached(addr, len)) [[likely]]
+            return hit;
+        return miss(addr, len);
+    }
+
+    void flush() { entries_ = {}; }
+
+  private:
+    std::optional<uint32_t> miss(uintptr_t addr, std::size_t len);
+
+    std::array<MrRange, kEntries> entries_{};
+    uint32_t last_ = 0;
+    uint32_t next_ = 0;
+    MrTable *table_ = nullptr;
+};
+
+} // namespace mana

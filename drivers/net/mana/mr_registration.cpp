@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "mr_registration.h"
+
+#include "log.h"
+#include "verbs.h"
+
+#include <rte_mbuf.h>
+#include <rte_memory.h>
+#include <rte_mempool.h>
+
+#include <cerrno>
+#include <unistd.h>
+
+namespace mana
+{
+
+std::pair<uintptr_t, uintptr_t> VerbsMrRegistrar::covering_range(uintptr_t addr, std::size_t len)
+{
+    void *pointer = reinterpret_cast<void *>(addr);
+    const rte_memseg_list *list = rte_mem_virt2memseg_list(pointer);
+    if (list != nullptr) {
+        const rte_memseg *segment = rte_mem_virt2memseg(pointer, list);
+        if (segment != nullptr) {
+            const auto start = reinterpret_cast<uintptr_t>(segment->addr);
+            const uintptr_t end = start + segment->len;
+            if (addr >= start && addr + len <= end)
+                return {start, end};
+        }
+    }
+    const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    return {addr & ~(page - 1), (addr + len + page - 1) & ~(page - 1)};
+}
+
+std::optional<MrRegistration> VerbsMrRegistrar::register_range(uintptr_t start, uintptr_t end)
+{
+    ibv_mr *mr =
+        ibv_reg_mr(pd_, reinterpret_cast<void *>(start), end - start, IBV_ACCESS_LOCAL_WRITE);
+    if (mr == nullptr) {
+        const int error = errno;
+        MANA_DRV_LOG(ERR, "ibv_reg_mr of [%#lx, %#lx) failed: %s",
+                     static_cast<unsigned long>(start), static_cast<unsigned long>(end),
+                     strerror(error));
+        errno = error;
+        return std::nullopt;
+    }
+    MANA_DRV_LOG(DEBUG, "registered [%#lx, %#lx) lkey %#x", static_cast<unsigned long>(start),
+                 static_cast<unsigned long>(end), mr->lkey);
+    return MrRegistration{.range = {.start = start, .end = end, .lkey = mr->lkey}, .handle = mr};
+}
+
+void VerbsMrRegistrar::release(const MrRegistration &registration)
+{
+    MrOwner owner(static_cast<ibv_mr *>(registration.handle));
+}
+
+namespace
+{
+
+struct ChunkWalk {
+    MrTable *table;
+    int error;
+};
+
+void register_chunk(rte_mempool *, void *opaque, rte_mempool_memhdr *chunk, unsigned)
+{
+    auto *walk = static_cast<ChunkWalk *>(opaque);
+    if (walk->error != 0)
+        return;
+    const auto start = reinterpret_cast<uintptr_t>(chunk->addr);
+    walk->error = walk->table->register_exact(start, start + chunk->len);
+}
+
+} // namespace
+
+int register_mempool(MrTable &table, rte_mempool *pool)
+{
+    ChunkWalk walk{&table, 0};
+    rte_mempool_mem_iter(pool, register_chunk, &walk);
+    if (walk.error != 0)
+        MANA_DRV_LOG(ERR,
+                     "cannot register mempool %s with the device: %s (%zu of %zu memory "
+                     "regions used)",
+                     pool->name, strerror(-walk.error), table.size(), table.capacity());
+    return walk.error;
+}
+
+std::optional<uint32_t> lookup_segment_lkey(MrQueueCache &cache, MrTable &table,
+                                            const rte_mbuf *segment)
+{
+    const auto addr = rte_pktmbuf_mtod(segment, uintptr_t);
+    const std::size_t len = segment->data_len;
+    if (const auto hit = cache.cached(addr, len)) [[likely]]
+        return hit;
+    if (RTE_MBUF_DIRECT(segment) && segment->pool != nullptr && !table.find(addr, len))
+        static_cast<void>(register_mempool(table, segment->pool));
+    return cache.lkey(addr, len);
+}
+
+} // namespace mana

@@ -1,0 +1,640 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "port.h"
+
+#include "log.h"
+
+#include <rte_ethdev.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cinttypes>
+#include <cstring>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace mana
+{
+namespace
+{
+
+// vendor_part_id values of MANA functions (spec §1); 0 comes from older kernels.
+constexpr bool is_mana_part(uint32_t vendor_part_id)
+{
+    return vendor_part_id == 0 || vendor_part_id == 2 || vendor_part_id == 3;
+}
+
+// Queue rings come from DPDK memory on the socket of the queue being created.
+void *ring_alloc(size_t size, void *data)
+{
+    const int socket = *static_cast<int *>(data);
+    return rte_zmalloc_socket("mana_ring", size, gdma::kQueueBufferAlignment, socket);
+}
+
+void ring_free(void *pointer, void *)
+{
+    rte_free(pointer);
+}
+
+int errno_or(int fallback)
+{
+    return errno != 0 ? errno : fallback;
+}
+
+} // namespace
+
+int Device::open(ibv_device *device, const std::string &bdf, std::shared_ptr<Device> &out)
+{
+    auto opened = std::make_shared<Device>();
+    opened->bdf = bdf;
+    opened->context.reset(ibv_open_device(device));
+    if (!opened->context) {
+        const int error = errno_or(ENODEV);
+        MANA_INIT_LOG(ERR,
+                      "%s: ibv_open_device(%s) failed: %s; check permissions on /dev/infiniband",
+                      bdf.c_str(), ibv_get_device_name(device), strerror(error));
+        return -error;
+    }
+    const int ret = ibv_query_device_ex(opened->context.get(), nullptr, &opened->attr);
+    if (ret != 0) {
+        MANA_INIT_LOG(ERR, "%s: ibv_query_device_ex failed: %s", bdf.c_str(), strerror(ret));
+        return -ret;
+    }
+    const uint32_t part = opened->attr.orig_attr.vendor_part_id;
+    if (!is_mana_part(part)) {
+        MANA_INIT_LOG(ERR,
+                      "%s: RDMA device %s has vendor_part_id %u, not a MANA Ethernet function "
+                      "(0, 2 or 3); not probing it",
+                      bdf.c_str(), ibv_get_device_name(device), part);
+        return -ENODEV;
+    }
+    opened->allocators = {
+        .alloc = ring_alloc, .free = ring_free, .data = &opened->allocator_socket};
+    const int set = manadv_set_context_attr(opened->context.get(), MANADV_CTX_ATTR_BUF_ALLOCATORS,
+                                            &opened->allocators);
+    if (set != 0) {
+        MANA_INIT_LOG(
+            ERR,
+            "%s: manadv_set_context_attr(BUF_ALLOCATORS) failed: %s; rdma-core >= 44 is required",
+            bdf.c_str(), strerror(set < 0 ? -set : set));
+        return set < 0 ? set : -set;
+    }
+    out = std::move(opened);
+    return 0;
+}
+
+Port::Port(std::shared_ptr<Device> device, const NetdevPort &netdev, rte_eth_dev *eth_dev)
+    : device_(std::move(device)), data_(eth_dev->data), port_id_(eth_dev->data->port_id),
+      ib_port_(netdev.ib_port), ifname_(netdev.ifname), mac_(netdev.mac)
+{
+}
+
+Port::~Port()
+{
+    close();
+}
+
+int Port::init()
+{
+    ibv_context *context = device_->context.get();
+    pd_.reset(ibv_alloc_pd(context));
+    if (!pd_) {
+        const int error = errno_or(ENOMEM);
+        MANA_INIT_LOG(ERR, "%s port %u: ibv_alloc_pd failed: %s", device_->bdf.c_str(), ib_port_,
+                      strerror(error));
+        return -error;
+    }
+    ibv_parent_domain_init_attr attr{};
+    attr.pd = pd_.get();
+    attr.comp_mask = IBV_PARENT_DOMAIN_INIT_ATTR_PD_CONTEXT;
+    attr.pd_context = reinterpret_cast<void *>(static_cast<uintptr_t>(ib_port_));
+    parent_domain_.reset(ibv_alloc_parent_domain(context, &attr));
+    if (!parent_domain_) {
+        const int error = errno_or(ENOMEM);
+        MANA_INIT_LOG(ERR, "%s port %u: ibv_alloc_parent_domain failed: %s", device_->bdf.c_str(),
+                      ib_port_, strerror(error));
+        pd_.reset();
+        return -error;
+    }
+    registrar_.emplace(pd_.get());
+    const auto max_mr = static_cast<std::size_t>(std::max(device_->attr.orig_attr.max_mr, 1));
+    mr_table_.emplace(*registrar_, std::min(kMaxMemoryRegions, max_mr));
+    return 0;
+}
+
+int Port::close()
+{
+    stop();
+    rxqs_.clear();
+    txqs_.clear();
+    if (data_->rx_queues != nullptr)
+        std::fill_n(data_->rx_queues, data_->nb_rx_queues, nullptr);
+    if (data_->tx_queues != nullptr)
+        std::fill_n(data_->tx_queues, data_->nb_tx_queues, nullptr);
+    mr_table_.reset();
+    registrar_.reset();
+    parent_domain_.reset();
+    pd_.reset();
+    device_.reset();
+    return 0;
+}
+
+uint32_t Port::max_descriptors() const
+{
+    const auto &attr = device_->attr.orig_attr;
+    const uint32_t limit =
+        std::min({static_cast<uint32_t>(std::max(attr.max_qp_wr, 1)),
+                  static_cast<uint32_t>(std::max(attr.max_cqe, 1)), kMaxQueueDescriptors});
+    return std::bit_floor(limit);
+}
+
+uint32_t Port::max_tx_sges() const
+{
+    return std::clamp(static_cast<uint32_t>(device_->attr.orig_attr.max_sge), 1U, kMaxTxSegments);
+}
+
+void Port::info(rte_eth_dev_info &info) const
+{
+    const auto &attr = device_->attr.orig_attr;
+    const auto max_qp = static_cast<uint16_t>(
+        std::clamp(attr.max_qp, 1, static_cast<int>(RTE_MAX_QUEUES_PER_PORT)));
+    // More RX queues than RETA entries could never receive anything.
+    info.max_rx_queues = std::min<uint16_t>(max_qp, kRetaSize);
+    info.max_tx_queues = max_qp;
+    info.max_mac_addrs = 1;
+    info.max_rx_pktlen = kMaxFrameBytes;
+    info.min_rx_bufsize = kMinRxBufferBytes;
+    info.min_mtu = RTE_ETHER_MIN_MTU;
+    info.max_mtu = kMaxMtu;
+
+    info.rx_offload_capa = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM |
+                           RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_RSS_HASH |
+                           RTE_ETH_RX_OFFLOAD_VLAN_STRIP;
+    info.tx_offload_capa = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
+                           RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_MULTI_SEGS |
+                           RTE_ETH_TX_OFFLOAD_VLAN_INSERT;
+    info.rx_queue_offload_capa = 0;
+    info.tx_queue_offload_capa = 0;
+
+    info.reta_size = kRetaSize;
+    info.hash_key_size = kRssKeySize;
+    info.flow_type_rss_offloads = kSupportedRssTypes;
+
+    const auto descriptors = static_cast<uint16_t>(max_descriptors());
+    info.rx_desc_lim = {
+        .nb_max = descriptors,
+        .nb_min = static_cast<uint16_t>(std::min<uint32_t>(kMinQueueDescriptors, descriptors)),
+        .nb_align = 1,
+        .nb_seg_max = 1,
+        .nb_mtu_seg_max = 1};
+    info.tx_desc_lim = {
+        .nb_max = descriptors,
+        .nb_min = static_cast<uint16_t>(std::min<uint32_t>(kMinQueueDescriptors, descriptors)),
+        .nb_align = 1,
+        .nb_seg_max = static_cast<uint16_t>(max_tx_sges()),
+        .nb_mtu_seg_max = static_cast<uint16_t>(max_tx_sges())};
+    info.default_rxportconf = {.burst_size = 32, .ring_size = descriptors, .nb_queues = 1};
+    info.default_txportconf = {.burst_size = 32, .ring_size = descriptors, .nb_queues = 1};
+    info.speed_capa = RTE_ETH_LINK_SPEED_100G | RTE_ETH_LINK_SPEED_FIXED;
+    info.dev_capa = 0;
+}
+
+int Port::configure()
+{
+    const rte_eth_conf &conf = data_->dev_conf;
+    const auto mq_mode = conf.rxmode.mq_mode;
+    if (mq_mode != RTE_ETH_MQ_RX_NONE && mq_mode != RTE_ETH_MQ_RX_RSS) {
+        MANA_DRV_LOG(ERR, "port %u: RX multi-queue mode %d is not supported; use RSS or none",
+                     port_id_, static_cast<int>(mq_mode));
+        return -ENOTSUP;
+    }
+    if (conf.txmode.mq_mode != RTE_ETH_MQ_TX_NONE) {
+        MANA_DRV_LOG(ERR, "port %u: TX multi-queue mode %d is not supported; use none", port_id_,
+                     static_cast<int>(conf.txmode.mq_mode));
+        return -ENOTSUP;
+    }
+    if (conf.lpbk_mode != 0) {
+        MANA_DRV_LOG(ERR, "port %u: loopback mode is not supported", port_id_);
+        return -ENOTSUP;
+    }
+    const rte_eth_rss_conf &rss = conf.rx_adv_conf.rss_conf;
+    if (rss.rss_key != nullptr) {
+        if (rss.rss_key_len != kRssKeySize) {
+            MANA_DRV_LOG(ERR, "port %u: RSS key of %u bytes; the device takes exactly %zu",
+                         port_id_, rss.rss_key_len, kRssKeySize);
+            return -EINVAL;
+        }
+        std::copy_n(rss.rss_key, kRssKeySize, rss_key_.begin());
+    }
+    rss_enabled_ = (mq_mode & RTE_ETH_MQ_RX_RSS_FLAG) != 0;
+    rss_hf_ =
+        rss_enabled_ && rss.rss_hf != 0 ? (rss.rss_hf & kSupportedRssTypes) : kDefaultRssTypes;
+    const uint16_t queues = std::max<uint16_t>(rx_queue_count(), 1);
+    for (std::size_t i = 0; i < kRetaSize; ++i)
+        reta_[i] = rss_enabled_ ? static_cast<uint16_t>(i % queues) : 0;
+    return 0;
+}
+
+QueueVerbs Port::queue_verbs()
+{
+    return QueueVerbs{.context = device_->context.get(),
+                      .parent_domain = parent_domain_.get(),
+                      .allocator_socket = &device_->allocator_socket};
+}
+
+int Port::create_rss()
+{
+    std::array<ibv_wq *, kRetaSize> table{};
+    for (std::size_t i = 0; i < kRetaSize; ++i) {
+        RxQueue *queue = rxq(reta_[i]);
+        if (queue == nullptr || queue->wq() == nullptr) {
+            MANA_DRV_LOG(ERR, "port %u: RETA entry %zu names RX queue %u, which is not running",
+                         port_id_, i, reta_[i]);
+            return -EINVAL;
+        }
+        table[i] = queue->wq();
+    }
+    ibv_rwq_ind_table_init_attr table_attr{};
+    table_attr.log_ind_tbl_size = kLogRetaSize;
+    table_attr.ind_tbl = table.data();
+    ind_table_.reset(ibv_create_rwq_ind_table(device_->context.get(), &table_attr));
+    if (!ind_table_) {
+        const int error = errno_or(ENOMEM);
+        MANA_DRV_LOG(ERR, "port %u: ibv_create_rwq_ind_table failed: %s", port_id_,
+                     strerror(error));
+        return -error;
+    }
+    ibv_qp_init_attr_ex qp_attr{};
+    qp_attr.qp_type = IBV_QPT_RAW_PACKET;
+    qp_attr.comp_mask = IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_RX_HASH | IBV_QP_INIT_ATTR_IND_TABLE;
+    qp_attr.pd = parent_domain_.get();
+    qp_attr.rwq_ind_tbl = ind_table_.get();
+    qp_attr.rx_hash_conf.rx_hash_function = IBV_RX_HASH_FUNC_TOEPLITZ;
+    qp_attr.rx_hash_conf.rx_hash_key_len = kRssKeySize;
+    qp_attr.rx_hash_conf.rx_hash_key = rss_key_.data();
+    qp_attr.rx_hash_conf.rx_hash_fields_mask = rss_fields_for(rss_hf_);
+    rss_qp_.reset(ibv_create_qp_ex(device_->context.get(), &qp_attr));
+    if (!rss_qp_) {
+        const int error = errno_or(ENOMEM);
+        MANA_DRV_LOG(ERR, "port %u: ibv_create_qp_ex (RSS) failed: %s", port_id_, strerror(error));
+        ind_table_.reset();
+        return -error;
+    }
+    return 0;
+}
+
+void Port::destroy_rss()
+{
+    rss_qp_.reset();
+    ind_table_.reset();
+}
+
+int Port::apply_rss()
+{
+    if (!started_ || rx_queue_count() == 0)
+        return 0;
+    destroy_rss();
+    return create_rss();
+}
+
+int Port::start()
+{
+    if (started_)
+        return 0;
+    for (uint16_t i = 0; i < rx_queue_count(); ++i) {
+        if (rxq(i) == nullptr) {
+            MANA_DRV_LOG(ERR, "port %u: RX queue %u is not set up; call rte_eth_rx_queue_setup",
+                         port_id_, i);
+            return -EINVAL;
+        }
+    }
+    for (uint16_t i = 0; i < tx_queue_count(); ++i) {
+        if (txq(i) == nullptr) {
+            MANA_DRV_LOG(ERR, "port %u: TX queue %u is not set up; call rte_eth_tx_queue_setup",
+                         port_id_, i);
+            return -EINVAL;
+        }
+    }
+    const QueueVerbs verbs = queue_verbs();
+    int ret = 0;
+    for (uint16_t i = 0; i < tx_queue_count() && ret == 0; ++i)
+        ret = txq(i)->start(verbs);
+    for (uint16_t i = 0; i < rx_queue_count() && ret == 0; ++i)
+        ret = rxq(i)->start(verbs);
+    if (ret == 0 && rx_queue_count() != 0)
+        ret = create_rss();
+    if (ret != 0) {
+        started_ = true; // so that stop() tears down what was created
+        stop();
+        return ret;
+    }
+    for (uint16_t i = 0; i < rx_queue_count(); ++i)
+        data_->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+    for (uint16_t i = 0; i < tx_queue_count(); ++i)
+        data_->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+    started_ = true;
+    link_update();
+    return 0;
+}
+
+int Port::stop()
+{
+    if (!started_)
+        return 0;
+    started_ = false;
+    destroy_rss();
+    for (uint16_t i = 0; i < rx_queue_count(); ++i) {
+        if (RxQueue *queue = rxq(i))
+            queue->stop();
+        data_->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+    }
+    for (uint16_t i = 0; i < tx_queue_count(); ++i) {
+        if (TxQueue *queue = txq(i))
+            queue->stop();
+        data_->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+    }
+    link_update();
+    return 0;
+}
+
+int Port::rx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
+                         const rte_eth_rxconf &conf, rte_mempool *pool)
+{
+    if (conf.rx_deferred_start) {
+        MANA_DRV_LOG(ERR, "port %u RX queue %u: deferred start is not supported", port_id_, queue);
+        return -ENOTSUP;
+    }
+    if (pool == nullptr) {
+        MANA_DRV_LOG(ERR, "port %u RX queue %u: no mempool given", port_id_, queue);
+        return -EINVAL;
+    }
+    const uint32_t data_room = rte_pktmbuf_data_room_size(pool);
+    if (data_room < RTE_PKTMBUF_HEADROOM + kMinRxBufferBytes) {
+        MANA_DRV_LOG(ERR,
+                     "port %u RX queue %u: mempool %s has %u bytes of data room; at least %u "
+                     "(headroom %u + %u) are needed",
+                     port_id_, queue, pool->name, data_room,
+                     RTE_PKTMBUF_HEADROOM + kMinRxBufferBytes, RTE_PKTMBUF_HEADROOM,
+                     kMinRxBufferBytes);
+        return -EINVAL;
+    }
+    const uint32_t frame = data_->mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN;
+    if (data_room - RTE_PKTMBUF_HEADROOM < frame)
+        MANA_DRV_LOG(WARNING,
+                     "port %u RX queue %u: %u-byte buffers of mempool %s are shorter than a "
+                     "frame at MTU %u; longer frames are dropped as truncated (no RX scatter)",
+                     port_id_, queue, data_room - RTE_PKTMBUF_HEADROOM, pool->name, data_->mtu);
+    rx_queue_release(queue);
+    const uint64_t offloads = data_->dev_conf.rxmode.offloads | conf.offloads;
+    RxQueueConfig config{
+        .port_id = port_id_,
+        .queue_id = queue,
+        .descriptors = std::bit_ceil(std::clamp<uint32_t>(descriptors, 1, max_descriptors())),
+        .socket = socket == static_cast<unsigned>(SOCKET_ID_ANY) ? data_->numa_node
+                                                                 : static_cast<int>(socket),
+        .pool = pool,
+        .vlan_strip = (offloads & RTE_ETH_RX_OFFLOAD_VLAN_STRIP) != 0,
+        .checksum_flags = (offloads & RTE_ETH_RX_OFFLOAD_CHECKSUM) != 0,
+        .rss_hash = (offloads & RTE_ETH_RX_OFFLOAD_RSS_HASH) != 0,
+    };
+    auto rx = make_dpdk<RxQueue>("mana_rxq", config.socket, config, *mr_table_);
+    if (!rx) {
+        MANA_DRV_LOG(ERR, "port %u RX queue %u: out of DPDK memory", port_id_, queue);
+        return -ENOMEM;
+    }
+    const int ret = rx->setup();
+    if (ret != 0)
+        return ret;
+    if (rxqs_.size() <= queue)
+        rxqs_.resize(queue + 1);
+    data_->rx_queues[queue] = rx.get();
+    rxqs_[queue] = std::move(rx);
+    return 0;
+}
+
+int Port::tx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
+                         const rte_eth_txconf &conf)
+{
+    if (conf.tx_deferred_start) {
+        MANA_DRV_LOG(ERR, "port %u TX queue %u: deferred start is not supported", port_id_, queue);
+        return -ENOTSUP;
+    }
+    tx_queue_release(queue);
+    const uint64_t offloads = data_->dev_conf.txmode.offloads | conf.offloads;
+    TxQueueConfig config{
+        .port_id = port_id_,
+        .queue_id = queue,
+        .descriptors = std::bit_ceil(std::clamp<uint32_t>(descriptors, 1, max_descriptors())),
+        .socket = socket == static_cast<unsigned>(SOCKET_ID_ANY) ? data_->numa_node
+                                                                 : static_cast<int>(socket),
+        .max_sges = (offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) ? max_tx_sges() : 1,
+        .max_frame = kMaxFrameBytes,
+        .vlan_insert = (offloads & RTE_ETH_TX_OFFLOAD_VLAN_INSERT) != 0,
+    };
+    auto tx = make_dpdk<TxQueue>("mana_txq", config.socket, config, *mr_table_);
+    if (!tx) {
+        MANA_DRV_LOG(ERR, "port %u TX queue %u: out of DPDK memory", port_id_, queue);
+        return -ENOMEM;
+    }
+    const int ret = tx->setup();
+    if (ret != 0)
+        return ret;
+    if (txqs_.size() <= queue)
+        txqs_.resize(queue + 1);
+    data_->tx_queues[queue] = tx.get();
+    txqs_[queue] = std::move(tx);
+    return 0;
+}
+
+void Port::rx_queue_release(uint16_t queue)
+{
+    if (queue < rxqs_.size())
+        rxqs_[queue].reset();
+    if (data_->rx_queues != nullptr && queue < data_->nb_rx_queues)
+        data_->rx_queues[queue] = nullptr;
+}
+
+void Port::tx_queue_release(uint16_t queue)
+{
+    if (queue < txqs_.size())
+        txqs_[queue].reset();
+    if (data_->tx_queues != nullptr && queue < data_->nb_tx_queues)
+        data_->tx_queues[queue] = nullptr;
+}
+
+int Port::stats_get(rte_eth_stats &stats) const
+{
+    for (uint16_t i = 0; i < rxqs_.size(); ++i) {
+        if (!rxqs_[i])
+            continue;
+        const QueueCounters c = rxqs_[i]->counters();
+        stats.ipackets += c.packets;
+        stats.ibytes += c.bytes;
+        stats.ierrors += c.errors;
+        stats.rx_nombuf += c.no_mbuf;
+        if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+            stats.q_ipackets[i] = c.packets;
+            stats.q_ibytes[i] = c.bytes;
+            stats.q_errors[i] = c.errors;
+        }
+    }
+    for (uint16_t i = 0; i < txqs_.size(); ++i) {
+        if (!txqs_[i])
+            continue;
+        const QueueCounters c = txqs_[i]->counters();
+        stats.opackets += c.packets;
+        stats.obytes += c.bytes;
+        stats.oerrors += c.errors;
+        if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+            stats.q_opackets[i] = c.packets;
+            stats.q_obytes[i] = c.bytes;
+        }
+    }
+    return 0;
+}
+
+int Port::stats_reset()
+{
+    for (auto &queue : rxqs_)
+        if (queue)
+            queue->reset_counters();
+    for (auto &queue : txqs_)
+        if (queue)
+            queue->reset_counters();
+    return 0;
+}
+
+int Port::link_update()
+{
+    rte_eth_link link{};
+    link.link_speed = started_ ? kLinkSpeed : RTE_ETH_SPEED_NUM_NONE;
+    link.link_duplex = RTE_ETH_LINK_FULL_DUPLEX;
+    link.link_autoneg = RTE_ETH_LINK_FIXED;
+    link.link_status = started_ ? RTE_ETH_LINK_UP : RTE_ETH_LINK_DOWN;
+    return rte_eth_linkstatus_set(&rte_eth_devices[port_id_], &link);
+}
+
+int Port::rss_hash_update(const rte_eth_rss_conf &conf)
+{
+    if (conf.rss_hf & ~kSupportedRssTypes) {
+        MANA_DRV_LOG(
+            ERR, "port %u: RSS hash types %#" PRIx64 " are not supported (supported: %#" PRIx64 ")",
+            port_id_, conf.rss_hf & ~kSupportedRssTypes, kSupportedRssTypes);
+        return -EINVAL;
+    }
+    if (conf.rss_key != nullptr && conf.rss_key_len != kRssKeySize) {
+        MANA_DRV_LOG(ERR, "port %u: RSS key of %u bytes; the device takes exactly %zu", port_id_,
+                     conf.rss_key_len, kRssKeySize);
+        return -EINVAL;
+    }
+    const RssKey old_key = rss_key_;
+    const uint64_t old_hf = rss_hf_;
+    if (conf.rss_key != nullptr)
+        std::copy_n(conf.rss_key, kRssKeySize, rss_key_.begin());
+    rss_hf_ = conf.rss_hf != 0 ? conf.rss_hf : kDefaultRssTypes;
+    const int ret = apply_rss();
+    if (ret != 0) {
+        rss_key_ = old_key;
+        rss_hf_ = old_hf;
+        static_cast<void>(apply_rss());
+    }
+    return ret;
+}
+
+int Port::rss_hash_conf_get(rte_eth_rss_conf &conf) const
+{
+    if (conf.rss_key != nullptr) {
+        if (conf.rss_key_len < kRssKeySize)
+            return -EINVAL;
+        std::copy(rss_key_.begin(), rss_key_.end(), conf.rss_key);
+    }
+    conf.rss_key_len = kRssKeySize;
+    conf.rss_hf = rss_hf_;
+    return 0;
+}
+
+int Port::reta_update(const rte_eth_rss_reta_entry64 *conf, uint16_t size)
+{
+    if (size != kRetaSize) {
+        MANA_DRV_LOG(ERR, "port %u: RETA of %u entries; the device has exactly %zu", port_id_, size,
+                     kRetaSize);
+        return -EINVAL;
+    }
+    auto updated = reta_;
+    for (std::size_t i = 0; i < kRetaSize; ++i) {
+        const auto &group = conf[i / RTE_ETH_RETA_GROUP_SIZE];
+        const std::size_t bit = i % RTE_ETH_RETA_GROUP_SIZE;
+        if ((group.mask >> bit) & 1U) {
+            if (group.reta[bit] >= std::max<uint16_t>(rx_queue_count(), 1)) {
+                MANA_DRV_LOG(ERR, "port %u: RETA entry %zu names RX queue %u of %u", port_id_, i,
+                             group.reta[bit], rx_queue_count());
+                return -EINVAL;
+            }
+            updated[i] = group.reta[bit];
+        }
+    }
+    const auto old = reta_;
+    reta_ = updated;
+    const int ret = apply_rss();
+    if (ret != 0) {
+        reta_ = old;
+        static_cast<void>(apply_rss());
+    }
+    return ret;
+}
+
+int Port::reta_query(rte_eth_rss_reta_entry64 *conf, uint16_t size) const
+{
+    if (size != kRetaSize)
+        return -EINVAL;
+    for (std::size_t i = 0; i < kRetaSize; ++i) {
+        auto &group = conf[i / RTE_ETH_RETA_GROUP_SIZE];
+        const std::size_t bit = i % RTE_ETH_RETA_GROUP_SIZE;
+        if ((group.mask >> bit) & 1U)
+            group.reta[bit] = reta_[i];
+    }
+    return 0;
+}
+
+// The VF's MTU is the kernel netdev's (spec §8). The netdev is checked to carry this
+// port's MAC first: without it (an emulated device, a netdev renamed or moved to another
+// namespace) there is nothing to change and the ioctl could hit an unrelated interface.
+int Port::mtu_set(uint16_t mtu)
+{
+    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    ifreq request{};
+    std::strncpy(request.ifr_name, ifname_.c_str(), IFNAMSIZ - 1);
+    int ret = ioctl(fd, SIOCGIFHWADDR, &request);
+    if (ret != 0 || std::memcmp(request.ifr_hwaddr.sa_data, mac_.data(), mac_.size()) != 0) {
+        const int error = ret != 0 ? errno : ENODEV;
+        ::close(fd);
+        if (error == ENODEV) {
+            MANA_DRV_LOG(NOTICE,
+                         "port %u: no kernel netdev %s with MAC %s in this namespace; MTU %u "
+                         "applies to this port only",
+                         port_id_, ifname_.c_str(), format_mac(mac_).c_str(), mtu);
+            return 0;
+        }
+        MANA_DRV_LOG(ERR, "port %u: cannot read netdev %s: %s", port_id_, ifname_.c_str(),
+                     strerror(error));
+        return -error;
+    }
+    std::memset(&request.ifr_ifru, 0, sizeof(request.ifr_ifru));
+    request.ifr_mtu = mtu;
+    ret = ioctl(fd, SIOCSIFMTU, &request);
+    const int error = errno;
+    ::close(fd);
+    if (ret != 0) {
+        MANA_DRV_LOG(ERR, "port %u: setting MTU %u on netdev %s failed: %s%s", port_id_, mtu,
+                     ifname_.c_str(), strerror(error),
+                     error == EPERM ? " (needs CAP_NET_ADMIN)" : "");
+        return -error;
+    }
+    return 0;
+}
+
+} // namespace mana

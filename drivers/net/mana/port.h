@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// Per-port state (what upstream calls priv) and its lifecycle. A Port lives in the
+// ethdev's dev_private from probe to close and owns every verbs object of the port:
+// protection domain, parent domain (pd_context = IB port), memory registrations, queues
+// and the RSS QP. The verbs context is shared by the ports of one PCI function.
+#pragma once
+
+#include "dpdk_memory.h"
+#include "mr_cache.h"
+#include "mr_registration.h"
+#include "rss.h"
+#include "rxq.h"
+#include "sysfs_discovery.h"
+#include "txq.h"
+#include "verbs.h"
+
+#include <ethdev_driver.h>
+#include <infiniband/manadv.h>
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mana
+{
+
+inline constexpr uint16_t kMaxMtu = 9000;
+inline constexpr uint32_t kMinRxBufferBytes = 1024;
+// Largest frame: MTU plus Ethernet header and up to two VLAN tags.
+inline constexpr uint32_t kMaxFrameBytes = kMaxMtu + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN;
+// The link is a virtual function of the host's NIC; the device reports no speed, so the
+// driver reports this fixed one (as upstream does).
+inline constexpr uint32_t kLinkSpeed = RTE_ETH_SPEED_NUM_100G;
+// Memory regions per port; a full table makes lookups of new memory fail (packet dropped).
+inline constexpr std::size_t kMaxMemoryRegions = 512;
+
+// One opened RDMA device (PCI function), shared by its ports.
+struct Device {
+    std::string bdf;
+    ContextOwner context;
+    ibv_device_attr_ex attr{};
+    // The NUMA socket ring buffers of the queue being created go to (allocator data).
+    int allocator_socket = SOCKET_ID_ANY;
+    manadv_ctx_allocators allocators{};
+
+    // Opens the device and checks it is a MANA Ethernet function. Negative errno.
+    static int open(ibv_device *device, const std::string &bdf, std::shared_ptr<Device> &out);
+};
+
+class Port
+{
+  public:
+    Port(std::shared_ptr<Device> device, const NetdevPort &netdev, rte_eth_dev *eth_dev);
+    ~Port();
+    Port(const Port &) = delete;
+    Port &operator=(const Port &) = delete;
+
+    static Port &of(const rte_eth_dev *dev) { return *static_cast<Port *>(dev->data->dev_private); }
+
+    // Protection domain, parent domain, memory-region table. Negative errno.
+    int init();
+
+    void info(rte_eth_dev_info &info) const;
+    int configure();
+    int start();
+    int stop();
+    int close();
+
+    int rx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
+                       const rte_eth_rxconf &conf, rte_mempool *pool);
+    int tx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
+                       const rte_eth_txconf &conf);
+    void rx_queue_release(uint16_t queue);
+    void tx_queue_release(uint16_t queue);
+
+    int stats_get(rte_eth_stats &stats) const;
+    int stats_reset();
+    int link_update();
+
+    int rss_hash_update(const rte_eth_rss_conf &conf);
+    int rss_hash_conf_get(rte_eth_rss_conf &conf) const;
+    int reta_update(const rte_eth_rss_reta_entry64 *conf, uint16_t size);
+    int reta_query(rte_eth_rss_reta_entry64 *conf, uint16_t size) const;
+
+    int mtu_set(uint16_t mtu);
+
+    const std::string &ifname() const { return ifname_; }
+    unsigned ib_port() const { return ib_port_; }
+    uint32_t max_descriptors() const;
+    uint32_t max_tx_sges() const;
+
+  private:
+    QueueVerbs queue_verbs();
+    int create_rss();
+    void destroy_rss();
+    // Recreates the RSS QP with the current key, types and RETA if the port runs.
+    int apply_rss();
+    uint16_t rx_queue_count() const { return data_->nb_rx_queues; }
+    uint16_t tx_queue_count() const { return data_->nb_tx_queues; }
+    RxQueue *rxq(uint16_t i) const { return i < rxqs_.size() ? rxqs_[i].get() : nullptr; }
+    TxQueue *txq(uint16_t i) const { return i < txqs_.size() ? txqs_[i].get() : nullptr; }
+
+    // Declaration order is teardown order reversed: queues and registrations go before
+    // the parent domain, which goes before the PD, which goes before the context.
+    std::shared_ptr<Device> device_;
+    rte_eth_dev_data *data_;
+    uint16_t port_id_;
+    unsigned ib_port_;
+    std::string ifname_;
+    MacAddress mac_;
+    PdOwner pd_;
+    PdOwner parent_domain_;
+    std::optional<VerbsMrRegistrar> registrar_;
+    std::optional<MrTable> mr_table_;
+    std::vector<DpdkUnique<RxQueue>> rxqs_;
+    std::vector<DpdkUnique<TxQueue>> txqs_;
+    IndTableOwner ind_table_;
+    QpOwner rss_qp_;
+
+    RssKey rss_key_ = kDefaultRssKey;
+    uint64_t rss_hf_ = kDefaultRssTypes;
+    bool rss_enabled_ = false; // mq_mode has RSS; otherwise everything goes to queue 0
+    std::array<uint16_t, kRetaSize> reta_{};
+    bool started_ = false;
+};
+
+} // namespace mana

@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "rxq.h"
+
+#include "log.h"
+#include "mr_registration.h"
+
+#include <infiniband/manadv.h>
+#include <rte_ethdev.h>
+
+#include <array>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+
+namespace mana
+{
+namespace
+{
+
+using gdma::CqeType;
+namespace rx_flag = gdma::rx_flag;
+namespace hash_type = gdma::rx_hash_type;
+
+// Where the SGE sits in an RX WQE: after the DMA header and the 8-byte inline OOB.
+constexpr uint32_t kRxSgeOffset = sizeof(gdma::DmaHeader) + gdma::kSmallInlineOobBytes;
+static_assert(gdma::wqe_size_bytes(gdma::kSmallInlineOobBytes, 1) == gdma::kBasicUnitBytes,
+              "an RX WQE must be exactly one basic unit");
+
+constexpr uint32_t hash_bits(uint32_t flags)
+{
+    return (flags & rx_flag::hash_type_mask) >> rx_flag::hash_type_shift;
+}
+
+// Offload flags of every packet of a CQE, before the configuration's mask.
+inline uint64_t offload_flags(uint32_t flags, bool vlan_strip)
+{
+    uint64_t ol = 0;
+    if (flags & rx_flag::ip_csum_ok)
+        ol |= RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+    else if (flags & rx_flag::ip_csum_failed)
+        ol |= RTE_MBUF_F_RX_IP_CKSUM_BAD;
+    if (flags & (rx_flag::tcp_csum_ok | rx_flag::udp_csum_ok))
+        ol |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+    else if (flags & (rx_flag::tcp_csum_failed | rx_flag::udp_csum_failed))
+        ol |= RTE_MBUF_F_RX_L4_CKSUM_BAD;
+    if (flags & rx_flag::outer_ip_csum_failed)
+        ol |= RTE_MBUF_F_RX_OUTER_IP_CKSUM_BAD;
+    // Any hash-type bit means the device computed a hash: test bits (spec §4, §9).
+    if (hash_bits(flags) != 0)
+        ol |= RTE_MBUF_F_RX_RSS_HASH;
+    if (flags & rx_flag::vlan_present)
+        ol |= vlan_strip ? (RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED) : RTE_MBUF_F_RX_VLAN;
+    return ol;
+}
+
+// Packet type from what the device reports, without touching packet data. The device
+// checks the IPv4 header checksum whenever there is an IPv4 header, so an L4 checksum
+// status without an IPv4 one means IPv6 (inferred from spec §6).
+inline uint32_t packet_type(uint32_t flags)
+{
+    const uint32_t hash = hash_bits(flags);
+    const uint32_t l4_status = flags & (rx_flag::tcp_csum_ok | rx_flag::tcp_csum_failed |
+                                        rx_flag::udp_csum_ok | rx_flag::udp_csum_failed);
+    uint32_t ptype = RTE_PTYPE_L2_ETHER;
+    if ((flags & (rx_flag::ip_csum_ok | rx_flag::ip_csum_failed)) ||
+        (hash & (hash_type::ipv4 | hash_type::tcp_ipv4 | hash_type::udp_ipv4)))
+        ptype |= RTE_PTYPE_L3_IPV4_EXT_UNKNOWN;
+    else if (l4_status != 0 ||
+             (hash & (hash_type::ipv6 | hash_type::tcp_ipv6 | hash_type::udp_ipv6 |
+                      hash_type::ipv6_ex | hash_type::tcp_ipv6_ex | hash_type::udp_ipv6_ex)))
+        ptype |= RTE_PTYPE_L3_IPV6_EXT_UNKNOWN;
+    if ((flags & (rx_flag::tcp_csum_ok | rx_flag::tcp_csum_failed)) ||
+        (hash & (hash_type::tcp_ipv4 | hash_type::tcp_ipv6 | hash_type::tcp_ipv6_ex)))
+        ptype |= RTE_PTYPE_L4_TCP;
+    else if ((flags & (rx_flag::udp_csum_ok | rx_flag::udp_csum_failed)) ||
+             (hash & (hash_type::udp_ipv4 | hash_type::udp_ipv6 | hash_type::udp_ipv6_ex)))
+        ptype |= RTE_PTYPE_L4_UDP;
+    return ptype;
+}
+
+} // namespace
+
+RxQueue::RxQueue(const RxQueueConfig &config, MrTable &mr_table)
+    : mr_cache_(&mr_table), config_(config), mr_table_(mr_table)
+{
+    flag_mask_ = RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED;
+    if (config.checksum_flags)
+        flag_mask_ |= RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK |
+                      RTE_MBUF_F_RX_OUTER_IP_CKSUM_BAD;
+    if (config.rss_hash)
+        flag_mask_ |= RTE_MBUF_F_RX_RSS_HASH;
+}
+
+RxQueue::~RxQueue()
+{
+    stop();
+}
+
+int RxQueue::setup()
+{
+    const uint32_t data_room = rte_pktmbuf_data_room_size(config_.pool);
+    buffer_bytes_ = data_room - RTE_PKTMBUF_HEADROOM;
+    if (!ring_.allocate("mana_rx_ring", config_.descriptors, config_.socket)) {
+        MANA_DRV_LOG(ERR, "port %u RX queue %u: out of DPDK memory for %u descriptors",
+                     config_.port_id, config_.queue_id, config_.descriptors);
+        return -ENOMEM;
+    }
+    ring_mask_ = config_.descriptors - 1;
+    const int ret = register_mempool(mr_table_, config_.pool);
+    if (ret != 0)
+        MANA_DRV_LOG(ERR, "port %u RX queue %u: mempool %s cannot be registered with the device",
+                     config_.port_id, config_.queue_id, config_.pool->name);
+    return ret;
+}
+
+void RxQueue::write_template()
+{
+    const gdma::WqeRing ring(wq_base_, wq_bytes_mask_ + 1);
+    const std::array<std::byte, gdma::kSmallInlineOobBytes> oob{};
+    const gdma::Sge sge{.address = 0, .memory_key = 0, .size = buffer_bytes_};
+    for (uint32_t slot = 0; slot < ring.capacity_bu(); ++slot)
+        gdma::write_wqe(ring, slot, {}, oob, {&sge, 1});
+}
+
+int RxQueue::start(const QueueVerbs &verbs)
+{
+    const uint32_t n = config_.descriptors;
+    *verbs.allocator_socket = config_.socket;
+    cq_.reset(ibv_create_cq(verbs.context, static_cast<int>(n), nullptr, nullptr, 0));
+    if (!cq_) {
+        const int error = errno != 0 ? errno : ENOMEM;
+        MANA_DRV_LOG(ERR, "port %u RX queue %u: ibv_create_cq(%u) failed: %s", config_.port_id,
+                     config_.queue_id, n, strerror(error));
+        return -error;
+    }
+    ibv_wq_init_attr wq_attr{};
+    wq_attr.wq_type = IBV_WQT_RQ;
+    wq_attr.max_wr = n;
+    wq_attr.max_sge = 1;
+    wq_attr.pd = verbs.parent_domain;
+    wq_attr.cq = cq_.get();
+    wq_.reset(ibv_create_wq(verbs.context, &wq_attr));
+    if (!wq_) {
+        const int error = errno != 0 ? errno : ENOMEM;
+        MANA_DRV_LOG(ERR, "port %u RX queue %u: ibv_create_wq(%u) failed: %s", config_.port_id,
+                     config_.queue_id, n, strerror(error));
+        stop();
+        return -error;
+    }
+    manadv_cq cq_out{};
+    manadv_rwq wq_out{};
+    manadv_obj obj{};
+    obj.cq.in = cq_.get();
+    obj.cq.out = &cq_out;
+    obj.rwq.in = wq_.get();
+    obj.rwq.out = &wq_out;
+    const int ret = manadv_init_obj(&obj, MANADV_OBJ_CQ | MANADV_OBJ_RWQ);
+    if (ret != 0) {
+        MANA_DRV_LOG(ERR, "port %u RX queue %u: manadv_init_obj failed: %s", config_.port_id,
+                     config_.queue_id, strerror(ret < 0 ? -ret : ret));
+        stop();
+        return ret < 0 ? ret : -ret;
+    }
+    if (!gdma::CqCursor::valid_count(cq_out.count) || cq_out.count < n ||
+        !std::has_single_bit(wq_out.size) || wq_out.size / gdma::kBasicUnitBytes < n ||
+        cq_out.buf == nullptr || wq_out.buf == nullptr || wq_out.db_page == nullptr) {
+        MANA_DRV_LOG(ERR,
+                     "port %u RX queue %u: unexpected queue geometry from rdma-core (CQ %u "
+                     "entries, RQ %u bytes for %u descriptors); rdma-core 44 is required",
+                     config_.port_id, config_.queue_id, cq_out.count, wq_out.size, n);
+        stop();
+        return -EPROTO;
+    }
+    cq_cursor_ = gdma::CqCursor(static_cast<const gdma::Cqe *>(cq_out.buf), cq_out.count);
+    wq_base_ = static_cast<std::byte *>(wq_out.buf);
+    wq_bytes_mask_ = wq_out.size - 1;
+    wq_id_ = wq_out.wq_id;
+    db_page_ = wq_out.db_page;
+    head_ = tail_ = 0;
+    cqe_packet_ = 0;
+    overflow_logged_ = false;
+    write_template();
+    if (refill() == 0) {
+        MANA_DRV_LOG(ERR, "port %u RX queue %u: mempool %s has no free mbufs to post",
+                     config_.port_id, config_.queue_id, config_.pool->name);
+        stop();
+        return -ENOMEM;
+    }
+    if (posted() < n)
+        MANA_DRV_LOG(WARNING,
+                     "port %u RX queue %u: only %u of %u buffers posted (mempool %s too small)",
+                     config_.port_id, config_.queue_id, posted(), n, config_.pool->name);
+    ring_doorbell(db_page_, gdma::doorbell_offset::rq,
+                  gdma::rq_doorbell(wq_id_, head_ << gdma::kBasicUnitShift));
+    return 0;
+}
+
+void RxQueue::stop()
+{
+    wq_.reset();
+    cq_.reset();
+    if (ring_.data() != nullptr) {
+        for (uint32_t i = tail_; i != head_; ++i)
+            rte_pktmbuf_free(ring_[i & ring_mask_]);
+    }
+    head_ = tail_ = 0;
+    cqe_packet_ = 0;
+    wq_base_ = nullptr;
+    db_page_ = nullptr;
+}
+
+bool RxQueue::post(uint32_t index, rte_mbuf *mbuf)
+{
+    const uintptr_t address = reinterpret_cast<uintptr_t>(mbuf->buf_addr) + RTE_PKTMBUF_HEADROOM;
+    const auto lkey = mr_cache_.lkey(address, buffer_bytes_);
+    if (!lkey) [[unlikely]]
+        return false;
+    ring_[index & ring_mask_] = mbuf;
+    std::byte *sge = wq_base_ + ((index << gdma::kBasicUnitShift) & wq_bytes_mask_) + kRxSgeOffset;
+    gdma::store_le64(sge + offsetof(gdma::Sge, address), address);
+    gdma::store_le32(sge + offsetof(gdma::Sge, memory_key), *lkey);
+    return true;
+}
+
+// Fills the free slots with fresh mbufs in one bulk allocation (halving the request while
+// the pool cannot satisfy it, so a nearly dry pool still refills what it can).
+uint32_t RxQueue::refill()
+{
+    const uint32_t want = config_.descriptors - (head_ - tail_);
+    if (want == 0)
+        return 0;
+    std::array<rte_mbuf *, kMaxQueueDescriptors> fresh;
+    uint32_t got = want;
+    while (got != 0 && rte_pktmbuf_alloc_bulk(config_.pool, fresh.data(), got) != 0)
+        [[unlikely]] got >>= 1;
+    if (got < want) [[unlikely]]
+        counters_.no_mbuf += want - got;
+    for (uint32_t i = 0; i < got; ++i) {
+        if (!post(head_, fresh[i])) [[unlikely]] {
+            // The pool's memory was registered at setup, so this means the table is
+            // full; keep the mbufs out of the ring rather than post a bad key.
+            rte_pktmbuf_free_bulk(&fresh[i], got - i);
+            counters_.errors += 1;
+            return i;
+        }
+        ++head_;
+    }
+    return got;
+}
+
+uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
+{
+    uint16_t received = 0;
+    uint64_t bytes = 0;
+    uint32_t errors = 0;
+    uint32_t reposted = 0;
+    const uint16_t port_id = config_.port_id;
+    const bool vlan_strip = config_.vlan_strip;
+
+    while (received < max) {
+        const gdma::CqSlot slot = cq_cursor_.peek();
+        if (slot != gdma::CqSlot::ready) [[unlikely]] {
+            if (slot == gdma::CqSlot::overflow && !overflow_logged_) {
+                overflow_logged_ = true;
+                ++errors;
+                MANA_DRV_LOG(ERR,
+                             "port %u RX queue %u: completion queue overflow; restart the port",
+                             port_id, config_.queue_id);
+            }
+            break;
+        }
+        const gdma::Cqe &cqe = cq_cursor_.current();
+        const CqeType type = cqe.type();
+        if (type == CqeType::rx_coalesced || type == CqeType::rx_ok) [[likely]] {
+            const uint32_t flags = cqe.oob[gdma::rx_oob_word::flags];
+            const uint64_t ol_flags = offload_flags(flags, vlan_strip) & flag_mask_;
+            const uint32_t ptype = packet_type(flags);
+            const uint32_t limit = type == CqeType::rx_ok ? 1 : gdma::kRxPacketsPerCqe;
+            uint32_t i = cqe_packet_;
+            for (; i < limit; ++i) {
+                uint32_t length = cqe.oob[gdma::rx_oob_word::packet_length(i)] & 0xFFFF;
+                if (length == 0) {
+                    i = limit;
+                    break;
+                }
+                if (received == max)
+                    break;
+                rte_mbuf *mbuf = ring_[tail_ & ring_mask_];
+                ++tail_;
+                mbuf->data_len = static_cast<uint16_t>(length);
+                mbuf->pkt_len = length;
+                mbuf->port = port_id;
+                mbuf->ol_flags = ol_flags;
+                mbuf->packet_type = ptype;
+                mbuf->hash.rss = cqe.oob[gdma::rx_oob_word::packet_hash(i)];
+                if (flags & rx_flag::vlan_present) [[unlikely]] {
+                    mbuf->vlan_tci = static_cast<uint16_t>(flags & rx_flag::vlan_id_mask);
+                    // The device always strips the tag; without the offload the
+                    // application expects it in the frame. Only the VLAN id is
+                    // reported, so the restored tag has priority 0.
+                    if (!vlan_strip) {
+                        if (rte_vlan_insert(&mbuf) == 0) {
+                            mbuf->packet_type =
+                                (ptype & ~RTE_PTYPE_L2_MASK) | RTE_PTYPE_L2_ETHER_VLAN;
+                            length += RTE_VLAN_HLEN;
+                        }
+                    }
+                }
+                packets[received++] = mbuf;
+                bytes += length;
+            }
+            if (i < limit) {
+                cqe_packet_ = i; // out of room in the middle of a coalesced CQE
+                break;
+            }
+            cqe_packet_ = 0;
+        } else if (type == CqeType::rx_truncated) {
+            // The frame did not fit: its buffer goes straight back to the device.
+            rte_mbuf *mbuf = ring_[tail_ & ring_mask_];
+            ++tail_;
+            ++errors;
+            if (post(head_, mbuf)) [[likely]] {
+                ++head_;
+                ++reposted;
+            } else {
+                rte_pktmbuf_free(mbuf);
+            }
+        } else if (type != CqeType::rx_object_fence) {
+            ++errors; // a completion type RX queues never get; no buffer was consumed
+            MANA_DP_LOG(ERR, "port %u RX queue %u: unexpected CQE type %u", port_id,
+                        config_.queue_id, static_cast<unsigned>(type));
+        }
+        cq_cursor_.advance();
+    }
+
+    const uint32_t refilled =
+        (received != 0 || head_ - tail_ != config_.descriptors) ? refill() : 0;
+    if (refilled + reposted != 0)
+        ring_doorbell(db_page_, gdma::doorbell_offset::rq,
+                      gdma::rq_doorbell(wq_id_, head_ << gdma::kBasicUnitShift));
+    counters_.packets += received;
+    counters_.bytes += bytes;
+    counters_.errors += errors;
+    return received;
+}
+
+uint16_t rx_burst(void *queue, rte_mbuf **packets, uint16_t max)
+{
+    return static_cast<RxQueue *>(queue)->burst(packets, max);
+}
+
+} // namespace mana

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// An RX queue: a verbs WQ (the device's receive queue) and its CQ, a ring of posted
+// mbufs, and rx_burst.
+//
+// Every RX WQE is one basic unit (header, zero OOB, one SGE) at the slot equal to its
+// index, so the ring is written once as a template at start and a refill only stores
+// the buffer address and lkey.
+#pragma once
+
+#include "dpdk_memory.h"
+#include "gdma/gdma.h"
+#include "mr_cache.h"
+#include "queue_common.h"
+#include "verbs.h"
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <cstdint>
+
+namespace mana
+{
+
+struct RxQueueConfig {
+    uint16_t port_id = 0;
+    uint16_t queue_id = 0;
+    uint32_t descriptors = 0; // power of two
+    int socket = 0;
+    rte_mempool *pool = nullptr;
+    bool vlan_strip = false;
+    bool checksum_flags = false; // RX checksum offload requested
+    bool rss_hash = false;       // RSS hash delivered in mbufs
+};
+
+class RxQueue
+{
+  public:
+    RxQueue(const RxQueueConfig &config, MrTable &mr_table);
+    ~RxQueue();
+    RxQueue(const RxQueue &) = delete;
+    RxQueue &operator=(const RxQueue &) = delete;
+
+    // Queue setup: the mbuf ring and the pool's memory registration. Negative errno.
+    int setup();
+    // Device start: creates the CQ and WQ and posts a buffer in every slot.
+    int start(const QueueVerbs &verbs);
+    // Device stop: destroys the verbs objects and returns every mbuf to its pool.
+    void stop();
+
+    uint16_t burst(rte_mbuf **packets, uint16_t max);
+
+    ibv_wq *wq() const { return wq_.get(); }
+    const RxQueueConfig &config() const { return config_; }
+    QueueCounters counters() const { return counters_; }
+    void reset_counters() { counters_ = {}; }
+    uint32_t posted() const { return head_ - tail_; }
+
+  private:
+    bool post(uint32_t index, rte_mbuf *mbuf);
+    uint32_t refill();
+    void write_template();
+
+    // Hot state first.
+    gdma::CqCursor cq_cursor_;
+    std::byte *wq_base_ = nullptr;
+    uint32_t wq_bytes_mask_ = 0;
+    uint32_t ring_mask_ = 0;
+    uint32_t head_ = 0;       // WQEs posted, free-running
+    uint32_t tail_ = 0;       // WQEs completed, free-running
+    uint32_t cqe_packet_ = 0; // packets of the head CQE already delivered
+    uint32_t wq_id_ = 0;
+    void *db_page_ = nullptr;
+    uint64_t flag_mask_ = 0; // mbuf offload flags the configuration allows
+    QueueCounters counters_;
+    bool overflow_logged_ = false;
+    MrQueueCache mr_cache_;
+    DpdkArray<rte_mbuf *> ring_;
+
+    RxQueueConfig config_;
+    MrTable &mr_table_;
+    uint32_t buffer_bytes_ = 0;
+    CqOwner cq_;
+    WqOwner wq_;
+};
+
+// The rx_burst entry point DPDK calls.
+uint16_t rx_burst(void *queue, rte_mbuf **packets, uint16_t max);
+
+} // namespace mana

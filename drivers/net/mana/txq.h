@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// A TX queue: the send queue of a RAW_PACKET QP and its CQ, the ring of in-flight
+// packets, tx_burst and tx_prepare.
+#pragma once
+
+#include "dpdk_memory.h"
+#include "gdma/gdma.h"
+#include "mr_cache.h"
+#include "queue_common.h"
+#include "verbs.h"
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+
+namespace mana
+{
+
+struct TxQueueConfig {
+    uint16_t port_id = 0;
+    uint16_t queue_id = 0;
+    uint32_t descriptors = 0; // power of two
+    int socket = 0;
+    uint32_t max_sges = 1;    // device SGE limit per WQE
+    uint32_t max_frame = 0;   // longest frame the device takes (bytes)
+    bool vlan_insert = false; // RTE_ETH_TX_OFFLOAD_VLAN_INSERT
+};
+
+class TxQueue
+{
+  public:
+    TxQueue(const TxQueueConfig &config, MrTable &mr_table);
+    ~TxQueue();
+    TxQueue(const TxQueue &) = delete;
+    TxQueue &operator=(const TxQueue &) = delete;
+
+    int setup();
+    int start(const QueueVerbs &verbs);
+    // Destroys the verbs objects and frees every packet still in flight.
+    void stop();
+
+    uint16_t burst(rte_mbuf **packets, uint16_t count);
+
+    const TxQueueConfig &config() const { return config_; }
+    QueueCounters counters() const { return counters_; }
+    void reset_counters() { counters_ = {}; }
+    uint32_t in_flight() const { return head_ - tail_; }
+
+  private:
+    // One posted WQE.
+    struct Slot {
+        rte_mbuf *mbuf;
+        uint32_t start_bu; // free-running BU index of the WQE
+        uint16_t size_bu;
+        bool cqe_requested;
+    };
+    static_assert(sizeof(Slot) == 16);
+
+    uint32_t reap();
+    void complete_through(uint32_t last, rte_mbuf **to_free, uint32_t &freed);
+    bool post(rte_mbuf *mbuf, bool request_cqe);
+
+    // Hot state first.
+    gdma::CqCursor cq_cursor_;
+    gdma::WqeRing sq_;
+    uint32_t head_ = 0;    // WQEs posted, free-running
+    uint32_t tail_ = 0;    // WQEs completed
+    uint32_t head_bu_ = 0; // BUs posted
+    uint32_t tail_bu_ = 0; // BUs completed
+    uint32_t slot_mask_ = 0;
+    uint32_t cqe_interval_mask_ = 0; // request a CQE when (head & mask) == mask
+    uint32_t sq_id_ = 0;
+    void *db_page_ = nullptr;
+    gdma::TxShortOobFields oob_template_{};
+    QueueCounters counters_;
+    MrQueueCache mr_cache_;
+    DpdkArray<Slot> slots_;
+
+    TxQueueConfig config_;
+    MrTable &mr_table_;
+    CqOwner cq_;
+    QpOwner qp_;
+};
+
+uint16_t tx_burst(void *queue, rte_mbuf **packets, uint16_t count);
+uint16_t tx_prepare(void *queue, rte_mbuf **packets, uint16_t count);
+
+// Most SGEs a TX WQE gets from this driver, whatever larger limit the device reports.
+inline constexpr uint32_t kMaxTxSegments = 32;
+
+} // namespace mana
