@@ -130,6 +130,44 @@ TEST(Toeplitz, Ipv6VerificationTable)
     }
 }
 
+// The definition taken literally: a 320-bit key register shifted left one bit per input
+// bit, its leftmost 32 bits XORed in for every set bit.
+uint32_t bit_by_bit_toeplitz(std::span<const uint8_t> key, std::span<const uint8_t> input)
+{
+    std::vector<bool> key_bits;
+    for (const uint8_t byte : key)
+        for (int bit = 7; bit >= 0; --bit)
+            key_bits.push_back((byte >> bit) & 1);
+    uint32_t result = 0;
+    for (size_t i = 0; i < input.size() * 8; ++i) {
+        if ((input[i / 8] >> (7 - i % 8)) & 1) {
+            uint32_t window = 0;
+            for (size_t j = 0; j < 32; ++j)
+                window = (window << 1) | (i + j < key_bits.size() && key_bits[i + j] ? 1 : 0);
+            result ^= window;
+        }
+    }
+    return result;
+}
+
+TEST(Toeplitz, DefaultKeyMatchesBitByBitDefinition)
+{
+    // IPv6 4-tuples (36 bytes, the longest RSS input) of pseudo-random bytes.
+    uint32_t state = 0x12345678;
+    for (int round = 0; round < 200; ++round) {
+        std::array<uint8_t, 36> input{};
+        for (auto &byte : input) {
+            state = state * 1664525u + 1013904223u;
+            byte = static_cast<uint8_t>(state >> 24);
+        }
+        const size_t length = static_cast<size_t>(round) % (input.size() + 1);
+        const auto prefix = std::span(input).first(length);
+        ASSERT_EQ(toeplitz_hash(kDefaultRssKey, prefix),
+                  bit_by_bit_toeplitz(kDefaultRssKey, prefix))
+            << "round " << round;
+    }
+}
+
 TEST(Toeplitz, EmptyInputAndZeroKeyHashToZero)
 {
     EXPECT_EQ(toeplitz_hash(kVerificationKey, {}), 0u);
