@@ -140,6 +140,11 @@ struct mana_emu_counters {
     uint64_t open_fds;     /* fds the emulator created and has not closed */
 };
 
+/* C++ cannot name a struct that shares its name with a function without `struct`; these
+ * aliases (added compatibly in API version 1) spare C++ callers the keyword. */
+typedef struct mana_emu_counters mana_emu_counters_t;
+typedef struct mana_emu_port_info mana_emu_port_info_t;
+
 /* Totals over the whole emulator. */
 int mana_emu_counters(struct mana_emu_counters *out);
 /* One port's share (live_objects/open_fds: objects on that port's parent domains). */

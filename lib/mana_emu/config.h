@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// The emulated topology (PCI functions, ports, MACs, wires) and device limits, parsed from
+// MANA_EMU_CONFIG / mana_emu_configure(). Syntax: doc/guides/emulator.rst.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mana_emu
+{
+
+using MacAddress = std::array<uint8_t, 6>;
+
+struct FunctionConfig {
+    std::string bdf;              // "DDDD:BB:DD.F"
+    bool pf = false;              // PCI device 0x00b9 instead of the VF's 0x00ba
+    unsigned ports = 2;           // IB ports of the RDMA device (1..8)
+    std::vector<MacAddress> macs; // explicit MACs, in port order; the rest default
+    int numa_node = 0;
+    uint32_t vendor_part_id = 2;
+};
+
+enum class WireKind { none, loopback, ports, capture };
+
+struct WireConfig {
+    unsigned port = 0;
+    WireKind kind = WireKind::none;
+    unsigned peer = 0; // WireKind::ports
+};
+
+struct DeviceLimits {
+    uint32_t max_qp_wr = 256;
+    uint32_t max_cqe = 256;
+    uint32_t max_sge = 30;
+    uint32_t max_qp = 256;
+    uint32_t max_cq = 256;
+    uint32_t max_mr = 4096;
+    uint64_t max_mr_size = 1ULL << 40;
+};
+
+enum class ModeSetting { unset, step, threaded };
+
+struct Config {
+    std::vector<FunctionConfig> functions;
+    std::vector<WireConfig> wires;
+    bool wires_given = false; // false: ports are paired 0-1, 2-3, ...; an odd last port loops back
+    DeviceLimits limits;
+    bool rx_coalescing = false; // CQE coalescing on RSS QPs (up to 4 packets per CQE)
+    ModeSetting mode = ModeSetting::unset;
+
+    unsigned port_count() const;
+};
+
+// One VF 7870:00:00.0 with two ports wired to each other.
+Config default_config();
+
+// Parses the configuration text; on error returns nullopt and says why in `error`.
+std::optional<Config> parse_config(std::string_view text, std::string &error);
+
+// The MAC a port gets when the configuration names none: 00:15:5d, then the two bytes of
+// the PCI domain of its function, then the global port number.
+MacAddress default_mac(std::string_view bdf, unsigned global_port);
+
+std::optional<MacAddress> parse_mac(std::string_view text);
+std::string format_mac(const MacAddress &mac);
+
+} // namespace mana_emu

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// The device's main loop: notice doorbells, run send queues, deliver frames waiting on
+// wires, flush coalesced completions. Step mode runs it from mana_emu_poll(); threaded
+// mode from a background thread that busy-polls while there is work.
+#include "emulator.h"
+#include "log.h"
+
+#include <immintrin.h>
+#include <pthread.h>
+
+namespace mana_emu
+{
+namespace
+{
+
+constexpr unsigned kSqSlot = 0, kRqSlot = 1, kCqSlot = 2;
+constexpr uint32_t kSlotOffset[3] = {gdma::doorbell_offset::sq, gdma::doorbell_offset::rq,
+                                     gdma::doorbell_offset::cq};
+// Bits 24-31 of a CQ doorbell's low word are zero when the driver writes one. The model
+// sets them after reading a CQ doorbell so that the driver writing the same value again
+// (re-arming at an unchanged head) is still seen as a new doorbell.
+constexpr uint64_t kCqDoorbellSeenMark = 0xff000000ULL;
+constexpr unsigned kSqBudgetPerPass = 256;
+
+uint64_t load_slot(std::byte *page, unsigned slot)
+{
+    return __atomic_load_n(reinterpret_cast<uint64_t *>(page + kSlotOffset[slot]),
+                           __ATOMIC_ACQUIRE);
+}
+
+} // namespace
+
+void Emulator::rebuild_watches()
+{
+    watches_.clear();
+    for (auto &ctx : contexts) {
+        if (ctx->dead_errno != 0)
+            continue;
+        auto watch_page = [&](unsigned page) {
+            Watch watch{ctx.get(), ctx->doorbells.page(page), {}};
+            for (unsigned slot = 0; slot < 3; ++slot)
+                watch.last[slot] = load_slot(watch.page, slot);
+            // Page 0 and fresh pages start zeroed: a first non-zero write is a doorbell.
+            watch.last[kSqSlot] = watch.last[kRqSlot] = watch.last[kCqSlot] = 0;
+            watches_.push_back(watch);
+        };
+        watch_page(0);
+        for (auto &qp : ctx->qps)
+            if (!qp->rss)
+                watch_page(qp->page);
+        for (auto &wq : ctx->wqs)
+            watch_page(wq->page);
+    }
+    // Keep what was already seen on pages that stay watched.
+    watches_dirty_ = false;
+}
+
+void Emulator::on_doorbell(Watch &watch, unsigned slot, uint64_t value)
+{
+    const gdma::DoorbellQueue kind = slot == kSqSlot   ? gdma::DoorbellQueue::sq
+                                     : slot == kRqSlot ? gdma::DoorbellQueue::rq
+                                                       : gdma::DoorbellQueue::cq;
+    const auto doorbell = gdma::decode_doorbell(kind, value);
+    if (slot == kSqSlot) {
+        const auto it = sqs_by_id.find(doorbell.id);
+        if (it == sqs_by_id.end() || it->second->ctx != watch.ctx) {
+            ++totals.wqe_violations;
+            return;
+        }
+        Qp &qp = *it->second;
+        const Tally t = tally(port_ptr(qp.port), &qp.counters);
+        t.add(&Counters::doorbells);
+        const uint32_t tail_bu = doorbell.tail >> gdma::kBasicUnitShift;
+        if ((doorbell.tail & (gdma::kBasicUnitBytes - 1)) != 0 ||
+            tail_bu - qp.consumed_bu > qp.ring.capacity_bu()) {
+            t.add(&Counters::wqe_violations);
+            EMU_LOG(debug, "SQ %#x: doorbell tail %#x out of range", qp.sq_id, doorbell.tail);
+            return;
+        }
+        qp.posted_bu = tail_bu;
+    } else if (slot == kRqSlot) {
+        const auto it = rqs_by_id.find(doorbell.id);
+        if (it == rqs_by_id.end() || it->second->ctx != watch.ctx) {
+            ++totals.wqe_violations;
+            return;
+        }
+        Wq &wq = *it->second;
+        const Tally t = tally(port_ptr(wq.port), &wq.counters);
+        t.add(&Counters::doorbells);
+        const uint32_t tail_bu = doorbell.tail >> gdma::kBasicUnitShift;
+        if (doorbell.wqe_cnt != 0 || (doorbell.tail & (gdma::kBasicUnitBytes - 1)) != 0 ||
+            tail_bu - wq.consumed_bu > wq.ring.capacity_bu()) {
+            t.add(&Counters::wqe_violations);
+            return;
+        }
+        wq.posted_bu = tail_bu;
+    } else {
+        const auto it = cqs_by_id.find(doorbell.id);
+        if (it == cqs_by_id.end() || it->second->ctx != watch.ctx) {
+            ++totals.wqe_violations;
+            return;
+        }
+        Cq &cq = *it->second;
+        tally(port_ptr(cq.port), &cq.counters).add(&Counters::doorbells);
+        cq.driver_head = doorbell.tail;
+        cq.head_known = true;
+        if (doorbell.arm)
+            arm_cq(cq);
+    }
+}
+
+unsigned Emulator::scan_doorbells()
+{
+    if (watches_dirty_) {
+        // Carry over what each still-watched page had shown, so rebuilding never replays
+        // or loses a doorbell.
+        std::vector<Watch> previous = std::move(watches_);
+        rebuild_watches();
+        for (auto &watch : watches_)
+            for (const auto &old : previous)
+                if (old.page == watch.page)
+                    std::copy(std::begin(old.last), std::end(old.last), watch.last);
+    }
+    unsigned seen = 0;
+    for (auto &watch : watches_) {
+        for (unsigned slot = 0; slot < 3; ++slot) {
+            uint64_t value = load_slot(watch.page, slot);
+            if (value == watch.last[slot]) [[likely]]
+                continue;
+            watch.last[slot] = value;
+            ++seen;
+            on_doorbell(watch, slot, value);
+            if (slot == kCqSlot) {
+                auto *word = reinterpret_cast<uint64_t *>(watch.page + kSlotOffset[slot]);
+                const uint64_t marked = value | kCqDoorbellSeenMark;
+                if (__atomic_compare_exchange_n(word, &value, marked, false, __ATOMIC_ACQ_REL,
+                                                __ATOMIC_ACQUIRE))
+                    watch.last[slot] = marked;
+            }
+        }
+    }
+    return seen;
+}
+
+unsigned Emulator::poll_pass()
+{
+    scan_doorbells();
+    unsigned work = 0;
+    for (auto &ctx : contexts) {
+        if (ctx->dead_errno != 0)
+            continue;
+        for (auto &qp : ctx->qps) {
+            if (qp->rss || qp->consumed_bu == qp->posted_bu)
+                continue;
+            Port *p = port_ptr(qp->port);
+            if (p != nullptr && p->stalled)
+                continue;
+            work += process_sq(*qp, kSqBudgetPerPass);
+        }
+    }
+    work += poll_wires();
+    flush_coalesced();
+    return work;
+}
+
+void Emulator::start_thread()
+{
+    std::lock_guard guard(thread_control_);
+    if (thread_.joinable())
+        return;
+    stop_.store(false);
+    thread_ = std::thread([this] { thread_main(); });
+}
+
+void Emulator::stop_thread()
+{
+    std::lock_guard guard(thread_control_);
+    if (!thread_.joinable())
+        return;
+    stop_.store(true);
+    thread_.join();
+}
+
+void Emulator::thread_main()
+{
+    pthread_setname_np(pthread_self(), "mana-emu");
+    unsigned idle_passes = 0;
+    while (!stop_.load(std::memory_order_relaxed)) {
+        if (waiting_callers.load(std::memory_order_relaxed) > 0)
+            std::this_thread::yield(); // let a verbs/control call take the lock
+        unsigned work;
+        {
+            std::lock_guard guard(mutex);
+            work = poll_pass();
+        }
+        if (work != 0) {
+            idle_passes = 0;
+            continue;
+        }
+        // Idle: spin briefly (a burst is usually about to come), then yield, then sleep so
+        // an idle emulator does not hold a core.
+        ++idle_passes;
+        if (idle_passes < 256)
+            _mm_pause();
+        else if (idle_passes < 4096)
+            std::this_thread::yield();
+        else
+            std::this_thread::sleep_for(std::chrono::microseconds(idle_passes < 100000 ? 20 : 500));
+    }
+}
+
+} // namespace mana_emu

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// Adapters over mana_emu::packet (lib/mana_emu/packet): the device model's vocabulary
+// (gdma OOB fields, completion flags) translated to the packet library's.
+#include "frame_ops.h"
+
+#include "packet/checksum.h"
+#include "packet/rss.h"
+#include "packet/tso.h"
+#include "packet/tx_offload.h"
+#include "packet/vlan.h"
+
+namespace mana_emu::frame_ops
+{
+
+bool apply_tx_checksums(std::span<uint8_t> frame, const mana::gdma::TxShortOobFields &oob)
+{
+    packet::TxChecksumRequest request{};
+    request.outer_ipv4 = oob.outer_ipv4;
+    request.outer_ipv6 = oob.outer_ipv6;
+    request.ip = oob.compute_ip_csum;
+    request.tcp = oob.compute_tcp_csum;
+    request.udp = oob.compute_udp_csum;
+    request.transport_offset = oob.transport_offset;
+    return packet::apply_tx_checksums(frame, request);
+}
+
+RxChecks validate_checksums(std::span<const uint8_t> frame)
+{
+    const auto status = packet::validate_checksums(frame);
+    return RxChecks{status.ip_ok,      status.ip_failed, status.tcp_ok,
+                    status.tcp_failed, status.udp_ok,    status.udp_failed};
+}
+
+std::optional<RssHash> rss_hash(std::span<const uint8_t> frame, uint64_t fields_mask,
+                                std::span<const uint8_t> key)
+{
+    const auto result = packet::rss_hash(frame, fields_mask, key);
+    if (!result)
+        return std::nullopt;
+    return RssHash{result->hash, result->hash_type};
+}
+
+bool insert_vlan(std::span<const uint8_t> frame, uint8_t pcp, bool dei, uint16_t vid,
+                 std::vector<uint8_t> &out)
+{
+    out = packet::insert_vlan(frame, pcp, dei, vid);
+    return !out.empty();
+}
+
+std::optional<uint16_t> strip_vlan(std::vector<uint8_t> &frame)
+{
+    return packet::strip_vlan(frame);
+}
+
+bool segment_tcp(std::span<const uint8_t> frame, uint16_t mss,
+                 std::vector<std::vector<uint8_t>> &segments)
+{
+    segments = packet::segment_tcp(frame, mss);
+    return !segments.empty();
+}
+
+} // namespace mana_emu::frame_ops

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// File descriptors and memory the emulator creates for a context: event counters behind
+// async_fd and completion channels, and the memfd of doorbell pages behind cmd_fd.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+namespace mana_emu
+{
+
+// Every fd the emulator opens, so tests can assert none leak (mana_emu_counters.open_fds).
+std::atomic<uint64_t> &open_fd_count();
+
+class UniqueFd
+{
+  public:
+    UniqueFd() = default;
+    explicit UniqueFd(int fd);
+    UniqueFd(UniqueFd &&other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+    UniqueFd &operator=(UniqueFd &&other) noexcept;
+    UniqueFd(const UniqueFd &) = delete;
+    UniqueFd &operator=(const UniqueFd &) = delete;
+    ~UniqueFd() { reset(); }
+
+    int get() const { return fd_; }
+    explicit operator bool() const { return fd_ >= 0; }
+    void reset();
+
+  private:
+    int fd_ = -1;
+};
+
+// An eventfd in semaphore mode: readable while events are pending, each read takes one.
+// The fd is what the application polls (async_fd, comp_channel fd).
+class EventCounter
+{
+  public:
+    bool open();
+    int fd() const { return fd_.get(); }
+    void signal() const;
+    // Takes one event: blocks unless the application made the fd non-blocking, in which
+    // case it fails with EAGAIN when none is pending. Returns 0 or an errno value.
+    int take() const;
+
+  private:
+    UniqueFd fd_;
+};
+
+// The doorbell pages of a context: a memfd (exported as cmd_fd, so a secondary process can
+// map them with mmap(cmd_fd, offset 0)) mapped once in this process. Page 0 is the
+// context's shared page; every QP and WQ gets a page of its own.
+class DoorbellArea
+{
+  public:
+    static constexpr size_t kPageBytes = 4096;
+    static constexpr unsigned kPages = 512;
+
+    DoorbellArea() = default;
+    DoorbellArea(const DoorbellArea &) = delete;
+    DoorbellArea &operator=(const DoorbellArea &) = delete;
+    ~DoorbellArea();
+
+    bool open();
+    int fd() const { return fd_.get(); }
+    std::byte *page(unsigned index) const { return base_ + index * kPageBytes; }
+    // A fresh, zeroed page; 0 when all are taken (page 0 is never handed out).
+    unsigned allocate_page();
+    void release_page(unsigned index);
+
+  private:
+    UniqueFd fd_;
+    std::byte *base_ = nullptr;
+    bool used_[kPages] = {};
+};
+
+} // namespace mana_emu

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// Where transmitted frames go and where received frames come from: nothing, the port
+// itself, another port, a capture queue, a TAP interface, pcap files.
+#include "wires.h"
+
+#include "emulator.h"
+#include "log.h"
+#include "resources.h"
+
+#include <cerrno>
+
+namespace mana_emu
+{
+namespace
+{
+
+constexpr size_t kMaxCapturedFrames = 65536;
+constexpr unsigned kInboundBudgetPerPort = 256;
+
+} // namespace
+
+FrameTap::~FrameTap()
+{
+    device_.close();
+    if (counted_)
+        open_fd_count().fetch_sub(1, std::memory_order_relaxed);
+}
+
+int FrameTap::open(const std::string &ifname)
+{
+    const int rc = device_.open(ifname);
+    if (rc != 0)
+        return rc;
+    device_.set_up(); // best effort: without CAP_NET_ADMIN the peer brings it up
+    counted_ = true;
+    open_fd_count().fetch_add(1, std::memory_order_relaxed);
+    return 0;
+}
+
+int Emulator::set_wire(unsigned index, WireMode mode, unsigned peer_index, const char *ifname)
+{
+    Port *port = this->port(index);
+    if (port == nullptr)
+        return -EINVAL;
+    Port *peer = nullptr;
+    if (mode == WireMode::ports) {
+        peer = this->port(peer_index);
+        if (peer == nullptr)
+            return -EINVAL;
+        if (peer == port)
+            mode = WireMode::loopback;
+    }
+    std::unique_ptr<FrameTap> tap;
+    if (mode == WireMode::tap) {
+        if (ifname == nullptr)
+            return -EINVAL;
+        tap = std::make_unique<FrameTap>();
+        if (const int rc = tap->open(ifname); rc != 0) {
+            EMU_LOG(error, "port %u: cannot open TAP %s: %s", index, ifname, strerror(-rc));
+            return rc;
+        }
+    }
+    // Whoever was wired to these ports is left unplugged.
+    auto unplug = [this](Port &p) {
+        if (p.wire == WireMode::ports) {
+            Port &other = *ports[p.peer];
+            if (other.wire == WireMode::ports && other.peer == p.index)
+                other.wire = WireMode::none;
+        }
+        p.wire = WireMode::none;
+        p.tap.reset();
+    };
+    unplug(*port);
+    if (peer != nullptr && mode == WireMode::ports) {
+        unplug(*peer);
+        peer->wire = WireMode::ports;
+        peer->peer = index;
+    }
+    port->wire = mode;
+    port->peer = peer_index;
+    port->tap = std::move(tap);
+    if (mode == WireMode::capture)
+        port->captured.clear();
+    return 0;
+}
+
+void Emulator::transmit(Port &port, std::span<const uint8_t> frame, Counters *queue)
+{
+    const Tally t = tally(&port, queue);
+    t.add(&Counters::tx_frames);
+    t.add(&Counters::tx_bytes, frame.size());
+    if (port.pcap) [[unlikely]]
+        port.pcap->write(frame);
+    switch (port.wire) {
+    case WireMode::none:
+        break;
+    case WireMode::loopback:
+        receive(port, frame);
+        break;
+    case WireMode::ports:
+        receive(*ports[port.peer], frame);
+        break;
+    case WireMode::capture:
+        if (port.captured.size() >= kMaxCapturedFrames)
+            port.captured.pop_front();
+        port.captured.emplace_back(frame.begin(), frame.end());
+        break;
+    case WireMode::tap:
+        port.tap->write(frame);
+        break;
+    }
+}
+
+unsigned Emulator::poll_wires()
+{
+    unsigned delivered = 0;
+    for (auto &owned : ports) {
+        Port &port = *owned;
+        if (port.stalled)
+            continue;
+        for (unsigned n = 0; n < kInboundBudgetPerPort && !port.inbound.empty(); ++n) {
+            std::vector<uint8_t> frame = std::move(port.inbound.front());
+            port.inbound.pop_front();
+            receive(port, frame);
+            ++delivered;
+        }
+        if (port.wire == WireMode::tap) {
+            for (unsigned n = 0; n < kInboundBudgetPerPort; ++n) {
+                const ssize_t got = port.tap->read(tap_buffer_);
+                if (got <= 0)
+                    break;
+                receive(port,
+                        std::span<const uint8_t>(tap_buffer_.data(), static_cast<size_t>(got)));
+                ++delivered;
+            }
+        }
+    }
+    return delivered;
+}
+
+} // namespace mana_emu

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// Topology, the fake sysfs tree, device/port queries, contexts and protection domains.
+#include "emu_harness.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using namespace emu_test;
+namespace fs = std::filesystem;
+
+namespace
+{
+
+std::string read_text(const fs::path &path)
+{
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+class DeviceTest : public ::testing::Test
+{
+  protected:
+    void SetUp() override { reset_emulator(); }
+};
+
+TEST_F(DeviceTest, DefaultTopologyIsOneVfWithTwoPorts)
+{
+    ASSERT_EQ(mana_emu_port_count(), 2u);
+    struct mana_emu_port_info info {
+    };
+    ASSERT_EQ(mana_emu_port_info(0, &info), 0);
+    EXPECT_STREQ(info.pci_bdf, "7870:00:00.0");
+    EXPECT_EQ(info.ib_port, 1u);
+    const uint8_t mac0[6] = {0x00, 0x15, 0x5d, 0x78, 0x70, 0x00};
+    EXPECT_EQ(0, memcmp(info.mac, mac0, 6));
+    ASSERT_EQ(mana_emu_port_info(1, &info), 0);
+    EXPECT_EQ(info.ib_port, 2u);
+    EXPECT_EQ(info.mac[5], 0x01);
+    EXPECT_EQ(mana_emu_port_info(2, &info), -EINVAL);
+}
+
+TEST_F(DeviceTest, SysfsTreeDescribesTheFunction)
+{
+    const fs::path pci = mana_emu_sysfs_pci_dir();
+    ASSERT_FALSE(pci.empty());
+    const char *env = getenv("SYSFS_PCI_DEVICES");
+    ASSERT_NE(env, nullptr);
+    EXPECT_EQ(fs::path(env), pci);
+    const fs::path fn = pci / "7870:00:00.0";
+    EXPECT_EQ(read_text(fn / "vendor"), "0x1414\n");
+    EXPECT_EQ(read_text(fn / "device"), "0x00ba\n");
+    EXPECT_EQ(read_text(fn / "class"), "0x020000\n");
+    EXPECT_EQ(read_text(fn / "numa_node"), "0\n");
+    std::istringstream resource(read_text(fn / "resource"));
+    int lines = 0;
+    for (std::string line; std::getline(resource, line);)
+        ++lines;
+    EXPECT_GE(lines, 6);
+    EXPECT_EQ(fs::read_symlink(fn / "driver").filename(), "mana");
+
+    int n = 0;
+    ibv_device **list = ibv_get_device_list(&n);
+    ASSERT_EQ(n, 1);
+    const fs::path ibdev = list[0]->ibdev_path;
+    EXPECT_STREQ(ibv_get_device_name(list[0]), "mana_0");
+    ibv_free_device_list(list);
+    EXPECT_NE(read_text(ibdev / "device" / "uevent").find("PCI_SLOT_NAME=7870:00:00.0\n"),
+              std::string::npos);
+    int ports_seen = 0;
+    for (const auto &entry : fs::directory_iterator(ibdev / "device" / "net")) {
+        const auto dev_port = read_text(entry.path() / "dev_port");
+        const auto address = read_text(entry.path() / "address");
+        if (dev_port == "0\n")
+            EXPECT_EQ(address, "00:15:5d:78:70:00\n");
+        else
+            EXPECT_EQ(address, "00:15:5d:78:70:01\n");
+        ++ports_seen;
+    }
+    EXPECT_EQ(ports_seen, 2);
+}
+
+TEST_F(DeviceTest, ConfigurationBuildsVfsPfsPortsAndMacs)
+{
+    reset_emulator("vf=7870:00:00.0,ports=1;pf=7870:00:01.0,ports=2,mac=02:00:00:00:00:aa;"
+                   "wire=0:loopback;max_wr=512");
+    ASSERT_EQ(mana_emu_port_count(), 3u);
+    struct mana_emu_port_info info {
+    };
+    ASSERT_EQ(mana_emu_port_info(1, &info), 0);
+    EXPECT_STREQ(info.pci_bdf, "7870:00:01.0");
+    EXPECT_EQ(info.mac[5], 0xaa);
+    ASSERT_EQ(mana_emu_port_info(2, &info), 0);
+    EXPECT_EQ(info.ib_port, 2u);
+    const fs::path pf = fs::path(mana_emu_sysfs_pci_dir()) / "7870:00:01.0";
+    EXPECT_EQ(read_text(pf / "device"), "0x00b9\n");
+
+    int n = 0;
+    ibv_device **list = ibv_get_device_list(&n);
+    ASSERT_EQ(n, 2);
+    ibv_context *ctx = ibv_open_device(list[0]);
+    ibv_free_device_list(list);
+    ASSERT_NE(ctx, nullptr);
+    ibv_device_attr attr{};
+    ASSERT_EQ(ibv_query_device(ctx, &attr), 0);
+    EXPECT_EQ(attr.max_qp_wr, 512);
+    EXPECT_EQ(attr.phys_port_cnt, 1);
+    // Reconfiguring while a context is open is refused.
+    EXPECT_EQ(mana_emu_configure(""), -EBUSY);
+    EXPECT_EQ(ibv_close_device(ctx), 0);
+
+    EXPECT_EQ(mana_emu_configure("vf=bad"), -EINVAL);
+    EXPECT_EQ(mana_emu_configure("vf=7870:00:00.0,ports=9"), -EINVAL);
+    EXPECT_EQ(mana_emu_configure("wire=0-5"), -EINVAL);
+    EXPECT_EQ(mana_emu_configure("bogus=1"), -EINVAL);
+}
+
+TEST_F(DeviceTest, QueriesReportAzureLikeAttributes)
+{
+    Device dev;
+    ibv_device_attr_ex ex{};
+    ASSERT_EQ(ibv_query_device_ex(dev.ctx, nullptr, &ex), 0);
+    EXPECT_EQ(ex.orig_attr.vendor_id, 0x1414u);
+    EXPECT_EQ(ex.orig_attr.vendor_part_id, 2u);
+    EXPECT_EQ(ex.orig_attr.phys_port_cnt, 2);
+    EXPECT_EQ(ex.orig_attr.max_qp_wr, 256);
+    EXPECT_EQ(ex.orig_attr.max_cqe, 256);
+    EXPECT_GE(ex.orig_attr.max_sge, 2);
+    EXPECT_GE(ex.orig_attr.max_qp, 64);
+    EXPECT_GT(ex.orig_attr.max_mr_size, 0u);
+    ibv_port_attr port{};
+    ASSERT_EQ(ibv_query_port(dev.ctx, 1, &port), 0);
+    EXPECT_EQ(port.state, IBV_PORT_ACTIVE);
+    EXPECT_EQ(port.link_layer, IBV_LINK_LAYER_ETHERNET);
+    EXPECT_EQ(ibv_query_port(dev.ctx, 3, &port), EINVAL);
+    EXPECT_EQ(ibv_query_port(dev.ctx, 0, &port), EINVAL);
+    // The exported (legacy) entry point works too.
+    ibv_port_attr legacy{};
+    EXPECT_EQ((ibv_query_port)(dev.ctx, 2, reinterpret_cast<_compat_ibv_port_attr *>(&legacy)), 0);
+    EXPECT_EQ(legacy.state, IBV_PORT_ACTIVE);
+}
+
+TEST_F(DeviceTest, ContextIsARealVerbsContext)
+{
+    Device dev;
+    verbs_context *vctx = verbs_get_ctx(dev.ctx);
+    ASSERT_NE(vctx, nullptr);
+    EXPECT_EQ(vctx->sz, sizeof(verbs_context));
+    EXPECT_GE(dev.ctx->cmd_fd, 0);
+    EXPECT_GE(dev.ctx->async_fd, 0);
+    EXPECT_NE(dev.ctx->cmd_fd, dev.ctx->async_fd);
+}
+
+TEST_F(DeviceTest, ParentDomainValidatesThePort)
+{
+    Device dev;
+    ibv_parent_domain_init_attr attr{};
+    attr.pd = dev.pd;
+    attr.comp_mask = IBV_PARENT_DOMAIN_INIT_ATTR_PD_CONTEXT;
+    attr.pd_context = reinterpret_cast<void *>(uintptr_t{3});
+    errno = 0;
+    EXPECT_EQ(ibv_alloc_parent_domain(dev.ctx, &attr), nullptr);
+    EXPECT_EQ(errno, EINVAL);
+    attr.pd_context = nullptr;
+    EXPECT_EQ(ibv_alloc_parent_domain(dev.ctx, &attr), nullptr);
+    attr.pd_context = reinterpret_cast<void *>(uintptr_t{2});
+    attr.comp_mask |= IBV_PARENT_DOMAIN_INIT_ATTR_ALLOCATORS;
+    EXPECT_EQ(ibv_alloc_parent_domain(dev.ctx, &attr), nullptr);
+    attr.comp_mask = IBV_PARENT_DOMAIN_INIT_ATTR_PD_CONTEXT;
+    ibv_pd *second = ibv_alloc_parent_domain(dev.ctx, &attr);
+    ASSERT_NE(second, nullptr);
+    // A PD with parent domains on it cannot go first.
+    EXPECT_EQ(ibv_dealloc_pd(dev.pd), EBUSY);
+    EXPECT_EQ(ibv_dealloc_pd(second), 0);
+}
+
+TEST_F(DeviceTest, LiveObjectsReturnToZero)
+{
+    struct mana_emu_counters before {
+    };
+    ASSERT_EQ(mana_emu_counters(&before), 0);
+    EXPECT_EQ(before.live_objects, 0u);
+    const uint64_t fds_before = before.open_fds;
+    {
+        Device dev;
+        auto tx = dev.make_tx();
+        auto rx = dev.make_rx();
+        ibv_rwq_ind_table *table = nullptr;
+        ibv_qp *rss = dev.make_rss({&rx}, IBV_RX_HASH_SRC_IPV4 | IBV_RX_HASH_DST_IPV4, &table);
+        ibv_comp_channel *channel = ibv_create_comp_channel(dev.ctx);
+        ASSERT_NE(channel, nullptr);
+        struct mana_emu_counters during {
+        };
+        ASSERT_EQ(mana_emu_counters(&during), 0);
+        // context, pd, parent, mr, 2 cq, qp, wq, table, rss qp, channel
+        EXPECT_EQ(during.live_objects, 11u);
+        EXPECT_GT(during.open_fds, fds_before);
+        struct mana_emu_counters port0 {
+        };
+        ASSERT_EQ(mana_emu_port_counters(0, &port0), 0);
+        EXPECT_EQ(port0.live_objects, 6u); // parent domain, 2 CQs, QP, WQ, RSS QP
+        EXPECT_EQ(ibv_destroy_qp(rss), 0);
+        EXPECT_EQ(ibv_destroy_rwq_ind_table(table), 0);
+        EXPECT_EQ(ibv_destroy_comp_channel(channel), 0);
+        dev.destroy(tx);
+        dev.destroy(rx);
+    }
+    struct mana_emu_counters after {
+    };
+    ASSERT_EQ(mana_emu_counters(&after), 0);
+    EXPECT_EQ(after.live_objects, 0u);
+    EXPECT_EQ(after.open_fds, fds_before);
+}
+
+TEST_F(DeviceTest, CloseReleasesEverythingLeftBehind)
+{
+    TrackingAllocator allocator;
+    {
+        Device dev;
+        dev.make_tx();
+        dev.make_rx();
+        // Objects intentionally leaked: ibv_close_device must release them and free their
+        // buffers through the allocator.
+        EXPECT_EQ(ibv_dereg_mr(dev.mr), 0);
+        dev.mr = nullptr;
+        dev.parent = nullptr;
+        dev.pd = nullptr;
+    }
+    struct mana_emu_counters after {
+    };
+    ASSERT_EQ(mana_emu_counters(&after), 0);
+    EXPECT_EQ(after.live_objects, 0u);
+}
+
+} // namespace
