@@ -127,8 +127,11 @@ int mtu_set(rte_eth_dev *dev, uint16_t mtu)
     return Port::of(dev).mtu_set(mtu);
 }
 
-int mac_addr_set(rte_eth_dev *dev, rte_ether_addr *)
+int mac_addr_set(rte_eth_dev *dev, rte_ether_addr *mac)
 {
+    // ethdev restores the current MAC on every start: that is not a change.
+    if (rte_is_same_ether_addr(mac, &dev->data->mac_addrs[0]))
+        return 0;
     MANA_DRV_LOG(ERR,
                  "port %u: the MAC of a MANA port is assigned by the platform and cannot "
                  "be changed; probe with mac=<address> to choose among ports",
