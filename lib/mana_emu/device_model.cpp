@@ -37,12 +37,7 @@ void Emulator::rebuild_watches()
         if (ctx->dead_errno != 0)
             continue;
         auto watch_page = [&](unsigned page) {
-            Watch watch{ctx.get(), ctx->doorbells.page(page), {}};
-            for (unsigned slot = 0; slot < 3; ++slot)
-                watch.last[slot] = load_slot(watch.page, slot);
-            // Page 0 and fresh pages start zeroed: a first non-zero write is a doorbell.
-            watch.last[kSqSlot] = watch.last[kRqSlot] = watch.last[kCqSlot] = 0;
-            watches_.push_back(watch);
+            watches_.push_back(Watch{ctx.get(), ctx->serial, page, ctx->doorbells.page(page), {}});
         };
         watch_page(0);
         for (auto &qp : ctx->qps)
@@ -51,7 +46,6 @@ void Emulator::rebuild_watches()
         for (auto &wq : ctx->wqs)
             watch_page(wq->page);
     }
-    // Keep what was already seen on pages that stay watched.
     watches_dirty_ = false;
 }
 
@@ -118,7 +112,7 @@ unsigned Emulator::scan_doorbells()
         rebuild_watches();
         for (auto &watch : watches_)
             for (const auto &old : previous)
-                if (old.page == watch.page)
+                if (old.ctx_serial == watch.ctx_serial && old.page_index == watch.page_index)
                     std::copy(std::begin(old.last), std::end(old.last), watch.last);
     }
     unsigned seen = 0;
@@ -128,6 +122,8 @@ unsigned Emulator::scan_doorbells()
             if (value == watch.last[slot]) [[likely]]
                 continue;
             watch.last[slot] = value;
+            if (value == 0)
+                continue; // a fresh page: nothing rung yet (no queue has id 0)
             ++seen;
             on_doorbell(watch, slot, value);
             if (slot == kCqSlot) {

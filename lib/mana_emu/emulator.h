@@ -111,6 +111,7 @@ class Emulator
     uint32_t next_queue_id = 0x801; // above 0x3ff so VSQ frame numbers are non-zero
     uint32_t next_key = 0x1000;
     uint32_t next_handle = 1;
+    uint64_t next_context_serial = 1;
     uint64_t live_objects = 0;
 
     Context *context_of(ibv_context *ctx);
@@ -160,6 +161,8 @@ class Emulator
   private:
     struct Watch {
         Context *ctx;
+        uint64_t ctx_serial; // contexts (and their mappings) can reuse addresses
+        unsigned page_index;
         std::byte *page;
         uint64_t last[3];
     };

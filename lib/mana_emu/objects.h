@@ -156,7 +156,8 @@ struct Qp {
 struct Context {
     verbs_context vctx{}; // vctx.context is what the application holds
     Vf *vf = nullptr;
-    int dead_errno = 0; // ENODEV after removal, EIO after a fatal error
+    uint64_t serial = 0; // unique per process, unlike the context's address
+    int dead_errno = 0;  // ENODEV after removal, EIO after a fatal error
     manadv_ctx_allocators allocators{};
     bool has_allocators = false;
     EventCounter async_events;

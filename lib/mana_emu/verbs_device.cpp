@@ -284,6 +284,7 @@ ibv_context *ibv_open_device(ibv_device *device)
         if (!ctx->doorbells.open() || !ctx->async_events.open())
             return fail_with<ibv_context>(ENOMEM);
         ctx->vf = vf;
+        ctx->serial = emu.next_context_serial++;
         verbs_context &vctx = ctx->vctx;
         vctx.sz = sizeof(verbs_context);
         install_context_ops(vctx);
