@@ -229,6 +229,9 @@ int Port::configure()
         std::copy_n(rss.rss_key, kRssKeySize, rss_key_.begin());
     }
     rss_enabled_ = (mq_mode & RTE_ETH_MQ_RX_RSS_FLAG) != 0;
+    // With RSS the hash is always delivered (the DPDK convention for RSS_HASH).
+    if (rss_enabled_)
+        data_->dev_conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_RSS_HASH;
     rss_hf_ =
         rss_enabled_ && rss.rss_hf != 0 ? (rss.rss_hf & kSupportedRssTypes) : kDefaultRssTypes;
     const uint16_t queues = std::max<uint16_t>(rx_queue_count(), 1);

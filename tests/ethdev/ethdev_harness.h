@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// Shared pieces of the ethdev tests: EAL + emulator (step mode) setup, port setup
+// through rte_eth_* only, frame builders, a Toeplitz reference, send/receive helpers.
+#pragma once
+
+#include <mana_emu.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ethdev_test
+{
+
+inline constexpr const char *kBdf = "7870:00:00.0";
+inline constexpr const char *kPort0Name = "7870:00:00.0_port1";
+inline constexpr const char *kPort1Name = "7870:00:00.0_port2";
+
+using Frame = std::vector<uint8_t>;
+
+struct PortConfig {
+    uint16_t rx_queues = 1;
+    uint16_t tx_queues = 1;
+    uint16_t rx_descriptors = 256;
+    uint16_t tx_descriptors = 256;
+    uint64_t rx_offloads = 0;
+    uint64_t tx_offloads = 0;
+    bool rss = false;
+    uint64_t rss_hf = 0;
+    const uint8_t *rss_key = nullptr;
+};
+
+struct FlowSpec {
+    bool ipv6 = false;
+    bool tcp = false; // else UDP
+    std::array<uint8_t, 16> src{};
+    std::array<uint8_t, 16> dst{};
+    uint16_t sport = 1000;
+    uint16_t dport = 2000;
+    std::size_t payload = 64;
+    uint8_t fill = 0;
+    bool valid_checksums = true;
+    bool zero_checksums = false; // leave IP/L4 checksums 0 (for TX offload)
+};
+
+std::array<uint8_t, 6> mac_of(unsigned emu_port);
+Frame make_frame(const FlowSpec &flow, const std::array<uint8_t, 6> &dst_mac,
+                 const std::array<uint8_t, 6> &src_mac);
+Frame ipv4_flow_frame(uint32_t index, bool tcp, std::size_t payload = 64);
+std::array<uint8_t, 16> ipv4(uint8_t a, uint8_t b, uint8_t c, uint8_t d);
+
+uint32_t toeplitz(const uint8_t *key, const uint8_t *data, std::size_t len);
+// The RSS input the device hashes for a frame built by make_frame.
+std::vector<uint8_t> rss_input(const FlowSpec &flow, bool with_ports);
+
+bool frame_checksums_valid(const uint8_t *frame, std::size_t len);
+
+rte_mbuf *to_mbuf(rte_mempool *pool, const Frame &frame);
+Frame from_mbuf(const rte_mbuf *mbuf);
+
+class EthdevTest : public ::testing::Test
+{
+  protected:
+    void SetUp() override;
+    void TearDown() override;
+
+    // Probes the function if no port exists (devargs as for -a).
+    static int probe(const std::string &devargs = "");
+    // Closes all ports of the function (PCI remove).
+    static int remove();
+
+    rte_mempool *make_pool(unsigned mbufs, uint16_t data_room = RTE_MBUF_DEFAULT_BUF_SIZE);
+    int configure(uint16_t port, const PortConfig &config, rte_mempool *pool);
+    void setup_and_start(uint16_t port, const PortConfig &config, rte_mempool *pool);
+
+    // tx_burst everything (asserting all is taken), then let the device run.
+    void send(uint16_t port, uint16_t queue, const std::vector<Frame> &frames,
+              uint64_t ol_flags = 0);
+    // Drains every RX queue of a port; result[q] is what queue q returned.
+    std::vector<std::vector<rte_mbuf *>> receive(uint16_t port, uint16_t queues);
+    std::vector<rte_mbuf *> receive_all(uint16_t port, uint16_t queues);
+    static void free_all(std::vector<rte_mbuf *> &mbufs);
+    rte_eth_stats stats(uint16_t port);
+
+    uint16_t port0_ = 0;
+    uint16_t port1_ = 0;
+    std::vector<rte_mempool *> pools_;
+    bool check_on_teardown_ = true;
+};
+
+} // namespace ethdev_test

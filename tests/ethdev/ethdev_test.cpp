@@ -1,0 +1,807 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// net_mana through rte_eth_* only, over the emulator in step mode.
+#include "ethdev_harness.h"
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_net.h>
+#include <rte_udp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+namespace ethdev_test
+{
+namespace
+{
+
+constexpr uint8_t kDefaultKey[40] = {
+    0x2c, 0xc6, 0x81, 0xd1, 0x5b, 0xdb, 0xf4, 0xf7, 0xfc, 0xa2, 0x83, 0x19, 0xdb, 0x1a,
+    0x3e, 0x94, 0x6b, 0x9e, 0x38, 0xd9, 0x2c, 0x9c, 0x03, 0xd1, 0xad, 0x99, 0x44, 0xa7,
+    0xd9, 0x56, 0x3d, 0x59, 0x06, 0x3c, 0x25, 0xf3, 0xfc, 0x1f, 0xdc, 0x2a,
+};
+
+std::string port_name(uint16_t port)
+{
+    char name[RTE_ETH_NAME_MAX_LEN];
+    EXPECT_EQ(rte_eth_dev_get_name_by_port(port, name), 0);
+    return name;
+}
+
+std::array<uint8_t, 6> port_mac(uint16_t port)
+{
+    rte_ether_addr mac{};
+    EXPECT_EQ(rte_eth_macaddr_get(port, &mac), 0);
+    std::array<uint8_t, 6> out;
+    std::memcpy(out.data(), mac.addr_bytes, 6);
+    return out;
+}
+
+using Probe = EthdevTest;
+
+TEST_F(Probe, OnePortPerIbPortWithNamesAndMacs)
+{
+    EXPECT_EQ(rte_eth_dev_count_avail(), 2U);
+    EXPECT_EQ(port_name(port0_), kPort0Name);
+    EXPECT_EQ(port_name(port1_), kPort1Name);
+    EXPECT_EQ(port_mac(port0_), mac_of(0));
+    EXPECT_EQ(port_mac(port1_), mac_of(1));
+    rte_eth_dev_info info{};
+    ASSERT_EQ(rte_eth_dev_info_get(port0_, &info), 0);
+    EXPECT_STREQ(info.driver_name, "net_mana");
+}
+
+TEST_F(Probe, MacDevargsSelectPorts)
+{
+    ASSERT_EQ(remove(), 0);
+    ASSERT_EQ(probe("mac=00:15:5d:78:70:01"), 0);
+    EXPECT_EQ(rte_eth_dev_count_avail(), 1U);
+    uint16_t port;
+    EXPECT_EQ(rte_eth_dev_get_port_by_name(kPort1Name, &port), 0);
+    EXPECT_NE(rte_eth_dev_get_port_by_name(kPort0Name, &port), 0);
+
+    // A MAC of no port is only warned about.
+    ASSERT_EQ(remove(), 0);
+    ASSERT_EQ(probe("mac=00:15:5d:78:70:00,mac=02:00:00:00:00:99"), 0);
+    EXPECT_EQ(rte_eth_dev_count_avail(), 1U);
+    EXPECT_EQ(rte_eth_dev_get_port_by_name(kPort0Name, &port), 0);
+
+    // Both MACs: both ports.
+    ASSERT_EQ(remove(), 0);
+    ASSERT_EQ(probe("mac=00:15:5d:78:70:00,mac=00:15:5d:78:70:01"), 0);
+    EXPECT_EQ(rte_eth_dev_count_avail(), 2U);
+
+    // No MAC matches: no port, probe fails.
+    ASSERT_EQ(remove(), 0);
+    EXPECT_NE(probe("mac=02:00:00:00:00:99"), 0);
+    EXPECT_EQ(rte_eth_dev_count_avail(), 0U);
+    ASSERT_EQ(probe(""), 0);
+    EXPECT_EQ(rte_eth_dev_count_avail(), 2U);
+}
+
+TEST_F(Probe, MalformedDevargsFail)
+{
+    for (const char *bad : {"mac=00:15:5d:78:70", "mac=zz:15:5d:78:70:00", "color=blue",
+                            "mac=1:2:3:4:5:6:7:8:9,mac=,"}) {
+        ASSERT_EQ(remove(), 0);
+        EXPECT_NE(probe(bad), 0) << bad;
+        EXPECT_EQ(rte_eth_dev_count_avail(), 0U) << bad;
+    }
+    ASSERT_EQ(probe(""), 0);
+}
+
+using DevInfo = EthdevTest;
+
+TEST_F(DevInfo, ReportsWhatTheDriverDoes)
+{
+    rte_eth_dev_info info{};
+    ASSERT_EQ(rte_eth_dev_info_get(port0_, &info), 0);
+    EXPECT_EQ(info.max_rx_queues, 64);
+    EXPECT_EQ(info.max_tx_queues, 256);
+    EXPECT_EQ(info.rx_desc_lim.nb_max, 256);
+    EXPECT_EQ(info.rx_desc_lim.nb_min, 32);
+    EXPECT_EQ(info.tx_desc_lim.nb_max, 256);
+    EXPECT_EQ(info.tx_desc_lim.nb_seg_max, 30);
+    EXPECT_EQ(info.reta_size, 64);
+    EXPECT_EQ(info.hash_key_size, 40);
+    EXPECT_EQ(info.min_rx_bufsize, 1024U);
+    EXPECT_EQ(info.min_mtu, RTE_ETHER_MIN_MTU);
+    EXPECT_EQ(info.max_mtu, 9000);
+    EXPECT_GE(info.max_rx_pktlen, 9000U + RTE_ETHER_HDR_LEN);
+    EXPECT_EQ(info.default_rxportconf.ring_size, 256);
+    EXPECT_EQ(info.default_txportconf.burst_size, 32);
+    EXPECT_EQ(info.rx_offload_capa, RTE_ETH_RX_OFFLOAD_CHECKSUM | RTE_ETH_RX_OFFLOAD_RSS_HASH |
+                                        RTE_ETH_RX_OFFLOAD_VLAN_STRIP);
+    EXPECT_EQ(info.tx_offload_capa, RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+                                        RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
+                                        RTE_ETH_TX_OFFLOAD_MULTI_SEGS |
+                                        RTE_ETH_TX_OFFLOAD_VLAN_INSERT);
+    EXPECT_TRUE(info.flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV6_TCP);
+    EXPECT_TRUE(info.flow_type_rss_offloads & RTE_ETH_RSS_IPV4);
+
+    uint32_t ptypes[16];
+    const int n = rte_eth_dev_get_supported_ptypes(port0_, RTE_PTYPE_ALL_MASK, ptypes, 16);
+    EXPECT_EQ(n, 6);
+}
+
+TEST_F(DevInfo, LinkFollowsStartAndStop)
+{
+    rte_mempool *pool = make_pool(1024);
+    setup_and_start(port0_, {}, pool);
+    rte_eth_link link{};
+    ASSERT_EQ(rte_eth_link_get_nowait(port0_, &link), 0);
+    EXPECT_EQ(link.link_status, RTE_ETH_LINK_UP);
+    EXPECT_EQ(link.link_speed, RTE_ETH_SPEED_NUM_100G);
+    ASSERT_EQ(rte_eth_dev_stop(port0_), 0);
+    ASSERT_EQ(rte_eth_link_get_nowait(port0_, &link), 0);
+    EXPECT_EQ(link.link_status, RTE_ETH_LINK_DOWN);
+    // No kernel netdev behind the emulator: MTU applies to the port only.
+    EXPECT_EQ(rte_eth_dev_set_mtu(port0_, 4000), 0);
+    uint16_t mtu = 0;
+    EXPECT_EQ(rte_eth_dev_get_mtu(port0_, &mtu), 0);
+    EXPECT_EQ(mtu, 4000);
+    EXPECT_NE(rte_eth_dev_set_mtu(port0_, 9001), 0);
+    rte_ether_addr other{{0x02, 0, 0, 0, 0, 1}};
+    EXPECT_EQ(rte_eth_dev_default_mac_addr_set(port0_, &other), -ENOTSUP);
+}
+
+using Configure = EthdevTest;
+
+TEST_F(Configure, RejectsWhatTheDeviceCannotDo)
+{
+    rte_mempool *pool = make_pool(1024);
+    rte_eth_conf conf{};
+    EXPECT_NE(rte_eth_dev_configure(port0_, 65, 1, &conf), 0);
+    EXPECT_NE(rte_eth_dev_configure(port0_, 1, 257, &conf), 0);
+    conf.rxmode.offloads = RTE_ETH_RX_OFFLOAD_TIMESTAMP;
+    EXPECT_NE(rte_eth_dev_configure(port0_, 1, 1, &conf), 0);
+    conf.rxmode.offloads = 0;
+    conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_TCP_TSO;
+    EXPECT_NE(rte_eth_dev_configure(port0_, 1, 1, &conf), 0);
+    conf.txmode.offloads = 0;
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_VMDQ_ONLY;
+    EXPECT_NE(rte_eth_dev_configure(port0_, 1, 1, &conf), 0);
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    uint8_t short_key[20] = {};
+    conf.rx_adv_conf.rss_conf.rss_key = short_key;
+    conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(short_key);
+    EXPECT_NE(rte_eth_dev_configure(port0_, 2, 1, &conf), 0);
+    conf.rx_adv_conf.rss_conf = {};
+    conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_L2_PAYLOAD;
+    EXPECT_NE(rte_eth_dev_configure(port0_, 2, 1, &conf), 0);
+
+    conf = {};
+    ASSERT_EQ(rte_eth_dev_configure(port0_, 1, 1, &conf), 0);
+    EXPECT_NE(rte_eth_rx_queue_setup(port0_, 0, 512, SOCKET_ID_ANY, nullptr, pool), 0);
+    EXPECT_NE(rte_eth_rx_queue_setup(port0_, 0, 8, SOCKET_ID_ANY, nullptr, pool), 0);
+    EXPECT_NE(rte_eth_tx_queue_setup(port0_, 0, 4096, SOCKET_ID_ANY, nullptr), 0);
+    rte_mempool *tiny = make_pool(512, RTE_PKTMBUF_HEADROOM + 512);
+    EXPECT_NE(rte_eth_rx_queue_setup(port0_, 0, 256, SOCKET_ID_ANY, nullptr, tiny), 0);
+    rte_eth_rxconf deferred{};
+    deferred.rx_deferred_start = 1;
+    EXPECT_NE(rte_eth_rx_queue_setup(port0_, 0, 256, SOCKET_ID_ANY, &deferred, pool), 0);
+    // Not set up: start refuses.
+    EXPECT_NE(rte_eth_dev_start(port0_), 0);
+    // A descriptor count that is not a power of two is rounded up.
+    EXPECT_EQ(rte_eth_rx_queue_setup(port0_, 0, 100, SOCKET_ID_ANY, nullptr, pool), 0);
+    EXPECT_EQ(rte_eth_tx_queue_setup(port0_, 0, 33, SOCKET_ID_ANY, nullptr), 0);
+    EXPECT_EQ(rte_eth_dev_start(port0_), 0);
+}
+
+using Lifecycle = EthdevTest;
+
+TEST_F(Lifecycle, StartStopStartReturnsEveryMbuf)
+{
+    rte_mempool *pool = make_pool(4096);
+    PortConfig config;
+    config.rx_queues = 3;
+    config.tx_queues = 5;
+    config.rss = true;
+    config.rss_hf = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_IPV6;
+    setup_and_start(port0_, config, pool);
+    setup_and_start(port1_, config, pool);
+    EXPECT_EQ(rte_mempool_avail_count(pool), pool->size - 6 * 256);
+    for (int round = 0; round < 3; ++round) {
+        ASSERT_EQ(rte_eth_dev_stop(port0_), 0);
+        ASSERT_EQ(rte_eth_dev_stop(port1_), 0);
+        EXPECT_EQ(rte_mempool_avail_count(pool), pool->size);
+        ASSERT_EQ(rte_eth_dev_start(port0_), 0);
+        ASSERT_EQ(rte_eth_dev_start(port1_), 0);
+        std::vector<Frame> frames;
+        for (uint32_t i = 0; i < 20; ++i)
+            frames.push_back(ipv4_flow_frame(i, true));
+        send(port0_, static_cast<uint16_t>(round), frames);
+        auto got = receive_all(port1_, 3);
+        EXPECT_EQ(got.size(), 20U);
+        free_all(got);
+    }
+    // Reconfigure with other queue counts while stopped.
+    ASSERT_EQ(rte_eth_dev_stop(port0_), 0);
+    config.rx_queues = 2;
+    config.tx_queues = 1;
+    ASSERT_EQ(configure(port0_, config, pool), 0);
+    ASSERT_EQ(rte_eth_dev_start(port0_), 0);
+}
+
+using Traffic = EthdevTest;
+
+TEST_F(Traffic, LoopbackIsByteExactBothWays)
+{
+    rte_mempool *pool = make_pool(2048);
+    setup_and_start(port0_, {}, pool);
+    setup_and_start(port1_, {}, pool);
+    for (const auto [from, to, emu_from, emu_to] :
+         {std::array<uint16_t, 4>{port0_, port1_, 0, 1}, {port1_, port0_, 1, 0}}) {
+        ASSERT_EQ(rte_eth_stats_reset(from), 0);
+        ASSERT_EQ(rte_eth_stats_reset(to), 0);
+        std::vector<Frame> frames;
+        uint64_t bytes = 0;
+        for (uint32_t i = 0; i < 300; ++i) {
+            FlowSpec flow;
+            flow.tcp = i % 2 == 0;
+            flow.src = ipv4(192, 168, 0, static_cast<uint8_t>(i));
+            flow.dst = ipv4(192, 168, 1, 1);
+            flow.payload = 18 + (i * 37) % 1400;
+            flow.fill = static_cast<uint8_t>(i);
+            frames.push_back(make_frame(flow, mac_of(emu_to), mac_of(emu_from)));
+            bytes += frames.back().size();
+        }
+        // In chunks the 256-entry RX ring can hold.
+        std::vector<rte_mbuf *> got;
+        for (std::size_t at = 0; at < frames.size(); at += 100) {
+            send(from, 0,
+                 std::vector<Frame>(frames.begin() + static_cast<long>(at),
+                                    frames.begin() +
+                                        static_cast<long>(std::min(at + 100, frames.size()))));
+            auto part = receive_all(to, 1);
+            got.insert(got.end(), part.begin(), part.end());
+        }
+        EXPECT_EQ(got.size(), frames.size());
+        if (got.size() != frames.size()) {
+            free_all(got);
+            return;
+        }
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            EXPECT_EQ(from_mbuf(got[i]), frames[i]) << "frame " << i;
+            EXPECT_EQ(got[i]->port, to);
+            EXPECT_EQ(got[i]->nb_segs, 1);
+        }
+        free_all(got);
+        const auto tx = stats(from);
+        const auto rx = stats(to);
+        EXPECT_EQ(tx.opackets, frames.size());
+        EXPECT_EQ(tx.obytes, bytes);
+        EXPECT_EQ(tx.oerrors, 0U);
+        EXPECT_EQ(rx.ipackets, frames.size());
+        EXPECT_EQ(rx.ibytes, bytes);
+        EXPECT_EQ(rx.q_ipackets[0], frames.size());
+        EXPECT_EQ(tx.q_opackets[0], frames.size());
+        EXPECT_EQ(rx.ierrors, 0U);
+        EXPECT_EQ(rx.rx_nombuf, 0U);
+    }
+}
+
+TEST_F(Traffic, ChecksumOffloadsAreCompletedOnTheWire)
+{
+    rte_mempool *pool = make_pool(2048);
+    PortConfig config;
+    config.rx_offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM;
+    config.tx_offloads =
+        RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+    setup_and_start(port0_, config, pool);
+    setup_and_start(port1_, config, pool);
+    rte_mempool *tx_pool = make_pool(64);
+    std::vector<rte_mbuf *> mbufs;
+    std::vector<bool> is_v6;
+    for (int i = 0; i < 8; ++i) {
+        FlowSpec flow;
+        flow.ipv6 = i >= 4;
+        flow.tcp = i % 2 == 0;
+        flow.src =
+            flow.ipv6
+                ? std::array<uint8_t, 16>{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+                                          0,    0,    0,    0,    0, 0, 0, static_cast<uint8_t>(i)}
+                : ipv4(172, 16, 0, static_cast<uint8_t>(i));
+        flow.dst = flow.ipv6 ? std::array<uint8_t, 16>{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+                                                       0,    0,    0,    0,    0, 0, 0, 0x99}
+                             : ipv4(172, 16, 1, 1);
+        flow.payload = 100 + static_cast<std::size_t>(i) * 50;
+        flow.zero_checksums = true;
+        rte_mbuf *mbuf = to_mbuf(tx_pool, make_frame(flow, mac_of(1), mac_of(0)));
+        ASSERT_NE(mbuf, nullptr);
+        mbuf->l2_len = RTE_ETHER_HDR_LEN;
+        mbuf->l3_len = flow.ipv6 ? sizeof(rte_ipv6_hdr) : sizeof(rte_ipv4_hdr);
+        mbuf->ol_flags =
+            (flow.ipv6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM) |
+            (flow.tcp ? RTE_MBUF_F_TX_TCP_CKSUM : RTE_MBUF_F_TX_UDP_CKSUM);
+        mbufs.push_back(mbuf);
+        is_v6.push_back(flow.ipv6);
+    }
+    ASSERT_EQ(rte_eth_tx_prepare(port0_, 0, mbufs.data(), static_cast<uint16_t>(mbufs.size())),
+              mbufs.size());
+    ASSERT_EQ(rte_eth_tx_burst(port0_, 0, mbufs.data(), static_cast<uint16_t>(mbufs.size())),
+              mbufs.size());
+    auto got = receive_all(port1_, 1);
+    ASSERT_EQ(got.size(), mbufs.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        const Frame frame = from_mbuf(got[i]);
+        EXPECT_TRUE(frame_checksums_valid(frame.data(), frame.size())) << "frame " << i;
+        EXPECT_EQ(got[i]->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK, RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+        if (!is_v6[i]) {
+            EXPECT_EQ(got[i]->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK, RTE_MBUF_F_RX_IP_CKSUM_GOOD);
+            EXPECT_EQ(got[i]->packet_type & RTE_PTYPE_L3_MASK, RTE_PTYPE_L3_IPV4_EXT_UNKNOWN);
+        } else {
+            EXPECT_EQ(got[i]->packet_type & RTE_PTYPE_L3_MASK, RTE_PTYPE_L3_IPV6_EXT_UNKNOWN);
+        }
+        EXPECT_EQ(got[i]->packet_type & RTE_PTYPE_L4_MASK,
+                  i % 2 == 0 ? RTE_PTYPE_L4_TCP : RTE_PTYPE_L4_UDP);
+        EXPECT_EQ(got[i]->packet_type & RTE_PTYPE_L2_MASK, RTE_PTYPE_L2_ETHER);
+    }
+    free_all(got);
+
+    // A packet asking for an offload the port does not do is refused by tx_prepare.
+    rte_mbuf *sctp = to_mbuf(tx_pool, ipv4_flow_frame(1, false));
+    sctp->l2_len = RTE_ETHER_HDR_LEN;
+    sctp->l3_len = sizeof(rte_ipv4_hdr);
+    sctp->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_SCTP_CKSUM;
+    EXPECT_EQ(rte_eth_tx_prepare(port0_, 0, &sctp, 1), 0);
+    EXPECT_EQ(rte_errno, ENOTSUP);
+    rte_pktmbuf_free(sctp);
+}
+
+TEST_F(Traffic, BadChecksumsAreFlagged)
+{
+    rte_mempool *pool = make_pool(2048);
+    PortConfig config;
+    config.rx_offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM;
+    setup_and_start(port0_, {}, pool);
+    setup_and_start(port1_, config, pool);
+    FlowSpec flow;
+    flow.tcp = true;
+    flow.src = ipv4(10, 9, 8, 7);
+    flow.dst = ipv4(10, 9, 8, 6);
+    flow.valid_checksums = false;
+    const Frame bad = make_frame(flow, mac_of(1), mac_of(0));
+    flow.valid_checksums = true;
+    const Frame good = make_frame(flow, mac_of(1), mac_of(0));
+    send(port0_, 0, {bad, good});
+    auto got = receive_all(port1_, 1);
+    ASSERT_EQ(got.size(), 2U);
+    EXPECT_EQ(got[0]->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK, RTE_MBUF_F_RX_IP_CKSUM_BAD);
+    EXPECT_EQ(got[0]->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK, RTE_MBUF_F_RX_L4_CKSUM_BAD);
+    EXPECT_EQ(got[1]->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK, RTE_MBUF_F_RX_IP_CKSUM_GOOD);
+    EXPECT_EQ(got[1]->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK, RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+    EXPECT_EQ(from_mbuf(got[0]), bad);
+    free_all(got);
+}
+
+class Rss : public EthdevTest
+{
+  protected:
+    void check_spread(uint16_t queues, bool ipv6, bool tcp, bool l4_hash, const uint8_t *key,
+                      const std::array<uint16_t, 64> &reta)
+    {
+        std::vector<FlowSpec> flows;
+        std::vector<Frame> frames;
+        for (uint32_t i = 0; i < 128; ++i) {
+            FlowSpec flow;
+            flow.ipv6 = ipv6;
+            flow.tcp = tcp;
+            if (ipv6) {
+                flow.src = {0xfd,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            static_cast<uint8_t>(i >> 3),
+                            static_cast<uint8_t>(i * 11)};
+                flow.dst = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+            } else {
+                flow.src = ipv4(10, static_cast<uint8_t>(i), static_cast<uint8_t>(i * 3), 1);
+                flow.dst = ipv4(10, 255, 0, 1);
+            }
+            flow.sport = static_cast<uint16_t>(5000 + i * 7);
+            flow.dport = static_cast<uint16_t>(443 + (i & 3));
+            flow.fill = static_cast<uint8_t>(i);
+            flows.push_back(flow);
+            frames.push_back(make_frame(flow, mac_of(1), mac_of(0)));
+        }
+        send(port0_, 0, frames);
+        auto per_queue = receive(port1_, queues);
+        std::size_t total = 0;
+        std::set<uint16_t> used;
+        for (uint16_t q = 0; q < queues; ++q) {
+            for (rte_mbuf *mbuf : per_queue[q]) {
+                ++total;
+                const Frame frame = from_mbuf(mbuf);
+                const auto it = std::find(frames.begin(), frames.end(), frame);
+                ASSERT_NE(it, frames.end());
+                const FlowSpec &flow = flows[static_cast<std::size_t>(it - frames.begin())];
+                const auto input = rss_input(flow, l4_hash);
+                const uint32_t hash = toeplitz(key, input.data(), input.size());
+                EXPECT_EQ(q, reta[hash % 64]) << "flow " << (it - frames.begin());
+                EXPECT_TRUE(mbuf->ol_flags & RTE_MBUF_F_RX_RSS_HASH);
+                EXPECT_EQ(mbuf->hash.rss, hash);
+                used.insert(q);
+            }
+            free_all(per_queue[q]);
+        }
+        EXPECT_EQ(total, frames.size());
+        std::set<uint16_t> expected(reta.begin(), reta.end());
+        EXPECT_EQ(used, expected) << "128 flows should reach every queue in the RETA";
+    }
+};
+
+std::array<uint16_t, 64> round_robin(uint16_t queues)
+{
+    std::array<uint16_t, 64> reta;
+    for (uint16_t i = 0; i < 64; ++i)
+        reta[i] = i % queues;
+    return reta;
+}
+
+TEST_F(Rss, QueueIsToeplitzThroughTheRetaIpv4Tcp)
+{
+    rte_mempool *pool = make_pool(4096);
+    PortConfig rx;
+    rx.rx_queues = 3;
+    rx.rss = true;
+    rx.rss_hf = RTE_ETH_RSS_NONFRAG_IPV4_TCP;
+    setup_and_start(port0_, {}, pool);
+    setup_and_start(port1_, rx, pool);
+    check_spread(3, false, true, true, kDefaultKey, round_robin(3));
+}
+
+TEST_F(Rss, QueueIsToeplitzThroughTheRetaIpv6Udp)
+{
+    rte_mempool *pool = make_pool(4096);
+    PortConfig rx;
+    rx.rx_queues = 5;
+    rx.rss = true;
+    rx.rss_hf = RTE_ETH_RSS_NONFRAG_IPV6_UDP;
+    setup_and_start(port0_, {}, pool);
+    setup_and_start(port1_, rx, pool);
+    check_spread(5, true, false, true, kDefaultKey, round_robin(5));
+}
+
+TEST_F(Rss, AddressOnlyHashForIpv6)
+{
+    rte_mempool *pool = make_pool(4096);
+    PortConfig rx;
+    rx.rx_queues = 4;
+    rx.rss = true;
+    rx.rss_hf = RTE_ETH_RSS_IPV6;
+    setup_and_start(port0_, {}, pool);
+    setup_and_start(port1_, rx, pool);
+    check_spread(4, true, true, false, kDefaultKey, round_robin(4));
+}
+
+TEST_F(Rss, RetaAndKeyUpdatesApplyWhileRunning)
+{
+    rte_mempool *pool = make_pool(4096);
+    PortConfig rx;
+    rx.rx_queues = 4;
+    rx.rss = true;
+    rx.rss_hf = RTE_ETH_RSS_NONFRAG_IPV4_UDP;
+    setup_and_start(port0_, {}, pool);
+    setup_and_start(port1_, rx, pool);
+
+    std::array<rte_eth_rss_reta_entry64, 1> conf{};
+    conf[0].mask = ~0ULL;
+    std::array<uint16_t, 64> reta;
+    for (uint16_t i = 0; i < 64; ++i)
+        reta[i] = conf[0].reta[i] = (i % 2 == 0) ? 3 : 1;
+    ASSERT_EQ(rte_eth_dev_rss_reta_update(port1_, conf.data(), 64), 0);
+    std::array<rte_eth_rss_reta_entry64, 1> query{};
+    query[0].mask = ~0ULL;
+    ASSERT_EQ(rte_eth_dev_rss_reta_query(port1_, query.data(), 64), 0);
+    for (uint16_t i = 0; i < 64; ++i)
+        EXPECT_EQ(query[0].reta[i], reta[i]);
+    check_spread(4, false, false, true, kDefaultKey, reta);
+
+    uint8_t key[40];
+    for (uint8_t i = 0; i < 40; ++i)
+        key[i] = static_cast<uint8_t>(i * 29 + 3);
+    rte_eth_rss_conf rss{};
+    rss.rss_key = key;
+    rss.rss_key_len = 40;
+    rss.rss_hf = RTE_ETH_RSS_NONFRAG_IPV4_UDP;
+    ASSERT_EQ(rte_eth_dev_rss_hash_update(port1_, &rss), 0);
+    uint8_t read_back[40] = {};
+    rte_eth_rss_conf got{};
+    got.rss_key = read_back;
+    got.rss_key_len = 40;
+    ASSERT_EQ(rte_eth_dev_rss_hash_conf_get(port1_, &got), 0);
+    EXPECT_EQ(std::memcmp(read_back, key, 40), 0);
+    EXPECT_EQ(got.rss_hf, RTE_ETH_RSS_NONFRAG_IPV4_UDP);
+    check_spread(4, false, false, true, key, reta);
+
+    conf[0].reta[5] = 4; // no such queue
+    EXPECT_NE(rte_eth_dev_rss_reta_update(port1_, conf.data(), 64), 0);
+    check_spread(4, false, false, true, key, reta);
+}
+
+using Vlan = EthdevTest;
+
+TEST_F(Vlan, InsertOnTxStripOnRx)
+{
+    rte_mempool *pool = make_pool(2048);
+    PortConfig tx;
+    tx.tx_offloads = RTE_ETH_TX_OFFLOAD_VLAN_INSERT;
+    PortConfig rx;
+    rx.rx_offloads = RTE_ETH_RX_OFFLOAD_VLAN_STRIP;
+    setup_and_start(port0_, tx, pool);
+    setup_and_start(port1_, rx, pool);
+    rte_mempool *tx_pool = make_pool(64);
+    const Frame frame = ipv4_flow_frame(3, false, 200);
+    rte_mbuf *mbuf = to_mbuf(tx_pool, frame);
+    mbuf->ol_flags = RTE_MBUF_F_TX_VLAN;
+    mbuf->vlan_tci = (5 << 13) | 100;
+    ASSERT_EQ(rte_eth_tx_burst(port0_, 0, &mbuf, 1), 1);
+    auto got = receive_all(port1_, 1);
+    ASSERT_EQ(got.size(), 1U);
+    EXPECT_EQ(from_mbuf(got[0]), frame);
+    EXPECT_EQ(got[0]->ol_flags & (RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED),
+              RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED);
+    EXPECT_EQ(got[0]->vlan_tci & 0xFFF, 100);
+    free_all(got);
+}
+
+TEST_F(Vlan, TagStaysInTheFrameWithoutStrip)
+{
+    rte_mempool *pool = make_pool(2048);
+    setup_and_start(port0_, {}, pool);
+    setup_and_start(port1_, {}, pool);
+    Frame frame = ipv4_flow_frame(4, true, 100);
+    Frame tagged(frame.begin(), frame.begin() + 12);
+    const uint8_t tag[4] = {0x81, 0x00, 0x00, 0x2a}; // VLAN 42, priority 0
+    tagged.insert(tagged.end(), tag, tag + 4);
+    tagged.insert(tagged.end(), frame.begin() + 12, frame.end());
+    send(port0_, 0, {tagged});
+    auto got = receive_all(port1_, 1);
+    ASSERT_EQ(got.size(), 1U);
+    EXPECT_EQ(from_mbuf(got[0]), tagged);
+    EXPECT_FALSE(got[0]->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED);
+    EXPECT_EQ(got[0]->packet_type & RTE_PTYPE_L2_MASK, RTE_PTYPE_L2_ETHER_VLAN);
+    const auto s = stats(port1_);
+    EXPECT_EQ(s.ibytes, tagged.size());
+    free_all(got);
+}
+
+using Tx = EthdevTest;
+
+TEST_F(Tx, MultiSegmentFramesArriveWhole)
+{
+    rte_mempool *pool = make_pool(2048);
+    PortConfig tx;
+    tx.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    setup_and_start(port0_, tx, pool);
+    setup_and_start(port1_, {}, pool);
+    rte_mempool *tx_pool = make_pool(256);
+    std::vector<Frame> frames;
+    std::vector<rte_mbuf *> chains;
+    for (uint32_t i = 0; i < 10; ++i) {
+        const Frame frame = ipv4_flow_frame(i, i % 2 == 1, 300 + i * 100);
+        frames.push_back(frame);
+        // Split into 1 + (i % 5) + 1 segments of varied sizes.
+        const std::size_t pieces = 2 + i % 5;
+        rte_mbuf *head = nullptr;
+        std::size_t offset = 0;
+        for (std::size_t p = 0; p < pieces; ++p) {
+            const std::size_t len = p + 1 == pieces
+                                        ? frame.size() - offset
+                                        : std::min<std::size_t>(60 + p * 13, frame.size() - offset);
+            Frame part(frame.begin() + static_cast<long>(offset),
+                       frame.begin() + static_cast<long>(offset + len));
+            rte_mbuf *segment = to_mbuf(tx_pool, part);
+            ASSERT_NE(segment, nullptr);
+            if (head == nullptr)
+                head = segment;
+            else
+                ASSERT_EQ(rte_pktmbuf_chain(head, segment), 0);
+            offset += len;
+        }
+        chains.push_back(head);
+    }
+    ASSERT_EQ(rte_eth_tx_burst(port0_, 0, chains.data(), static_cast<uint16_t>(chains.size())),
+              chains.size());
+    auto got = receive_all(port1_, 1);
+    ASSERT_EQ(got.size(), frames.size());
+    for (std::size_t i = 0; i < got.size(); ++i)
+        EXPECT_EQ(from_mbuf(got[i]), frames[i]) << "frame " << i;
+    free_all(got);
+}
+
+TEST_F(Tx, PacketsTheDeviceCannotTakeAreConsumedAndCounted)
+{
+    rte_mempool *pool = make_pool(2048);
+    PortConfig tx;
+    tx.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    setup_and_start(port0_, tx, pool);
+    setup_and_start(port1_, {}, pool);
+    rte_mempool *tx_pool = make_pool(256);
+    std::vector<rte_mbuf *> burst;
+    burst.push_back(to_mbuf(tx_pool, ipv4_flow_frame(1, true)));
+    // 31 segments: one more than the device gathers.
+    rte_mbuf *chain = to_mbuf(tx_pool, Frame(20, 0xab));
+    for (int i = 0; i < 30; ++i)
+        ASSERT_EQ(rte_pktmbuf_chain(chain, to_mbuf(tx_pool, Frame(20, 0xcd))), 0);
+    burst.push_back(chain);
+    burst.push_back(to_mbuf(tx_pool, ipv4_flow_frame(2, true)));
+    const unsigned before = rte_mempool_avail_count(tx_pool);
+    ASSERT_EQ(rte_eth_tx_burst(port0_, 0, burst.data(), 3), 3);
+    // The oversized chain went straight back to its pool.
+    EXPECT_EQ(rte_mempool_avail_count(tx_pool), before + 31);
+    auto got = receive_all(port1_, 1);
+    ASSERT_EQ(got.size(), 2U);
+    EXPECT_EQ(from_mbuf(got[0]), ipv4_flow_frame(1, true));
+    EXPECT_EQ(from_mbuf(got[1]), ipv4_flow_frame(2, true));
+    free_all(got);
+    const auto s = stats(port0_);
+    EXPECT_EQ(s.opackets, 2U);
+    EXPECT_EQ(s.oerrors, 1U);
+}
+
+TEST_F(Tx, FullRingStopsTheBurstWithoutSkipping)
+{
+    rte_mempool *pool = make_pool(2048);
+    PortConfig tx;
+    tx.tx_descriptors = 64;
+    setup_and_start(port0_, tx, pool);
+    setup_and_start(port1_, {}, pool);
+    rte_mempool *tx_pool = make_pool(512);
+    std::vector<rte_mbuf *> mbufs;
+    for (uint32_t i = 0; i < 100; ++i)
+        mbufs.push_back(to_mbuf(tx_pool, ipv4_flow_frame(i, false)));
+    const uint16_t first = rte_eth_tx_burst(port0_, 0, mbufs.data(), 100);
+    EXPECT_EQ(first, 64);
+    EXPECT_EQ(rte_eth_tx_burst(port0_, 0, mbufs.data() + first, 100 - first), 0);
+    mana_emu_poll();
+    auto got = receive_all(port1_, 1);
+    const uint16_t second = rte_eth_tx_burst(port0_, 0, mbufs.data() + first, 100 - first);
+    EXPECT_EQ(second, 100 - first);
+    mana_emu_poll();
+    auto more = receive_all(port1_, 1);
+    got.insert(got.end(), more.begin(), more.end());
+    ASSERT_EQ(got.size(), 100U);
+    for (uint32_t i = 0; i < 100; ++i)
+        EXPECT_EQ(from_mbuf(got[i]), ipv4_flow_frame(i, false)) << "order broken at " << i;
+    free_all(got);
+}
+
+TEST_F(Tx, ErrorCompletionsAreCountedAndNoMbufIsLost)
+{
+    rte_mempool *pool = make_pool(2048);
+    setup_and_start(port0_, {}, pool);
+    setup_and_start(port1_, {}, pool);
+    ASSERT_EQ(mana_emu_fault_tx_error(0, 34, 3), 0);
+    std::vector<Frame> frames;
+    for (uint32_t i = 0; i < 10; ++i)
+        frames.push_back(ipv4_flow_frame(i, true));
+    send(port0_, 0, frames);
+    auto got = receive_all(port1_, 1);
+    EXPECT_EQ(got.size(), 7U);
+    for (std::size_t i = 0; i < got.size(); ++i)
+        EXPECT_EQ(from_mbuf(got[i]), frames[i + 3]);
+    free_all(got);
+    const auto s = stats(port0_);
+    EXPECT_EQ(s.oerrors, 3U);
+    EXPECT_EQ(s.opackets, 7U);
+    // Another burst after the errors still flows.
+    send(port0_, 0, frames);
+    got = receive_all(port1_, 1);
+    EXPECT_EQ(got.size(), 10U);
+    free_all(got);
+    struct mana_emu_counters counters {
+    };
+    mana_emu_counters(&counters);
+    EXPECT_EQ(counters.tx_errors, 3U);
+}
+
+using Rx = EthdevTest;
+
+TEST_F(Rx, PoolExhaustionIsCountedAndRecovers)
+{
+    rte_mempool *tx_side = make_pool(2048);
+    setup_and_start(port0_, {}, tx_side);
+    rte_mempool *rx_pool = make_pool(512);
+    setup_and_start(port1_, {}, rx_pool);
+    // Take every spare mbuf so refills fail.
+    std::vector<rte_mbuf *> hoard;
+    while (rte_mbuf *m = rte_pktmbuf_alloc(rx_pool))
+        hoard.push_back(m);
+    std::vector<Frame> frames;
+    for (uint32_t i = 0; i < 200; ++i)
+        frames.push_back(ipv4_flow_frame(i, false));
+    send(port0_, 0, frames);
+    auto got = receive_all(port1_, 1);
+    EXPECT_EQ(got.size(), 200U);
+    auto s = stats(port1_);
+    EXPECT_GT(s.rx_nombuf, 0U);
+    // Only 56 buffers are posted now: most of the next 100 frames are dropped.
+    send(port0_, 0, std::vector<Frame>(frames.begin(), frames.begin() + 100));
+    auto partial = receive_all(port1_, 1);
+    EXPECT_EQ(partial.size(), 56U);
+    free_all(partial);
+    free_all(got);
+    free_all(hoard);
+    // The pool is back: the next burst refills the ring and traffic flows again.
+    auto none = receive_all(port1_, 1);
+    EXPECT_TRUE(none.empty());
+    send(port0_, 0, frames);
+    got = receive_all(port1_, 1);
+    EXPECT_EQ(got.size(), 200U);
+    free_all(got);
+}
+
+TEST_F(Rx, TruncatedFramesAreCountedAndTheirBuffersReused)
+{
+    rte_mempool *pool = make_pool(2048);
+    setup_and_start(port0_, {}, pool);
+    setup_and_start(port1_, {}, pool);
+    ASSERT_EQ(mana_emu_fault_rx_truncated(1, 2), 0);
+    std::vector<Frame> frames;
+    for (uint32_t i = 0; i < 5; ++i)
+        frames.push_back(ipv4_flow_frame(i, true));
+    send(port0_, 0, frames);
+    auto got = receive_all(port1_, 1);
+    ASSERT_EQ(got.size(), 3U);
+    EXPECT_EQ(from_mbuf(got[0]), frames[2]);
+    free_all(got);
+    const auto s = stats(port1_);
+    EXPECT_EQ(s.ierrors, 2U);
+    EXPECT_EQ(s.ipackets, 3U);
+    EXPECT_EQ(s.rx_nombuf, 0U);
+}
+
+TEST_F(Rx, OversizedFrameIsTruncatedNotDelivered)
+{
+    rte_mempool *pool = make_pool(2048);
+    setup_and_start(port0_, {}, pool);
+    rte_mempool *small = make_pool(512, RTE_PKTMBUF_HEADROOM + 1024);
+    setup_and_start(port1_, {}, small);
+    // Larger than the 1024-byte buffers of the RX pool.
+    send(port0_, 0, {ipv4_flow_frame(1, false, 1400), ipv4_flow_frame(2, false, 100)});
+    auto got = receive_all(port1_, 1);
+    ASSERT_EQ(got.size(), 1U);
+    EXPECT_EQ(from_mbuf(got[0]), ipv4_flow_frame(2, false, 100));
+    free_all(got);
+    EXPECT_EQ(stats(port1_).ierrors, 1U);
+}
+
+} // namespace
+} // namespace ethdev_test
+
+namespace ethdev_test
+{
+namespace
+{
+
+// Run with MANA_EMU_CONFIG giving the function a vendor_part_id that is not MANA's.
+TEST(PartId, UnknownVendorPartIsRefused)
+{
+    const char *config = std::getenv("MANA_EMU_CONFIG");
+    if (config == nullptr || std::strstr(config, "part_id=") == nullptr)
+        GTEST_SKIP() << "needs MANA_EMU_CONFIG with part_id=";
+    EXPECT_EQ(rte_eth_dev_count_avail(), 0U);
+    EXPECT_NE(rte_eal_hotplug_add("pci", kBdf, ""), 0);
+    EXPECT_EQ(rte_eth_dev_count_avail(), 0U);
+    struct mana_emu_counters counters {
+    };
+    ASSERT_EQ(mana_emu_counters(&counters), 0);
+    EXPECT_EQ(counters.live_objects, 0U);
+}
+
+} // namespace
+} // namespace ethdev_test
