@@ -236,6 +236,7 @@ void EthdevTest::TearDown()
     EXPECT_EQ(remove(), 0);
     ASSERT_EQ(mana_emu_counters(&counters), 0);
     EXPECT_EQ(counters.live_objects, 0U) << "verbs objects left after close";
+    EXPECT_EQ(counters.open_fds, 0U) << "emulator fds left open after close";
     for (rte_mempool *pool : pools_) {
         if (check_on_teardown_) {
             EXPECT_EQ(rte_mempool_avail_count(pool), pool->size);
