@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "bench_options.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+#ifndef MANA_BENCH_DEFAULT_PMD
+#error "the build must define MANA_BENCH_DEFAULT_PMD (path of our librte_net_mana.so)"
+#endif
+
+namespace mana_bench
+{
+namespace
+{
+
+[[noreturn]] void usage(const char *problem)
+{
+    if (problem != nullptr)
+        std::fprintf(stderr, "mana-bench: %s\n", problem);
+    std::fprintf(stderr,
+                 "usage: mana-bench [--mode rx|tx|fwd] [--pmd PATH] [--frame-size BYTES]\n"
+                 "                  [--burst N] [--descriptors N] [--queues N]\n"
+                 "                  [--offloads none|csum,rss,vlan,mseg] [--mempool-cache N]\n"
+                 "                  [--windows N] [--warmup N] [--eal ARG]...\n"
+                 "Measures rte_eth_rx_burst/tx_burst of a MANA PMD over the emulator in step\n"
+                 "mode and prints one JSON line.\n");
+    std::exit(problem == nullptr ? 0 : 2);
+}
+
+unsigned number(const char *name, const char *text, unsigned min, unsigned max)
+{
+    char *end = nullptr;
+    const unsigned long value = std::strtoul(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || value < min || value > max) {
+        static char problem[128];
+        std::snprintf(problem, sizeof(problem), "%s must be a number from %u to %u", name, min,
+                      max);
+        usage(problem);
+    }
+    return static_cast<unsigned>(value);
+}
+
+Offloads parse_offloads(std::string_view text)
+{
+    Offloads offloads;
+    if (text == "none")
+        return offloads;
+    while (!text.empty()) {
+        const std::size_t comma = text.find(',');
+        const std::string_view item = text.substr(0, comma);
+        if (item == "csum")
+            offloads.checksum = true;
+        else if (item == "rss")
+            offloads.rss_hash = true;
+        else if (item == "vlan")
+            offloads.vlan = true;
+        else if (item == "mseg")
+            offloads.multi_segment = true;
+        else
+            usage("--offloads takes none or a list of csum, rss, vlan, mseg");
+        if (comma == std::string_view::npos)
+            break;
+        text.remove_prefix(comma + 1);
+    }
+    return offloads;
+}
+
+} // namespace
+
+const char *mode_name(Mode mode)
+{
+    switch (mode) {
+    case Mode::rx:
+        return "rx";
+    case Mode::tx:
+        return "tx";
+    case Mode::fwd:
+        return "fwd";
+    }
+    return "?";
+}
+
+std::string Offloads::describe() const
+{
+    std::string text;
+    auto add = [&text](bool on, const char *name) {
+        if (!on)
+            return;
+        if (!text.empty())
+            text += ',';
+        text += name;
+    };
+    add(checksum, "csum");
+    add(rss_hash, "rss");
+    add(vlan, "vlan");
+    add(multi_segment, "mseg");
+    return text.empty() ? "none" : text;
+}
+
+Options parse_options(int argc, char **argv)
+{
+    Options options;
+    options.pmd_path = MANA_BENCH_DEFAULT_PMD;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "-h" || arg == "--help")
+            usage(nullptr);
+        if (i + 1 >= argc)
+            usage("every option takes a value");
+        const char *value = argv[++i];
+        if (arg == "--mode") {
+            const std::string_view mode = value;
+            if (mode == "rx")
+                options.mode = Mode::rx;
+            else if (mode == "tx")
+                options.mode = Mode::tx;
+            else if (mode == "fwd")
+                options.mode = Mode::fwd;
+            else
+                usage("--mode takes rx, tx or fwd");
+        } else if (arg == "--pmd") {
+            options.pmd_path = value;
+        } else if (arg == "--frame-size") {
+            options.frame_size = number("--frame-size", value, 60, 9000);
+        } else if (arg == "--burst") {
+            options.burst = static_cast<uint16_t>(number("--burst", value, 1, kMaxBurst));
+        } else if (arg == "--descriptors") {
+            options.descriptors = number("--descriptors", value, 16, 32768);
+        } else if (arg == "--queues") {
+            options.queues = static_cast<uint16_t>(number("--queues", value, 1, 64));
+        } else if (arg == "--offloads") {
+            options.offloads = parse_offloads(value);
+        } else if (arg == "--mempool-cache") {
+            options.mempool_cache = number("--mempool-cache", value, 0, 512);
+        } else if (arg == "--windows") {
+            options.windows = number("--windows", value, 1, 1000000);
+        } else if (arg == "--warmup") {
+            options.warmup_windows = number("--warmup", value, 0, 1000000);
+        } else if (arg == "--eal") {
+            options.extra_eal.emplace_back(value);
+        } else {
+            usage("unknown option");
+        }
+    }
+    return options;
+}
+
+std::vector<std::string> eal_arguments(const Options &options)
+{
+    std::vector<std::string> args = {"mana-bench",  "-l",           "0",
+                                     "--no-shconf", "-d",           options.pmd_path,
+                                     "-a",          "7870:00:00.0", "--log-level=*:warning"};
+    bool hugepages = false;
+    for (const std::string &extra : options.extra_eal)
+        hugepages = hugepages || extra.starts_with("--huge") || extra.starts_with("--socket-mem");
+    if (!hugepages) {
+        args.emplace_back("--no-huge");
+        args.emplace_back("-m");
+        args.emplace_back("1024");
+    }
+    args.insert(args.end(), options.extra_eal.begin(), options.extra_eal.end());
+    return args;
+}
+
+} // namespace mana_bench

@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// mana-bench: cost per packet of a MANA PMD's burst functions, measured through rte_eth_*
+// only, over the emulator in step mode. Device work (mana_emu_poll) runs between the timed
+// windows, so a window measures the driver alone. One JSON line per run.
+#include "bench_options.h"
+#include "bench_traffic.h"
+#include "perf_counter.h"
+
+#include <mana_emu.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <sys/resource.h>
+#include <vector>
+
+namespace mana_bench
+{
+namespace
+{
+
+constexpr uint16_t kPort = 0;
+constexpr unsigned kEmulatedPort = 0;
+
+[[noreturn]] void fail(const std::string &what)
+{
+    std::fprintf(stderr, "mana-bench: %s\n", what.c_str());
+    std::exit(1);
+}
+
+struct WindowResult {
+    uint64_t packets = 0;
+    uint64_t cycles = 0;
+    uint64_t instructions = 0;
+};
+
+// The timed loops live in functions of their own so that callgrind can count exactly them
+// (devtools/bench: --toggle-collect='*timed_*').
+
+// Receives straight into `out` (no copies inside the window); returns how many arrived.
+[[gnu::noinline]] unsigned timed_rx_bursts(uint16_t queues, uint16_t burst_size, rte_mbuf **out,
+                                           unsigned capacity)
+{
+    unsigned count = 0;
+    for (uint16_t q = 0; q < queues; ++q) {
+        for (;;) {
+            const uint16_t want =
+                static_cast<uint16_t>(std::min<unsigned>(burst_size, capacity - count));
+            const uint16_t n = rte_eth_rx_burst(kPort, q, out + count, want);
+            count += n;
+            if (n < burst_size || want < burst_size)
+                break;
+        }
+    }
+    return count;
+}
+
+// Sends each queue's share in bursts until done or the ring is full; returns what each
+// queue took.
+[[gnu::noinline]] void timed_tx_bursts(uint16_t queues, uint16_t burst_size, rte_mbuf **packets,
+                                       unsigned per_queue, std::vector<unsigned> &sent_per_queue)
+{
+    for (uint16_t q = 0; q < queues; ++q) {
+        rte_mbuf **first = packets + q * per_queue;
+        unsigned done = 0;
+        while (done < per_queue) {
+            const uint16_t want =
+                static_cast<uint16_t>(std::min<unsigned>(burst_size, per_queue - done));
+            const uint16_t n = rte_eth_tx_burst(kPort, q, first + done, want);
+            done += n;
+            if (n < want)
+                break;
+        }
+        sent_per_queue[q] = done;
+    }
+}
+
+// io forwarding on each queue: what arrives is sent back out of the same queue.
+[[gnu::noinline]] uint64_t timed_fwd_bursts(uint16_t queues, uint16_t burst_size,
+                                            std::vector<rte_mbuf *> &unsent)
+{
+    rte_mbuf *burst[kMaxBurst];
+    uint64_t forwarded = 0;
+    for (uint16_t q = 0; q < queues; ++q) {
+        for (;;) {
+            const uint16_t n = rte_eth_rx_burst(kPort, q, burst, burst_size);
+            const uint16_t sent = rte_eth_tx_burst(kPort, q, burst, n);
+            forwarded += sent;
+            if (sent < n) [[unlikely]]
+                unsent.insert(unsent.end(), burst + sent, burst + n);
+            if (n < burst_size)
+                break;
+        }
+    }
+    return forwarded;
+}
+
+class Bench
+{
+  public:
+    explicit Bench(const Options &options) : options_(options), traffic_(options) {}
+
+    void setup()
+    {
+        rte_eth_dev_info info{};
+        if (rte_eth_dev_count_avail() == 0)
+            fail("no ethdev was probed: check --pmd and that the emulator is preloaded");
+        if (rte_eth_dev_info_get(kPort, &info) != 0)
+            fail("rte_eth_dev_info_get failed");
+
+        const unsigned mbufs = options_.queues * options_.descriptors * 4 + 4096;
+        const uint16_t data_room = static_cast<uint16_t>(std::max<unsigned>(
+            RTE_MBUF_DEFAULT_BUF_SIZE, options_.frame_size + RTE_PKTMBUF_HEADROOM));
+        pool_ = rte_pktmbuf_pool_create("bench_pool", mbufs, options_.mempool_cache, 0, data_room,
+                                        static_cast<int>(rte_socket_id()));
+        if (pool_ == nullptr)
+            fail("cannot create the mbuf pool: " + std::string(rte_strerror(rte_errno)));
+
+        rte_eth_conf conf{};
+        if (options_.offloads.checksum) {
+            conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_CHECKSUM;
+            conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+        }
+        if (options_.offloads.rss_hash) {
+            conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+            conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_RSS_HASH;
+            conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP;
+        } else if (options_.queues > 1) {
+            conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+            conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP;
+        }
+        if (options_.offloads.vlan) {
+            conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_VLAN_STRIP;
+            conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_VLAN_INSERT;
+        }
+        if (options_.offloads.multi_segment)
+            conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+        const uint64_t missing_rx = conf.rxmode.offloads & ~info.rx_offload_capa;
+        const uint64_t missing_tx = conf.txmode.offloads & ~info.tx_offload_capa;
+        if (missing_rx != 0 || missing_tx != 0)
+            fail("the PMD does not offer the requested offloads (rx 0x" + hex(missing_rx) +
+                 ", tx 0x" + hex(missing_tx) + ")");
+        conf.rx_adv_conf.rss_conf.rss_hf &= info.flow_type_rss_offloads;
+
+        const int rc = rte_eth_dev_configure(kPort, options_.queues, options_.queues, &conf);
+        if (rc != 0)
+            fail("rte_eth_dev_configure: " + std::string(rte_strerror(-rc)));
+        uint16_t rx_desc = static_cast<uint16_t>(options_.descriptors);
+        uint16_t tx_desc = rx_desc;
+        rte_eth_dev_adjust_nb_rx_tx_desc(kPort, &rx_desc, &tx_desc);
+        descriptors_ = std::min(rx_desc, tx_desc);
+        for (uint16_t q = 0; q < options_.queues; ++q) {
+            if (rte_eth_rx_queue_setup(kPort, q, rx_desc, rte_eth_dev_socket_id(kPort), nullptr,
+                                       pool_) != 0)
+                fail("rte_eth_rx_queue_setup failed");
+            if (rte_eth_tx_queue_setup(kPort, q, tx_desc, rte_eth_dev_socket_id(kPort), nullptr) !=
+                0)
+                fail("rte_eth_tx_queue_setup failed");
+        }
+        if (rte_eth_dev_start(kPort) != 0)
+            fail("rte_eth_dev_start failed");
+        // What the port sends leaves the emulated wire; nothing comes back by itself.
+        mana_emu_wire_none(kEmulatedPort);
+    }
+
+    void teardown()
+    {
+        rte_eth_dev_stop(kPort);
+        rte_eth_dev_close(kPort);
+        rte_mempool_free(pool_);
+    }
+
+    std::vector<WindowResult> run(PerfCounter &counter)
+    {
+        std::vector<WindowResult> windows;
+        for (unsigned w = 0; w < options_.warmup_windows + options_.windows; ++w) {
+            WindowResult result;
+            switch (options_.mode) {
+            case Mode::rx:
+                result = rx_window(counter);
+                break;
+            case Mode::tx:
+                result = tx_window(counter);
+                break;
+            case Mode::fwd:
+                result = fwd_window(counter);
+                break;
+            }
+            if (w >= options_.warmup_windows && result.packets > 0)
+                windows.push_back(result);
+        }
+        return windows;
+    }
+
+  private:
+    static std::string hex(uint64_t value)
+    {
+        char text[32];
+        std::snprintf(text, sizeof(text), "%llx", static_cast<unsigned long long>(value));
+        return text;
+    }
+
+    // Frames arrive from the wire and the device completes them into the RX rings. Half a
+    // ring per queue leaves room for RSS imbalance without drops.
+    void prefill_rx()
+    {
+        const unsigned frames = options_.queues * descriptors_ / 2;
+        for (unsigned i = 0; i < frames; ++i) {
+            const auto frame = traffic_.frame(i);
+            if (mana_emu_inject(kEmulatedPort, frame.data(), frame.size()) != 0)
+                fail("mana_emu_inject failed");
+        }
+        mana_emu_poll();
+    }
+
+    WindowResult rx_window(PerfCounter &counter)
+    {
+        prefill_rx();
+        std::vector<rte_mbuf *> received(options_.queues * descriptors_);
+        WindowResult result;
+        counter.start();
+        const uint64_t begin = rte_rdtsc_precise();
+        const unsigned count = timed_rx_bursts(options_.queues, options_.burst, received.data(),
+                                               static_cast<unsigned>(received.size()));
+        result.cycles = rte_rdtsc_precise() - begin;
+        result.instructions = counter.stop();
+        result.packets = count;
+        rte_pktmbuf_free_bulk(received.data(), count);
+        return result;
+    }
+
+    WindowResult tx_window(PerfCounter &counter)
+    {
+        const unsigned per_queue = descriptors_ / 2;
+        const unsigned count = per_queue * options_.queues;
+        std::vector<rte_mbuf *> packets = traffic_.make_mbufs(pool_, count);
+        std::vector<unsigned> sent_per_queue(options_.queues, 0);
+        WindowResult result;
+        counter.start();
+        const uint64_t begin = rte_rdtsc_precise();
+        timed_tx_bursts(options_.queues, options_.burst, packets.data(), per_queue, sent_per_queue);
+        result.cycles = rte_rdtsc_precise() - begin;
+        result.instructions = counter.stop();
+        for (uint16_t q = 0; q < options_.queues; ++q) {
+            result.packets += sent_per_queue[q];
+            rte_mbuf **first = packets.data() + q * per_queue;
+            rte_pktmbuf_free_bulk(first + sent_per_queue[q], per_queue - sent_per_queue[q]);
+        }
+        // The device sends and completes outside the window; the next window reaps.
+        mana_emu_poll();
+        return result;
+    }
+
+    WindowResult fwd_window(PerfCounter &counter)
+    {
+        prefill_rx();
+        std::vector<rte_mbuf *> unsent;
+        WindowResult result;
+        counter.start();
+        const uint64_t begin = rte_rdtsc_precise();
+        result.packets = timed_fwd_bursts(options_.queues, options_.burst, unsent);
+        result.cycles = rte_rdtsc_precise() - begin;
+        result.instructions = counter.stop();
+        rte_pktmbuf_free_bulk(unsent.data(), static_cast<unsigned>(unsent.size()));
+        mana_emu_poll();
+        return result;
+    }
+
+    const Options &options_;
+    Traffic traffic_;
+    rte_mempool *pool_ = nullptr;
+    uint16_t descriptors_ = 0;
+};
+
+struct Summary {
+    double median = 0;
+    double min = 0;
+    double max = 0;
+};
+
+Summary summarize(std::vector<double> values)
+{
+    Summary summary;
+    if (values.empty())
+        return summary;
+    std::sort(values.begin(), values.end());
+    summary.min = values.front();
+    summary.max = values.back();
+    summary.median = values[values.size() / 2];
+    return summary;
+}
+
+void print_json(const Options &options, const std::vector<WindowResult> &windows,
+                const PerfCounter &counter)
+{
+    uint64_t packets = 0;
+    uint64_t instructions = 0;
+    std::vector<double> cycles_per_packet;
+    for (const WindowResult &w : windows) {
+        packets += w.packets;
+        instructions += w.instructions;
+        cycles_per_packet.push_back(static_cast<double>(w.cycles) / static_cast<double>(w.packets));
+    }
+    const Summary cycles = summarize(cycles_per_packet);
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    std::string ipp = "null";
+    if (counter.available() && packets > 0) {
+        char text[32];
+        std::snprintf(text, sizeof(text), "%.2f",
+                      static_cast<double>(instructions) / static_cast<double>(packets));
+        ipp = text;
+    }
+    std::printf("{\"mode\": \"%s\", \"pmd\": \"%s\", \"frame_size\": %u, \"burst\": %u, "
+                "\"descriptors\": %u, \"queues\": %u, \"offloads\": \"%s\", "
+                "\"mempool_cache\": %u, \"windows\": %zu, \"packets\": %llu, "
+                "\"cycles_per_packet\": {\"median\": %.2f, \"min\": %.2f, \"max\": %.2f}, "
+                "\"instructions_per_packet\": %s, \"peak_rss_kib\": %ld}\n",
+                mode_name(options.mode), options.pmd_path.c_str(), options.frame_size,
+                options.burst, options.descriptors, options.queues,
+                options.offloads.describe().c_str(), options.mempool_cache, windows.size(),
+                static_cast<unsigned long long>(packets), cycles.median, cycles.min, cycles.max,
+                ipp.c_str(), usage.ru_maxrss);
+}
+
+} // namespace
+} // namespace mana_bench
+
+int main(int argc, char **argv)
+{
+    using namespace mana_bench;
+    const Options options = parse_options(argc, argv);
+    if (mana_emu_set_mode(MANA_EMU_STEP) != 0)
+        fail("cannot put the emulator in step mode: is libmana_emu.so loaded?");
+
+    std::vector<std::string> eal_args = eal_arguments(options);
+    std::vector<char *> eal_argv;
+    for (std::string &arg : eal_args)
+        eal_argv.push_back(arg.data());
+    if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0)
+        fail("rte_eal_init failed: " + std::string(rte_strerror(rte_errno)));
+
+    Bench bench(options);
+    bench.setup();
+    PerfCounter counter;
+    const auto windows = bench.run(counter);
+    if (windows.empty())
+        fail("no packets moved: the PMD or the emulator did not pass traffic");
+    print_json(options, windows, counter);
+    bench.teardown();
+    rte_eal_cleanup();
+    return 0;
+}
