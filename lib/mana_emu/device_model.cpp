@@ -179,8 +179,10 @@ void Emulator::stop_thread()
 
 void Emulator::thread_main()
 {
+    using Clock = std::chrono::steady_clock;
     pthread_setname_np(pthread_self(), "mana-emu");
     unsigned idle_passes = 0;
+    Clock::time_point idle_since{};
     while (!stop_.load(std::memory_order_relaxed)) {
         if (waiting_callers.load(std::memory_order_relaxed) > 0)
             std::this_thread::yield(); // let a verbs/control call take the lock
@@ -193,15 +195,22 @@ void Emulator::thread_main()
             idle_passes = 0;
             continue;
         }
-        // Idle: spin briefly (a burst is usually about to come), then yield, then sleep so
-        // an idle emulator does not hold a core.
-        ++idle_passes;
-        if (idle_passes < 256)
+        // Idle: keep spinning for a while (the driver is usually about to ring again; a
+        // yield or sleep here would cost the next burst a scheduler round trip), then
+        // sleep in growing steps so that an idle emulator does not hold a core.
+        if (idle_passes++ == 0)
+            idle_since = Clock::now();
+        if ((idle_passes & 63) != 0) {
             _mm_pause();
-        else if (idle_passes < 4096)
-            std::this_thread::yield();
+            continue;
+        }
+        const auto idle = Clock::now() - idle_since;
+        if (idle < std::chrono::microseconds(500))
+            _mm_pause();
+        else if (idle < std::chrono::milliseconds(50))
+            std::this_thread::sleep_for(std::chrono::microseconds(10));
         else
-            std::this_thread::sleep_for(std::chrono::microseconds(idle_passes < 100000 ? 20 : 500));
+            std::this_thread::sleep_for(std::chrono::microseconds(500));
     }
 }
 

@@ -108,6 +108,18 @@ class Emulator
     std::unordered_map<uint32_t, Qp *> sqs_by_id;
     std::unordered_map<uint32_t, Wq *> rqs_by_id;
     std::unordered_map<uint32_t, Mr *> mrs_by_lkey;
+    uint64_t mr_generation = 1; // bumped whenever a region goes away
+    Mr *find_mr(uint32_t lkey, MrCache &cache)
+    {
+        if (cache.mr != nullptr && cache.lkey == lkey && cache.generation == mr_generation)
+            [[likely]]
+            return cache.mr;
+        const auto it = mrs_by_lkey.find(lkey);
+        if (it == mrs_by_lkey.end())
+            return nullptr;
+        cache = MrCache{lkey, mr_generation, it->second};
+        return it->second;
+    }
     uint32_t next_queue_id = 0x801; // above 0x3ff so VSQ frame numbers are non-zero
     uint32_t next_key = 0x1000;
     uint32_t next_handle = 1;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "resources.h"
+#include "rss_flow_cache.h"
 
 #include "gdma/gdma.h"
 #include "mana_emu.h"
@@ -86,6 +87,15 @@ struct Cq {
     Counters counters{};
 };
 
+// The last memory region a queue's SGEs hit: most SGEs of a queue fall in one region, so
+// this skips the lkey map on the hot path. Valid while no region has been deregistered
+// since (the emulator's MR generation is unchanged).
+struct MrCache {
+    uint32_t lkey = 0;
+    uint64_t generation = 0;
+    Mr *mr = nullptr;
+};
+
 struct Wq; // RQ
 
 // A raw-packet QP: either a send queue (TX) or an RSS receive QP over an indirection table.
@@ -120,6 +130,7 @@ struct Wq {
     unsigned users = 0;       // indirection tables
     bool coalesce = false;    // set while an RSS QP with coalescing uses it
     PendingRxCqe pending;
+    MrCache mr_cache;
     Counters counters{};
 };
 
@@ -142,6 +153,7 @@ struct Qp {
     unsigned page = 0;
     uint32_t consumed_bu = 0;
     uint32_t posted_bu = 0;
+    MrCache mr_cache;
 
     // RSS (rss == true).
     IndTable *table = nullptr;
@@ -149,6 +161,7 @@ struct Qp {
     uint64_t hash_fields = 0;
     std::array<uint8_t, 40> key{};
     bool coalesce = false;
+    RssFlowCache rss_cache;
 
     Counters counters{};
 };

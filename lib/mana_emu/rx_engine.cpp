@@ -59,7 +59,7 @@ void Emulator::receive(Port &port, std::span<const uint8_t> frame)
         }
     }
     uint32_t hash = 0;
-    if (const auto rss = frame_ops::rss_hash(data, qp->hash_fields, qp->key)) {
+    if (const auto rss = qp->rss_cache.lookup(data, qp->hash_fields, qp->key)) {
         hash = rss->hash;
         fields.hash_type = rss->type;
     }
@@ -102,10 +102,10 @@ void Emulator::deliver(Wq &wq, Port &port, std::span<const uint8_t> data, uint32
         const gdma::Sge sge = gdma::read_sge(wq.ring, wqe, i);
         if (sge.size == 0)
             continue;
-        const auto found = mrs_by_lkey.find(sge.memory_key);
+        const Mr *mr = find_mr(sge.memory_key, wq.mr_cache);
         std::byte *host = nullptr;
-        if (found != mrs_by_lkey.end() && found->second->pd == domain)
-            host = found->second->translate(sge.address, sge.size);
+        if (mr != nullptr && mr->pd == domain)
+            host = mr->translate(sge.address, sge.size);
         if (host == nullptr) [[unlikely]] {
             dma_fault = true;
             break;

@@ -105,10 +105,10 @@ CqeType Emulator::transmit_wqe(Qp &qp, Port *port, const gdma::ParsedWqe &wqe, b
         const gdma::Sge sge = gdma::read_sge(qp.ring, wqe, i);
         if (sge.size == 0)
             continue; // the dummy SGE, or an empty buffer
-        const auto found = mrs_by_lkey.find(sge.memory_key);
+        const Mr *mr = find_mr(sge.memory_key, qp.mr_cache);
         const std::byte *host = nullptr;
-        if (found != mrs_by_lkey.end() && found->second->pd == domain)
-            host = found->second->translate(sge.address, sge.size);
+        if (mr != nullptr && mr->pd == domain)
+            host = mr->translate(sge.address, sge.size);
         if (host == nullptr) [[unlikely]] {
             t.add(&Counters::dma_violations);
             EMU_LOG(debug, "SQ %#x: SGE %u (addr %#llx key %#x size %u) outside every MR", qp.sq_id,

@@ -179,6 +179,7 @@ void Emulator::destroy_context_objects(Context &ctx)
     }
     for (auto &mr : ctx.mrs)
         mrs_by_lkey.erase(mr->ibv.lkey);
+    ++mr_generation;
     live_objects -= ctx.qps.size() + ctx.wqs.size() + ctx.tables.size() + ctx.cqs.size() +
                     ctx.channels.size() + ctx.mrs.size() + ctx.pds.size();
     ctx.qps.clear();

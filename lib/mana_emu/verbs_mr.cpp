@@ -93,6 +93,7 @@ int ibv_dereg_mr(ibv_mr *handle)
         return EINVAL;
     --mr->pd->users;
     call.emu.mrs_by_lkey.erase(mr->ibv.lkey);
+    ++call.emu.mr_generation;
     std::erase_if(mr->ctx->mrs, [mr](const auto &owned) { return owned.get() == mr; });
     --call.emu.live_objects;
     return 0;
