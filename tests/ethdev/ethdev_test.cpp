@@ -114,10 +114,10 @@ TEST_F(DevInfo, ReportsWhatTheDriverDoes)
     EXPECT_EQ(info.default_txportconf.burst_size, 32);
     EXPECT_EQ(info.rx_offload_capa, RTE_ETH_RX_OFFLOAD_CHECKSUM | RTE_ETH_RX_OFFLOAD_RSS_HASH |
                                         RTE_ETH_RX_OFFLOAD_VLAN_STRIP);
-    EXPECT_EQ(info.tx_offload_capa, RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
-                                        RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
-                                        RTE_ETH_TX_OFFLOAD_MULTI_SEGS |
-                                        RTE_ETH_TX_OFFLOAD_VLAN_INSERT);
+    EXPECT_EQ(info.tx_offload_capa,
+              RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+                  RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_MULTI_SEGS |
+                  RTE_ETH_TX_OFFLOAD_VLAN_INSERT | RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE);
     EXPECT_TRUE(info.flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV6_TCP);
     EXPECT_TRUE(info.flow_type_rss_offloads & RTE_ETH_RSS_IPV4);
 
@@ -707,6 +707,77 @@ TEST_F(Tx, ErrorCompletionsAreCountedAndNoMbufIsLost)
     };
     mana_emu_counters(&counters);
     EXPECT_EQ(counters.tx_errors, 3U);
+}
+
+TEST_F(Tx, FastFreeReturnsMbufsToTheirPool)
+{
+    rte_mempool *pool = make_pool(2048);
+    PortConfig tx;
+    tx.tx_offloads = RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+    setup_and_start(port0_, tx, pool);
+    setup_and_start(port1_, {}, pool);
+    rte_mempool *tx_pool = make_pool(300);
+    for (int round = 0; round < 3; ++round) {
+        std::vector<rte_mbuf *> mbufs;
+        for (uint32_t i = 0; i < 200; ++i)
+            mbufs.push_back(to_mbuf(tx_pool, ipv4_flow_frame(i, true)));
+        ASSERT_EQ(rte_eth_tx_burst(port0_, 0, mbufs.data(), 200), 200);
+        auto got = receive_all(port1_, 1);
+        EXPECT_EQ(got.size(), 200U);
+        free_all(got);
+        rte_eth_tx_burst(port0_, 0, nullptr, 0); // reap
+        EXPECT_EQ(rte_mempool_avail_count(tx_pool), tx_pool->size);
+    }
+}
+
+TEST_F(Tx, ExternalBuffersAreRegisteredOnDemand)
+{
+    rte_mempool *pool = make_pool(2048);
+    setup_and_start(port0_, {}, pool);
+    setup_and_start(port1_, {}, pool);
+    rte_mempool *tx_pool = make_pool(64);
+    // Application memory outside DPDK, attached as external buffers.
+    std::vector<uint8_t> heap(3 * 4096 + 100);
+    const Frame frame = ipv4_flow_frame(9, false, 500);
+    uint8_t *buffer = heap.data() + 4000; // straddles a page boundary
+    std::memcpy(buffer, frame.data(), frame.size());
+    rte_mbuf_ext_shared_info shinfo{};
+    shinfo.free_cb = [](void *, void *) {};
+    rte_mbuf_ext_refcnt_set(&shinfo, 1);
+    rte_mbuf *mbuf = rte_pktmbuf_alloc(tx_pool);
+    rte_pktmbuf_attach_extbuf(mbuf, buffer, reinterpret_cast<rte_iova_t>(buffer),
+                              static_cast<uint16_t>(frame.size()), &shinfo);
+    mbuf->data_len = static_cast<uint16_t>(frame.size());
+    mbuf->pkt_len = static_cast<uint32_t>(frame.size());
+    mbuf->data_off = 0;
+    ASSERT_EQ(rte_eth_tx_burst(port0_, 0, &mbuf, 1), 1);
+    auto got = receive_all(port1_, 1);
+    ASSERT_EQ(got.size(), 1U);
+    EXPECT_EQ(from_mbuf(got[0]), frame);
+    free_all(got);
+    rte_eth_tx_burst(port0_, 0, nullptr, 0); // reap, detaching the external buffer
+    EXPECT_EQ(stats(port0_).oerrors, 0U);
+}
+
+TEST_F(Tx, RegistrationFailureDropsAndCountsThePacket)
+{
+    rte_mempool *pool = make_pool(2048);
+    setup_and_start(port0_, {}, pool);
+    setup_and_start(port1_, {}, pool);
+    rte_mempool *tx_pool = make_pool(64); // never registered yet
+    std::array<rte_mbuf *, 2> mbufs = {to_mbuf(tx_pool, ipv4_flow_frame(1, true)),
+                                       to_mbuf(tx_pool, ipv4_flow_frame(2, true))};
+    // The pool's chunks and then the buffer's own segment both fail to register.
+    ASSERT_EQ(mana_emu_fail_verb("ibv_reg_mr", 0, 2, ENOMEM), 0);
+    // Both consumed: the first dropped, the second sent (failures are not remembered).
+    ASSERT_EQ(rte_eth_tx_burst(port0_, 0, mbufs.data(), 2), 2);
+    auto got = receive_all(port1_, 1);
+    ASSERT_EQ(got.size(), 1U);
+    EXPECT_EQ(from_mbuf(got[0]), ipv4_flow_frame(2, true));
+    free_all(got);
+    const auto s = stats(port0_);
+    EXPECT_EQ(s.oerrors, 1U);
+    EXPECT_EQ(s.opackets, 1U);
 }
 
 using Rx = EthdevTest;

@@ -174,7 +174,7 @@ void Port::info(rte_eth_dev_info &info) const
                            RTE_ETH_RX_OFFLOAD_VLAN_STRIP;
     info.tx_offload_capa = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
                            RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_MULTI_SEGS |
-                           RTE_ETH_TX_OFFLOAD_VLAN_INSERT;
+                           RTE_ETH_TX_OFFLOAD_VLAN_INSERT | RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
     info.rx_queue_offload_capa = 0;
     info.tx_queue_offload_capa = 0;
 
@@ -435,6 +435,7 @@ int Port::tx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
         .max_sges = (offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) ? max_tx_sges() : 1,
         .max_frame = kMaxFrameBytes,
         .vlan_insert = (offloads & RTE_ETH_TX_OFFLOAD_VLAN_INSERT) != 0,
+        .fast_free = (offloads & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) != 0,
     };
     auto tx = make_dpdk<TxQueue>("mana_txq", config.socket, config, *mr_table_);
     if (!tx) {

@@ -182,7 +182,7 @@ uint32_t TxQueue::reap()
         complete_through(last, to_free.data(), freed);
     }
     if (freed != 0)
-        rte_pktmbuf_free_bulk(to_free.data(), freed);
+        release(to_free.data(), freed);
     if (errors != 0) [[unlikely]] {
         // Those packets were counted as sent when posted; they were not.
         counters_.errors += errors;
@@ -190,6 +190,22 @@ uint32_t TxQueue::reap()
         counters_.bytes -= std::min(counters_.bytes, failed_bytes);
     }
     return freed;
+}
+
+// With MBUF_FAST_FREE the application promises one pool and reference count 1 per queue,
+// so single-segment packets go straight back to the pool; chains still need walking.
+void TxQueue::release(rte_mbuf **mbufs, uint32_t count) const
+{
+    if (config_.fast_free) [[likely]] {
+        bool single = true;
+        for (uint32_t i = 0; i < count; ++i)
+            single &= mbufs[i]->nb_segs == 1;
+        if (single) [[likely]] {
+            rte_mempool_put_bulk(mbufs[0]->pool, reinterpret_cast<void **>(mbufs), count);
+            return;
+        }
+    }
+    rte_pktmbuf_free_bulk(mbufs, count);
 }
 
 bool TxQueue::post(rte_mbuf *mbuf, bool request_cqe)

@@ -24,6 +24,7 @@ struct TxQueueConfig {
     uint32_t max_sges = 1;    // device SGE limit per WQE
     uint32_t max_frame = 0;   // longest frame the device takes (bytes)
     bool vlan_insert = false; // RTE_ETH_TX_OFFLOAD_VLAN_INSERT
+    bool fast_free = false;   // RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE
 };
 
 class TxQueue
@@ -57,6 +58,7 @@ class TxQueue
     static_assert(sizeof(Slot) == 16);
 
     uint32_t reap();
+    void release(rte_mbuf **mbufs, uint32_t count) const;
     void complete_through(uint32_t last, rte_mbuf **to_free, uint32_t &freed);
     bool post(rte_mbuf *mbuf, bool request_cqe);
 
