@@ -16,14 +16,13 @@ void install_context_ops(verbs_context &vctx);
 template <typename Object, typename Handle>
 Object *find_in(Emulator &emu, Handle *handle, std::vector<std::unique_ptr<Object>> Context::*list)
 {
+    // Compare pointers only: a stale handle points at freed memory and must not be read.
     if (handle == nullptr)
         return nullptr;
-    Context *ctx = emu.context_of(handle->context);
-    if (ctx == nullptr)
-        return nullptr;
-    for (auto &object : ctx->*list)
-        if (&object->ibv == handle)
-            return object.get();
+    for (auto &ctx : emu.contexts)
+        for (auto &object : (*ctx).*list)
+            if (&object->ibv == handle)
+                return object.get();
     return nullptr;
 }
 

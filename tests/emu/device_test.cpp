@@ -235,3 +235,59 @@ TEST_F(DeviceTest, CloseReleasesEverythingLeftBehind)
 }
 
 } // namespace
+
+namespace
+{
+
+// Runs in a child process started by EnvironmentIsReadAndTreeRemovedAtExit.
+TEST(ProcessTest, DISABLED_Child)
+{
+    std::printf("SYSFS=%s\n", mana_emu_sysfs_pci_dir());
+    struct mana_emu_port_info info {
+    };
+    ASSERT_EQ(mana_emu_port_info(0, &info), 0);
+    EXPECT_STREQ(info.pci_bdf, "1234:00:05.0");
+    EXPECT_EQ(mana_emu_port_count(), 1u);
+    EXPECT_EQ(mana_emu_get_mode(), MANA_EMU_STEP);
+    int n = 0;
+    ibv_device **list = ibv_get_device_list(&n);
+    ASSERT_EQ(n, 1);
+    ibv_context *ctx = ibv_open_device(list[0]);
+    ibv_free_device_list(list);
+    ASSERT_NE(ctx, nullptr);
+    ibv_pd *first = ibv_alloc_pd(ctx); // skipped
+    EXPECT_NE(first, nullptr);
+    errno = 0;
+    EXPECT_EQ(ibv_alloc_pd(ctx), nullptr); // failed by MANA_EMU_FAIL
+    EXPECT_EQ(errno, ENOMEM);
+    ibv_pd *third = ibv_alloc_pd(ctx);
+    EXPECT_NE(third, nullptr);
+    EXPECT_EQ(ibv_dealloc_pd(first), 0);
+    EXPECT_EQ(ibv_dealloc_pd(third), 0);
+    EXPECT_EQ(ibv_close_device(ctx), 0);
+}
+
+TEST(ProcessTest, EnvironmentIsReadAndTreeRemovedAtExit)
+{
+    const std::string self = fs::read_symlink("/proc/self/exe");
+    const std::string command =
+        "env -u SYSFS_PCI_DEVICES MANA_EMU_MODE=step MANA_EMU_LOG=error "
+        "MANA_EMU_FAIL=ibv_alloc_pd:1:1:ENOMEM MANA_EMU_CONFIG='vf=1234:00:05.0,ports=1' " +
+        self + " --gtest_also_run_disabled_tests --gtest_filter=ProcessTest.DISABLED_Child 2>&1";
+    FILE *pipe = popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string output;
+    char buf[512];
+    while (std::fgets(buf, sizeof(buf), pipe) != nullptr)
+        output += buf;
+    const int status = pclose(pipe);
+    EXPECT_EQ(status, 0) << output;
+    const auto at = output.find("SYSFS=");
+    ASSERT_NE(at, std::string::npos) << output;
+    const std::string dir = output.substr(at + 6, output.find('\n', at) - at - 6);
+    EXPECT_FALSE(dir.empty());
+    EXPECT_NE(dir, mana_emu_sysfs_pci_dir());
+    EXPECT_FALSE(fs::exists(dir)) << "left behind: " << dir;
+}
+
+} // namespace
