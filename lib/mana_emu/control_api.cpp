@@ -12,9 +12,18 @@ using namespace mana_emu;
 namespace
 {
 
+// The emulator lock for a control call; announced to the model's thread, which yields
+// the lock to waiting callers between passes.
 struct Locked {
-    Emulator &emu = Emulator::instance();
+    Emulator &emu = announce(Emulator::instance());
     std::unique_lock<std::mutex> lock{emu.mutex};
+    Locked() { emu.waiting_callers.fetch_sub(1, std::memory_order_relaxed); }
+
+    static Emulator &announce(Emulator &e)
+    {
+        e.waiting_callers.fetch_add(1, std::memory_order_relaxed);
+        return e;
+    }
 };
 
 Cq *find_cq(Emulator &emu, uint32_t id)
