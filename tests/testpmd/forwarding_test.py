@@ -6,6 +6,8 @@ per run, then what a user would check at the prompt — traffic flows both ways,
 counted as an error, the port reports what it is.
 
 Usage: forwarding_test.py <librte_net_mana.so> <libmana_emu.so> <engine>
+An empty plugin path runs testpmd without -d (the plugin is installed in DPDK's plugin
+directory).
 engine: io, mac, csum, rxonly, txonly, flowgen, info, reconfigure"""
 import os
 import sys
@@ -27,7 +29,8 @@ def fail(session, why):
 def start(app_args=()):
     env = {"LD_PRELOAD": emu, "MANA_EMU_MODE": "threaded"}
     env.pop("SYSFS_PCI_DEVICES", None)
-    return Testpmd(["-l", "0-1", "--no-huge", "-m", "512", "--no-shconf", "-d", pmd,
+    plugin = ["-d", pmd] if pmd else []
+    return Testpmd(["-l", "0-1", "--no-huge", "-m", "512", "--no-shconf", *plugin,
                     "-a", "7870:00:00.0"],
                    ["--total-num-mbufs=8192", *app_args], env=env)
 
