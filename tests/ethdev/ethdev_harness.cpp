@@ -264,6 +264,7 @@ int EthdevTest::configure(uint16_t port, const PortConfig &config, rte_mempool *
     rte_eth_conf conf{};
     conf.rxmode.offloads = config.rx_offloads;
     conf.txmode.offloads = config.tx_offloads;
+    conf.intr_conf.rxq = config.rx_interrupts ? 1 : 0;
     if (config.rss) {
         conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
         conf.rx_adv_conf.rss_conf.rss_hf = config.rss_hf;

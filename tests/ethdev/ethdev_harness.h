@@ -35,6 +35,7 @@ struct PortConfig {
     bool rss = false;
     uint64_t rss_hf = 0;
     const uint8_t *rss_key = nullptr;
+    bool rx_interrupts = false;
 };
 
 struct FlowSpec {

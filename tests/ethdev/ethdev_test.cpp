@@ -2,6 +2,7 @@
 // net_mana through rte_eth_* only, over the emulator in step mode.
 #include "ethdev_harness.h"
 
+#include <rte_epoll.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_net.h>
@@ -849,6 +850,52 @@ TEST_F(Rx, SmallBurstsSplitCompletionsInOrder)
         // with the same flags share a CQE).
         EXPECT_LT(counters.cqes, frames.size()) << "the emulator did not coalesce";
     }
+}
+
+TEST_F(Rx, InterruptWakesTheLcoreOnArrival)
+{
+    rte_mempool *pool = make_pool(2048);
+    PortConfig rx;
+    rx.rx_queues = 2;
+    rx.rx_interrupts = true;
+    setup_and_start(port0_, {}, pool);
+    setup_and_start(port1_, rx, pool);
+    for (uint16_t q = 0; q < 2; ++q) {
+        ASSERT_EQ(rte_eth_dev_rx_intr_ctl_q(port1_, q, RTE_EPOLL_PER_THREAD, RTE_INTR_EVENT_ADD,
+                                            reinterpret_cast<void *>(uintptr_t{q})),
+                  0);
+        ASSERT_EQ(rte_eth_dev_rx_intr_enable(port1_, q), 0);
+    }
+    rte_epoll_event events[2];
+    EXPECT_EQ(rte_epoll_wait(RTE_EPOLL_PER_THREAD, events, 2, 0), 0) << "woken with nothing";
+    send(port0_, 0, {ipv4_flow_frame(1, true)});
+    const int woken = rte_epoll_wait(RTE_EPOLL_PER_THREAD, events, 2, 1000);
+    ASSERT_EQ(woken, 1);
+    EXPECT_EQ(events[0].epdata.data, reinterpret_cast<void *>(uintptr_t{0}));
+    ASSERT_EQ(rte_eth_dev_rx_intr_disable(port1_, 0), 0);
+    auto got = receive_all(port1_, 2);
+    ASSERT_EQ(got.size(), 1U);
+    free_all(got);
+    // Drained: no further wake-up until re-armed and a new packet comes.
+    EXPECT_EQ(rte_epoll_wait(RTE_EPOLL_PER_THREAD, events, 2, 0), 0);
+    ASSERT_EQ(rte_eth_dev_rx_intr_enable(port1_, 0), 0);
+    send(port0_, 0, {ipv4_flow_frame(2, true)});
+    EXPECT_EQ(rte_epoll_wait(RTE_EPOLL_PER_THREAD, events, 2, 1000), 1);
+    ASSERT_EQ(rte_eth_dev_rx_intr_disable(port1_, 0), 0);
+    got = receive_all(port1_, 2);
+    EXPECT_EQ(got.size(), 1U);
+    free_all(got);
+    for (uint16_t q = 0; q < 2; ++q)
+        EXPECT_EQ(
+            rte_eth_dev_rx_intr_ctl_q(port1_, q, RTE_EPOLL_PER_THREAD, RTE_INTR_EVENT_DEL, nullptr),
+            0);
+}
+
+TEST_F(Rx, InterruptsNeedTheConfiguration)
+{
+    rte_mempool *pool = make_pool(2048);
+    setup_and_start(port1_, {}, pool);
+    EXPECT_NE(rte_eth_dev_rx_intr_enable(port1_, 0), 0);
 }
 
 TEST_F(Rx, TruncatedFramesAreCountedAndTheirBuffersReused)

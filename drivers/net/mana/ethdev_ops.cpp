@@ -127,6 +127,16 @@ int mtu_set(rte_eth_dev *dev, uint16_t mtu)
     return Port::of(dev).mtu_set(mtu);
 }
 
+int rx_queue_intr_enable(rte_eth_dev *dev, uint16_t queue)
+{
+    return Port::of(dev).rx_interrupt_enable(queue);
+}
+
+int rx_queue_intr_disable(rte_eth_dev *dev, uint16_t queue)
+{
+    return Port::of(dev).rx_interrupt_disable(queue);
+}
+
 int mac_addr_set(rte_eth_dev *dev, rte_ether_addr *mac)
 {
     // ethdev restores the current MAC on every start: that is not a change.
@@ -161,6 +171,8 @@ constexpr eth_dev_ops make_ops()
     ops.reta_query = reta_query;
     ops.mtu_set = mtu_set;
     ops.mac_addr_set = mac_addr_set;
+    ops.rx_queue_intr_enable = rx_queue_intr_enable;
+    ops.rx_queue_intr_disable = rx_queue_intr_disable;
     // No promiscuous/allmulticast ops: the VF receives what the platform steers to its
     // MAC, so ethdev answers -ENOTSUP, which testpmd reports and ignores.
     return ops;

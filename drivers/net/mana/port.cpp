@@ -302,6 +302,68 @@ int Port::apply_rss()
     return create_rss();
 }
 
+void Port::IntrDeleter::operator()(rte_intr_handle *handle) const
+{
+    rte_intr_free_epoll_fd(handle);
+    rte_intr_vec_list_free(handle);
+    rte_intr_instance_free(handle);
+}
+
+int Port::setup_rx_interrupts()
+{
+    const uint16_t queues = rx_queue_count();
+    rx_interrupts_.reset(rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE));
+    rte_intr_handle *handle = rx_interrupts_.get();
+    if (handle == nullptr || rte_intr_type_set(handle, RTE_INTR_HANDLE_EXT) != 0 ||
+        rte_intr_vec_list_alloc(handle, "mana_rx_intr", queues) != 0) {
+        MANA_DRV_LOG(ERR, "port %u: cannot allocate the RX interrupt handle for %u queues",
+                     port_id_, queues);
+        rx_interrupts_.reset();
+        return -ENOMEM;
+    }
+    for (uint16_t q = 0; q < queues; ++q) {
+        if (rte_intr_vec_list_index_set(handle, q, RTE_INTR_VEC_RXTX_OFFSET + q) != 0 ||
+            rte_intr_efds_index_set(handle, q, rxq(q)->interrupt_fd()) != 0) {
+            MANA_DRV_LOG(ERR, "port %u: RX queue %u cannot be given an interrupt vector", port_id_,
+                         q);
+            rx_interrupts_.reset();
+            return -ENOSPC;
+        }
+    }
+    rte_intr_nb_efd_set(handle, queues);
+    rte_intr_max_intr_set(handle, queues + 1);
+    rte_eth_devices[port_id_].intr_handle = handle;
+    return 0;
+}
+
+void Port::teardown_rx_interrupts()
+{
+    if (rte_eth_devices[port_id_].intr_handle == rx_interrupts_.get())
+        rte_eth_devices[port_id_].intr_handle = nullptr;
+    rx_interrupts_.reset();
+}
+
+int Port::rx_interrupt_enable(uint16_t queue)
+{
+    RxQueue *rx = rxq(queue);
+    if (rx == nullptr || !started_ || rx->interrupt_fd() < 0) {
+        MANA_DRV_LOG(ERR,
+                     "port %u RX queue %u: interrupts need intr_conf.rxq = 1 and a "
+                     "started port",
+                     port_id_, queue);
+        return -EINVAL;
+    }
+    return rx->arm_interrupt();
+}
+
+int Port::rx_interrupt_disable(uint16_t queue)
+{
+    RxQueue *rx = rxq(queue);
+    if (rx == nullptr || rx->interrupt_fd() < 0)
+        return -EINVAL;
+    return rx->drain_interrupt();
+}
+
 int Port::start()
 {
     if (started_)
@@ -328,6 +390,8 @@ int Port::start()
         ret = rxq(i)->start(verbs);
     if (ret == 0 && rx_queue_count() != 0)
         ret = create_rss();
+    if (ret == 0 && data_->dev_conf.intr_conf.rxq != 0 && rx_queue_count() != 0)
+        ret = setup_rx_interrupts();
     if (ret != 0) {
         started_ = true; // so that stop() tears down what was created
         stop();
@@ -347,6 +411,7 @@ int Port::stop()
     if (!started_)
         return 0;
     started_ = false;
+    teardown_rx_interrupts();
     destroy_rss();
     for (uint16_t i = 0; i < rx_queue_count(); ++i) {
         if (RxQueue *queue = rxq(i))
@@ -401,6 +466,7 @@ int Port::rx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
         .vlan_strip = (offloads & RTE_ETH_RX_OFFLOAD_VLAN_STRIP) != 0,
         .checksum_flags = (offloads & RTE_ETH_RX_OFFLOAD_CHECKSUM) != 0,
         .rss_hash = (offloads & RTE_ETH_RX_OFFLOAD_RSS_HASH) != 0,
+        .interrupts = data_->dev_conf.intr_conf.rxq != 0,
     };
     auto rx = make_dpdk<RxQueue>("mana_rxq", config.socket, config, *mr_table_);
     if (!rx) {

@@ -86,6 +86,9 @@ class Port
 
     int mtu_set(uint16_t mtu);
 
+    int rx_interrupt_enable(uint16_t queue);
+    int rx_interrupt_disable(uint16_t queue);
+
     const std::string &ifname() const { return ifname_; }
     unsigned ib_port() const { return ib_port_; }
     uint32_t max_descriptors() const;
@@ -97,6 +100,9 @@ class Port
     void destroy_rss();
     // Recreates the RSS QP with the current key, types and RETA if the port runs.
     int apply_rss();
+    // The ethdev interrupt handle listing each RX queue's completion channel fd.
+    int setup_rx_interrupts();
+    void teardown_rx_interrupts();
     uint16_t rx_queue_count() const { return data_->nb_rx_queues; }
     uint16_t tx_queue_count() const { return data_->nb_tx_queues; }
     RxQueue *rxq(uint16_t i) const { return i < rxqs_.size() ? rxqs_[i].get() : nullptr; }
@@ -116,6 +122,10 @@ class Port
     std::optional<MrTable> mr_table_;
     std::vector<DpdkUnique<RxQueue>> rxqs_;
     std::vector<DpdkUnique<TxQueue>> txqs_;
+    struct IntrDeleter {
+        void operator()(rte_intr_handle *handle) const;
+    };
+    std::unique_ptr<rte_intr_handle, IntrDeleter> rx_interrupts_;
     IndTableOwner ind_table_;
     QpOwner rss_qp_;
 

@@ -11,6 +11,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 
 namespace mana
 {
@@ -126,7 +127,25 @@ int RxQueue::start(const QueueVerbs &verbs)
 {
     const uint32_t n = config_.descriptors;
     *verbs.allocator_socket = config_.socket;
-    cq_.reset(ibv_create_cq(verbs.context, static_cast<int>(n), nullptr, nullptr, 0));
+    if (config_.interrupts) {
+        channel_.reset(ibv_create_comp_channel(verbs.context));
+        if (!channel_) {
+            const int error = errno != 0 ? errno : ENOMEM;
+            MANA_DRV_LOG(ERR, "port %u RX queue %u: ibv_create_comp_channel failed: %s",
+                         config_.port_id, config_.queue_id, strerror(error));
+            return -error;
+        }
+        // Draining must never block the lcore that re-enables polling.
+        const int flags = fcntl(channel_->fd, F_GETFL);
+        if (flags < 0 || fcntl(channel_->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+            const int error = errno;
+            MANA_DRV_LOG(ERR, "port %u RX queue %u: cannot make the event fd non-blocking: %s",
+                         config_.port_id, config_.queue_id, strerror(error));
+            stop();
+            return -error;
+        }
+    }
+    cq_.reset(ibv_create_cq(verbs.context, static_cast<int>(n), nullptr, channel_.get(), 0));
     if (!cq_) {
         const int error = errno != 0 ? errno : ENOMEM;
         MANA_DRV_LOG(ERR, "port %u RX queue %u: ibv_create_cq(%u) failed: %s", config_.port_id,
@@ -172,6 +191,7 @@ int RxQueue::start(const QueueVerbs &verbs)
         return -EPROTO;
     }
     cq_cursor_ = gdma::CqCursor(static_cast<const gdma::Cqe *>(cq_out.buf), cq_out.count);
+    cq_id_ = cq_out.cq_id;
     wq_base_ = static_cast<std::byte *>(wq_out.buf);
     wq_bytes_mask_ = wq_out.size - 1;
     wq_id_ = wq_out.wq_id;
@@ -199,6 +219,7 @@ void RxQueue::stop()
 {
     wq_.reset();
     cq_.reset();
+    channel_.reset();
     if (ring_.data() != nullptr) {
         for (uint32_t i = tail_; i != head_; ++i)
             rte_pktmbuf_free(ring_[i & ring_mask_]);
@@ -342,6 +363,28 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
     counters_.bytes += bytes;
     counters_.errors += errors;
     return received;
+}
+
+// The CQ doorbell goes to the RQ's doorbell page: CQ objects have no page of their own
+// and every page of a context accepts every queue's doorbells (spec §2, §5).
+int RxQueue::arm_interrupt()
+{
+    if (!channel_ || db_page_ == nullptr)
+        return -EINVAL;
+    ring_doorbell(db_page_, gdma::doorbell_offset::cq,
+                  gdma::cq_doorbell(cq_id_, cq_cursor_.head(), cq_cursor_.count(), true));
+    return 0;
+}
+
+int RxQueue::drain_interrupt()
+{
+    if (!channel_)
+        return -EINVAL;
+    ibv_cq *cq = nullptr;
+    void *context = nullptr;
+    while (ibv_get_cq_event(channel_.get(), &cq, &context) == 0)
+        ibv_ack_cq_events(cq, 1);
+    return 0;
 }
 
 uint16_t rx_burst(void *queue, rte_mbuf **packets, uint16_t max)

@@ -30,6 +30,7 @@ struct RxQueueConfig {
     bool vlan_strip = false;
     bool checksum_flags = false; // RX checksum offload requested
     bool rss_hash = false;       // RSS hash delivered in mbufs
+    bool interrupts = false;     // completion channel for RX interrupts
 };
 
 class RxQueue
@@ -48,6 +49,12 @@ class RxQueue
     void stop();
 
     uint16_t burst(rte_mbuf **packets, uint16_t max);
+
+    // RX interrupts: the completion channel's fd (-1 without), arming the CQ for one
+    // event on the next completion, and draining delivered events.
+    int interrupt_fd() const { return channel_ ? channel_->fd : -1; }
+    int arm_interrupt();
+    int drain_interrupt();
 
     ibv_wq *wq() const { return wq_.get(); }
     const RxQueueConfig &config() const { return config_; }
@@ -79,6 +86,8 @@ class RxQueue
     RxQueueConfig config_;
     MrTable &mr_table_;
     uint32_t buffer_bytes_ = 0;
+    uint32_t cq_id_ = 0;
+    CompChannelOwner channel_;
     CqOwner cq_;
     WqOwner wq_;
 };
