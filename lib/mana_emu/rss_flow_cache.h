@@ -34,7 +34,7 @@ class RssFlowCache
         if (!make_key(frame, k))
             return frame_ops::rss_hash(frame, fields, key);
         Entry &entry = entries_[slot_of(k)];
-        if (entry.valid && entry.key.length == k.length && entry.key.bytes == k.bytes) [[likely]]
+        if (entry.valid && entry.key == k) [[likely]]
             return entry.has_hash ? std::optional(entry.result) : std::nullopt;
         const auto result = frame_ops::rss_hash(frame, fields, key);
         entry.valid = true;
@@ -47,9 +47,17 @@ class RssFlowCache
     void clear() { entries_ = {}; }
 
   private:
+    static constexpr size_t kWords = kKeyBytes / 8;
     struct Key {
-        uint16_t length = 0; // frame length, capped
-        std::array<uint8_t, kKeyBytes> bytes{};
+        uint64_t length = 0; // frame length
+        uint64_t words[kWords] = {};
+        bool operator==(const Key &other) const
+        {
+            uint64_t diff = length ^ other.length;
+            for (size_t i = 0; i < kWords; ++i)
+                diff |= words[i] ^ other.words[i];
+            return diff == 0;
+        }
     };
     struct Entry {
         bool valid = false;
@@ -57,6 +65,15 @@ class RssFlowCache
         frame_ops::RssHash result{};
         Key key;
     };
+
+    // A word mask clearing bytes [first, last] of a little-endian 64-bit word.
+    static constexpr uint64_t clear_bytes(unsigned first, unsigned last)
+    {
+        uint64_t mask = ~uint64_t{0};
+        for (unsigned b = first; b <= last; ++b)
+            mask &= ~(uint64_t{0xff} << (8 * b));
+        return mask;
+    }
 
     static bool make_key(std::span<const uint8_t> frame, Key &k)
     {
@@ -75,33 +92,36 @@ class RssFlowCache
         } else if (ethertype == 0x8100 || ethertype == 0x88a8 || ethertype == 0x9100) {
             return false; // a tag left after stripping: let the parser handle it
         }
-        const size_t n = std::min(window, frame.size() - 12);
-        std::memcpy(k.bytes.data(), frame.data() + 12, n);
-        k.length = static_cast<uint16_t>(std::min<size_t>(frame.size(), 0xffff));
-        auto blank = [&](size_t from, size_t to) { // frame offsets [from, to)
-            for (size_t offset = from; offset < to && offset - 12 < n; ++offset)
-                k.bytes[offset - 12] = 0;
-        };
+        // Constant-size copies (vector moves) for the usual frame; the tail of a short one.
+        if (window == 36 && frame.size() >= 48)
+            std::memcpy(k.words, frame.data() + 12, 36);
+        else if (window == 56 && frame.size() >= 68)
+            std::memcpy(k.words, frame.data() + 12, 56);
+        else
+            std::memcpy(k.words, frame.data() + 12, std::min(window, frame.size() - 12));
+        k.length = frame.size();
+        // Key word w holds frame bytes 12 + 8w .. 19 + 8w.
         if (ethertype == 0x0800) {
-            blank(18, 20); // identification
-            blank(22, 23); // TTL
-            blank(24, 26); // header checksum
-            if (frame.size() > 23 && frame[23] == 6)
-                blank(38, 46); // TCP sequence and acknowledgement numbers
+            k.words[0] &= clear_bytes(6, 7);                     // identification (18-19)
+            k.words[1] &= clear_bytes(2, 2) & clear_bytes(4, 5); // TTL (22), checksum (24-25)
+            if (frame.size() > 23 && frame[23] == 6) {
+                k.words[3] &= clear_bytes(2, 7); // TCP sequence / ack (38-45)
+                k.words[4] &= clear_bytes(0, 1);
+            }
         } else if (ethertype == 0x86dd && frame[20] == 6) {
-            blank(58, 66);
+            k.words[5] &= clear_bytes(6, 7); // TCP sequence / ack (58-65)
+            k.words[6] &= clear_bytes(0, 5);
         }
         return true;
     }
 
     static size_t slot_of(const Key &k)
     {
-        uint64_t words[7];
-        std::memcpy(words, k.bytes.data(), sizeof(words));
-        uint64_t h = k.length;
-        for (uint64_t w : words)
-            h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-        return static_cast<size_t>(h >> 58); // 64 slots
+        // Mix in parallel, not as one long multiply chain.
+        const uint64_t a = (k.words[0] ^ k.words[3] ^ k.words[6]) * 0x9e3779b97f4a7c15ULL;
+        const uint64_t b = (k.words[1] ^ k.words[4] ^ k.length) * 0xc2b2ae3d27d4eb4fULL;
+        const uint64_t c = (k.words[2] ^ k.words[5]) * 0x165667b19e3779f9ULL;
+        return static_cast<size_t>((a ^ b ^ c) >> 58); // 64 slots
     }
 
     std::array<Entry, 64> entries_{};
