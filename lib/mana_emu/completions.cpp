@@ -11,8 +11,10 @@ namespace mana_emu
 namespace
 {
 
-// Completions the driver has not provably consumed: it told us its head in its last CQ
-// doorbell (head mod count*8, where the head started at `count`).
+// Completions the driver has not consumed according to the head it reported in its last
+// CQ doorbell (head mod count*8, where the head started at `count`). A driver that reports
+// its head (rings CQ doorbells as it consumes) gets overflows counted; one that never
+// does, or only arms for an event, does not.
 uint64_t outstanding(const Cq &cq)
 {
     const uint64_t period = uint64_t{cq.count} * 8;
@@ -50,6 +52,9 @@ void Emulator::write_cqe(Cq &cq, const std::array<uint32_t, gdma::kCqeOobWords> 
     ++cq.counters.cqes;
     if (cq.armed) [[unlikely]] {
         cq.armed = false;
+        // The driver wakes up and polls without reporting its head until it re-arms: the
+        // head of the arming doorbell says nothing about what it consumes from now on.
+        cq.head_known = false;
         if (cq.channel != nullptr) {
             cq.channel->pending.push_back(&cq);
             cq.channel->events.signal();
