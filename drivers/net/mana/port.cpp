@@ -81,6 +81,7 @@ int Device::open(ibv_device *device, const std::string &bdf, std::shared_ptr<Dev
             bdf.c_str(), strerror(set < 0 ? -set : set));
         return set < 0 ? set : -set;
     }
+    opened->events = watch_async_events(opened->context.get(), bdf);
     out = std::move(opened);
     return 0;
 }
@@ -118,6 +119,9 @@ int Port::init()
         pd_.reset();
         return -error;
     }
+    if (device_->events)
+        device_->events->add_port(port_id_);
+    rte_eth_devices[port_id_].data->dev_flags |= device_->events ? RTE_ETH_DEV_INTR_RMV : 0;
     registrar_.emplace(pd_.get());
     const auto max_mr = static_cast<std::size_t>(std::max(device_->attr.orig_attr.max_mr, 1));
     mr_table_.emplace(*registrar_, std::min(kMaxMemoryRegions, max_mr));
@@ -137,6 +141,8 @@ int Port::close()
     registrar_.reset();
     parent_domain_.reset();
     pd_.reset();
+    if (device_ && device_->events)
+        device_->events->remove_port(port_id_);
     device_.reset();
     return 0;
 }

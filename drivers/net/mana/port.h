@@ -6,6 +6,7 @@
 #pragma once
 
 #include "dpdk_memory.h"
+#include "events.h"
 #include "mr_cache.h"
 #include "mr_registration.h"
 #include "rss.h"
@@ -44,6 +45,8 @@ struct Device {
     // The NUMA socket ring buffers of the queue being created go to (allocator data).
     int allocator_socket = SOCKET_ID_ANY;
     manadv_ctx_allocators allocators{};
+    // After the context: stops watching its async fd before it is closed.
+    AsyncEventsOwner events;
 
     // Opens the device and checks it is a MANA Ethernet function. Negative errno.
     static int open(ibv_device *device, const std::string &bdf, std::shared_ptr<Device> &out);
