@@ -21,6 +21,9 @@ constexpr uint32_t kSlotOffset[3] = {gdma::doorbell_offset::sq, gdma::doorbell_o
 // (re-arming at an unchanged head) is still seen as a new doorbell.
 constexpr uint64_t kCqDoorbellSeenMark = 0xff000000ULL;
 constexpr unsigned kSqBudgetPerPass = 256;
+constexpr uint32_t kShortSlotOffset[3] = {gdma::doorbell_offset::sq_short,
+                                          gdma::doorbell_offset::rq_short,
+                                          gdma::doorbell_offset::cq_short};
 
 uint64_t load_slot(std::byte *page, unsigned slot)
 {
@@ -103,6 +106,60 @@ void Emulator::on_doorbell(Watch &watch, unsigned slot, uint64_t value)
     }
 }
 
+// 32-bit short doorbells carry an increment, not a position, so each write must be taken
+// exactly once: the model swaps the slot back to zero when it reads it. (Two writes
+// between two passes of the model merge into the later one; drivers using this form are
+// expected to ring once per burst, which the model outpaces.)
+void Emulator::on_short_doorbell(Watch &watch, unsigned slot, uint32_t value)
+{
+    const uint32_t increment = gdma::get_bits(value, 0, 16);
+    const uint32_t short_id = gdma::get_bits(value, 16, 12);
+    const bool arm = gdma::get_flag(value, 31);
+    auto matches = [short_id](uint32_t id) { return (id & 0xfff) == short_id; };
+    Context &ctx = *watch.ctx;
+    if (slot == kSqSlot) {
+        for (auto &qp : ctx.qps) {
+            if (qp->rss || !matches(qp->sq_id))
+                continue;
+            const Tally t = tally(port_ptr(qp->port), &qp->counters);
+            t.add(&Counters::doorbells);
+            const uint32_t tail_bu = qp->posted_bu + (increment >> gdma::kBasicUnitShift);
+            if ((increment & (gdma::kBasicUnitBytes - 1)) != 0 ||
+                tail_bu - qp->consumed_bu > qp->ring.capacity_bu())
+                t.add(&Counters::wqe_violations);
+            else
+                qp->posted_bu = tail_bu;
+            return;
+        }
+    } else if (slot == kRqSlot) {
+        for (auto &wq : ctx.wqs) {
+            if (!matches(wq->id))
+                continue;
+            const Tally t = tally(port_ptr(wq->port), &wq->counters);
+            t.add(&Counters::doorbells);
+            const uint32_t tail_bu = wq->posted_bu + (increment >> gdma::kBasicUnitShift);
+            if ((increment & (gdma::kBasicUnitBytes - 1)) != 0 ||
+                tail_bu - wq->consumed_bu > wq->ring.capacity_bu())
+                t.add(&Counters::wqe_violations);
+            else
+                wq->posted_bu = tail_bu;
+            return;
+        }
+    } else {
+        for (auto &cq : ctx.cqs) {
+            if (!matches(cq->id))
+                continue;
+            tally(port_ptr(cq->port), &cq->counters).add(&Counters::doorbells);
+            if (cq->head_known)
+                cq->driver_head = (cq->driver_head + increment) % (cq->count * 8);
+            if (arm)
+                arm_cq(*cq);
+            return;
+        }
+    }
+    ++totals.wqe_violations; // no such queue on this context
+}
+
 unsigned Emulator::scan_doorbells()
 {
     if (watches_dirty_) {
@@ -133,6 +190,14 @@ unsigned Emulator::scan_doorbells()
                                                 __ATOMIC_ACQUIRE))
                     watch.last[slot] = marked;
             }
+        }
+        for (unsigned slot = 0; slot < 3; ++slot) {
+            auto *word = reinterpret_cast<uint32_t *>(watch.page + kShortSlotOffset[slot]);
+            if (__atomic_load_n(word, __ATOMIC_RELAXED) == 0) [[likely]]
+                continue;
+            const uint32_t value = __atomic_exchange_n(word, 0U, __ATOMIC_ACQ_REL);
+            ++seen;
+            on_short_doorbell(watch, slot, value);
         }
     }
     return seen;

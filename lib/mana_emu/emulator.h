@@ -183,6 +183,7 @@ class Emulator
     void rebuild_watches();
     unsigned scan_doorbells();
     void on_doorbell(Watch &watch, unsigned slot, uint64_t value);
+    void on_short_doorbell(Watch &watch, unsigned slot, uint32_t value);
     std::vector<Wq *> coalescing_;
     std::vector<uint8_t> tx_frame_;
     std::vector<uint8_t> rx_frame_;
