@@ -783,6 +783,37 @@ TEST_F(Tx, RegistrationFailureDropsAndCountsThePacket)
     EXPECT_EQ(s.opackets, 1U);
 }
 
+TEST_F(Tx, RegistrationsOfADestroyedPoolAreReleased)
+{
+    rte_mempool *pool = make_pool(2048);
+    setup_and_start(port0_, {}, pool);
+    setup_and_start(port1_, {}, pool);
+    for (int round = 0; round < 3; ++round) {
+        // Not through make_pool: this one is destroyed while the port runs.
+        rte_mempool *transient = rte_pktmbuf_pool_create("transient", 128, 0, 0,
+                                                         RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+        ASSERT_NE(transient, nullptr);
+        struct mana_emu_counters before {
+        };
+        mana_emu_counters(&before);
+        rte_mbuf *mbuf = to_mbuf(transient, ipv4_flow_frame(static_cast<uint32_t>(round), true));
+        ASSERT_EQ(rte_eth_tx_burst(port0_, 0, &mbuf, 1), 1);
+        auto got = receive_all(port1_, 1);
+        ASSERT_EQ(got.size(), 1U);
+        free_all(got);
+        rte_eth_tx_burst(port0_, 0, nullptr, 0); // reap: the mbuf is back in its pool
+        struct mana_emu_counters registered {
+        };
+        mana_emu_counters(&registered);
+        EXPECT_GT(registered.live_objects, before.live_objects) << "pool registered on demand";
+        rte_mempool_free(transient);
+        struct mana_emu_counters after {
+        };
+        mana_emu_counters(&after);
+        EXPECT_EQ(after.live_objects, before.live_objects) << "MRs of the destroyed pool kept";
+    }
+}
+
 using Rx = EthdevTest;
 
 TEST_F(Rx, PoolExhaustionIsCountedAndRecovers)

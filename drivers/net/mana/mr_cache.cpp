@@ -55,6 +55,21 @@ void MrTable::clear()
         registrar_.release(entry);
     entries_.clear();
     longest_ = 0;
+    generation_.fetch_add(1, std::memory_order_release);
+}
+
+std::size_t MrTable::remove_overlapping(uintptr_t start, uintptr_t end)
+{
+    WriteLock guard(lock_);
+    const auto removed = std::erase_if(entries_, [&](const MrRegistration &e) {
+        if (e.range.start >= end || e.range.end <= start)
+            return false;
+        registrar_.release(e);
+        return true;
+    });
+    if (removed != 0)
+        generation_.fetch_add(1, std::memory_order_release);
+    return removed;
 }
 
 std::size_t MrTable::size()

@@ -7,15 +7,19 @@
 // private few-entry cache in front of it, touched by one lcore only, so the common case
 // takes no lock.
 //
-// Entries live until the table is destroyed (port close). That is what makes the
-// per-queue caches safe without invalidation: an lkey a queue has cached, or that sits
-// in a posted WQE, stays registered. When the table is full, a lookup that needs a new
-// registration fails; the caller drops the packet and counts it.
+// Entries live until the table is destroyed (port close) or the memory they cover goes
+// away (a mempool destroyed, DPDK memory freed): then remove_overlapping() releases them
+// and bumps the table's generation, which makes every per-queue cache flush itself on
+// its next lookup. Memory that goes away holds no packets in flight, so no posted WQE
+// refers to a removed entry. When the table is full, a lookup that needs a new
+// registration fails; the caller drops the packet and counts it (no eviction: an
+// evicted lkey could still sit in a posted WQE).
 #pragma once
 
 #include <rte_rwlock.h>
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -71,6 +75,10 @@ class MrTable
     // mempool chunks). 0, -ENOSPC when full, or a negative errno from the registrar.
     int register_exact(uintptr_t start, uintptr_t end);
 
+    // Releases every entry overlapping [start, end); returns how many.
+    std::size_t remove_overlapping(uintptr_t start, uintptr_t end);
+    uint32_t generation() const { return generation_.load(std::memory_order_acquire); }
+
     std::size_t size();
     std::size_t capacity() const { return capacity_; }
     uint64_t full_misses() const { return full_misses_; }
@@ -88,6 +96,7 @@ class MrTable
     std::vector<MrRegistration> entries_; // sorted by range.start
     uintptr_t longest_ = 0;               // longest entry, bounds the backward scan
     uint64_t full_misses_ = 0;
+    std::atomic<uint32_t> generation_{0};
 };
 
 // A queue's private cache: a handful of recently used ranges, round-robin replacement.
@@ -102,6 +111,8 @@ class MrQueueCache
     // The lkey of a buffer if this cache holds it; no lock, no registration.
     std::optional<uint32_t> cached(uintptr_t addr, std::size_t len)
     {
+        if (table_ != nullptr && table_->generation() != generation_) [[unlikely]]
+            resync();
         const MrRange &last = entries_[last_];
         if (last.contains(addr, len)) [[likely]]
             return last.lkey;
@@ -126,11 +137,18 @@ class MrQueueCache
     void flush() { entries_ = {}; }
 
   private:
+    void resync()
+    {
+        flush();
+        generation_ = table_->generation();
+    }
+
     std::optional<uint32_t> miss(uintptr_t addr, std::size_t len);
 
     std::array<MrRange, kEntries> entries_{};
     uint32_t last_ = 0;
     uint32_t next_ = 0;
+    uint32_t generation_ = 0;
     MrTable *table_ = nullptr;
 };
 

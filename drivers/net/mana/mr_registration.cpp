@@ -4,6 +4,7 @@
 #include "log.h"
 #include "verbs.h"
 
+#include <rte_errno.h>
 #include <rte_mbuf.h>
 #include <rte_memory.h>
 #include <rte_mempool.h>
@@ -71,6 +72,50 @@ void register_chunk(rte_mempool *, void *opaque, rte_mempool_memhdr *chunk, unsi
 }
 
 } // namespace
+
+namespace
+{
+
+constexpr const char *kMemEventName = "net_mana_mr";
+
+void forget_chunk(rte_mempool *, void *opaque, rte_mempool_memhdr *chunk, unsigned)
+{
+    const auto start = reinterpret_cast<uintptr_t>(chunk->addr);
+    static_cast<MrTable *>(opaque)->remove_overlapping(start, start + chunk->len);
+}
+
+void on_mempool_event(rte_mempool_event event, rte_mempool *pool, void *opaque)
+{
+    if (event == RTE_MEMPOOL_EVENT_DESTROY)
+        rte_mempool_mem_iter(pool, forget_chunk, opaque);
+}
+
+void on_memory_event(rte_mem_event event, const void *addr, size_t len, void *opaque)
+{
+    if (event != RTE_MEM_EVENT_FREE)
+        return;
+    const auto start = reinterpret_cast<uintptr_t>(addr);
+    static_cast<MrTable *>(opaque)->remove_overlapping(start, start + len);
+}
+
+} // namespace
+
+void watch_memory_events(MrTable &table)
+{
+    if (rte_mempool_event_callback_register(on_mempool_event, &table) != 0)
+        MANA_DRV_LOG(WARNING, "cannot watch mempool destruction: registrations of destroyed "
+                              "mempools stay until the port is closed");
+    // Legacy memory (including --no-huge) is never freed, and refuses the callback.
+    if (rte_mem_event_callback_register(kMemEventName, on_memory_event, &table) != 0 &&
+        rte_errno != ENOTSUP)
+        MANA_DRV_LOG(WARNING, "cannot watch DPDK memory being freed: %s", rte_strerror(rte_errno));
+}
+
+void unwatch_memory_events(MrTable &table)
+{
+    static_cast<void>(rte_mempool_event_callback_unregister(on_mempool_event, &table));
+    static_cast<void>(rte_mem_event_callback_unregister(kMemEventName, &table));
+}
 
 int register_mempool(MrTable &table, rte_mempool *pool)
 {

@@ -28,6 +28,11 @@ class VerbsMrRegistrar final : public MrRegistrar
     ibv_pd *pd_;
 };
 
+// Keeps the table truthful when memory goes away: entries of a destroyed mempool and of
+// freed DPDK memory are released. Call unwatch before the table is destroyed.
+void watch_memory_events(MrTable &table);
+void unwatch_memory_events(MrTable &table);
+
 // Registers every memory chunk of a mempool. 0 or a negative errno.
 int register_mempool(MrTable &table, rte_mempool *pool);
 

@@ -125,6 +125,7 @@ int Port::init()
     registrar_.emplace(pd_.get());
     const auto max_mr = static_cast<std::size_t>(std::max(device_->attr.orig_attr.max_mr, 1));
     mr_table_.emplace(*registrar_, std::min(kMaxMemoryRegions, max_mr));
+    watch_memory_events(*mr_table_);
     return 0;
 }
 
@@ -137,6 +138,8 @@ int Port::close()
         std::fill_n(data_->rx_queues, data_->nb_rx_queues, nullptr);
     if (data_->tx_queues != nullptr)
         std::fill_n(data_->tx_queues, data_->nb_tx_queues, nullptr);
+    if (mr_table_)
+        unwatch_memory_events(*mr_table_);
     mr_table_.reset();
     registrar_.reset();
     parent_domain_.reset();

@@ -160,6 +160,27 @@ TEST(MrQueueCache, HitsAvoidTheTableAndMissesFillIt)
     EXPECT_FALSE(cache.cached(0x1000, 8));
 }
 
+TEST(MrTable, RemovedMemoryIsReleasedAndQueueCachesForgetIt)
+{
+    FakeRegistrar fake;
+    MrTable table(fake, 8);
+    MrQueueCache cache(&table);
+    ASSERT_EQ(table.register_exact(0x100000, 0x200000), 0);
+    ASSERT_EQ(table.register_exact(0x400000, 0x500000), 0);
+    const auto old_key = cache.lkey(0x100100, 64);
+    ASSERT_TRUE(old_key);
+    EXPECT_EQ(table.remove_overlapping(0x1ff000, 0x300000), 1U); // overlaps the first only
+    EXPECT_EQ(fake.live(), 1U);
+    EXPECT_FALSE(table.find(0x100100, 64));
+    EXPECT_TRUE(table.find(0x400000, 64));
+    // The cache must not hand out the released key, even for memory reused later.
+    EXPECT_FALSE(cache.cached(0x100100, 64));
+    const auto new_key = cache.lkey(0x100100, 64);
+    ASSERT_TRUE(new_key);
+    EXPECT_NE(*new_key, *old_key);
+    EXPECT_EQ(table.remove_overlapping(0x600000, 0x700000), 0U);
+}
+
 TEST(MrQueueCache, WithoutTableEveryMissFails)
 {
     MrQueueCache cache;
