@@ -366,7 +366,10 @@ rte_eth_stats EthdevTest::stats(uint16_t port)
 int main(int argc, char **argv)
 {
     testing::InitGoogleTest(&argc, argv);
-    mana_emu_set_mode(MANA_EMU_STEP);
+    const char *mode = std::getenv("MANA_EMU_MODE");
+    if (mode == nullptr || std::strcmp(mode, "threaded") != 0)
+        mana_emu_set_mode(MANA_EMU_STEP);
+    const char *lcores = std::getenv("MANA_TEST_LCORES");
     const char *pmd = std::getenv("MANA_PMD");
     if (pmd == nullptr) {
         std::fprintf(stderr, "set MANA_PMD to the path of librte_net_mana.so\n");
@@ -375,10 +378,18 @@ int main(int argc, char **argv)
     std::string allow = ethdev_test::kBdf;
     if (const char *devargs = std::getenv("MANA_TEST_DEVARGS"))
         allow += std::string(",") + devargs;
-    std::vector<std::string> args = {
-        "ethdev_test", "--no-huge", "-m", "512",
-        "--no-shconf", "-l",        "0",  "-a",
-        allow,         "-d",        pmd,  "--log-level=pmd.net.mana.*:debug"};
+    std::vector<std::string> args = {"ethdev_test",
+                                     "--no-huge",
+                                     "-m",
+                                     "512",
+                                     "--no-shconf",
+                                     "-l",
+                                     lcores ? lcores : "0",
+                                     "-a",
+                                     allow,
+                                     "-d",
+                                     pmd,
+                                     "--log-level=pmd.net.mana.*:debug"};
     std::vector<char *> argv_eal;
     for (auto &arg : args)
         argv_eal.push_back(arg.data());

@@ -2,14 +2,18 @@
 // net_mana through rte_eth_* only, over the emulator in step mode.
 #include "ethdev_harness.h"
 
+#include <rte_cycles.h>
 #include <rte_epoll.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
 #include <rte_net.h>
 #include <rte_udp.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -1041,6 +1045,106 @@ TEST_F(Removal, HotRemoveRaisesRmvOnEveryPort)
     // The data path keeps running without crashing on a dead device.
     std::array<rte_mbuf *, 8> burst;
     EXPECT_EQ(rte_eth_rx_burst(port1_, 0, burst.data(), burst.size()), 0);
+}
+
+} // namespace
+} // namespace ethdev_test
+
+namespace ethdev_test
+{
+namespace
+{
+
+// Threaded emulator, two lcores each owning one TX queue of port 0 and one RX queue of
+// port 1, with their own never-registered mempools (so both register on demand at the
+// same time). Run with MANA_EMU_MODE=threaded MANA_TEST_LCORES=0-1.
+struct LcoreTraffic {
+    uint16_t tx_port;
+    uint16_t rx_port;
+    uint16_t queue;
+    rte_mempool *pool;
+    uint64_t sent = 0;
+    uint64_t received = 0;
+    uint64_t tx_dropped = 0;
+};
+
+int run_lcore_traffic(void *arg)
+{
+    auto *t = static_cast<LcoreTraffic *>(arg);
+    const uint64_t end = rte_get_timer_cycles() + rte_get_timer_hz() / 2;
+    uint32_t flow = t->queue * 100000U;
+    std::array<rte_mbuf *, 32> burst;
+    while (rte_get_timer_cycles() < end) {
+        uint16_t n = 0;
+        for (; n < burst.size(); ++n) {
+            rte_mbuf *mbuf = to_mbuf(t->pool, ipv4_flow_frame(flow++ & 0xffff, true, 64));
+            if (mbuf == nullptr)
+                break;
+            burst[n] = mbuf;
+        }
+        const uint16_t sent = rte_eth_tx_burst(t->tx_port, t->queue, burst.data(), n);
+        t->sent += sent;
+        for (uint16_t i = sent; i < n; ++i)
+            rte_pktmbuf_free(burst[i]);
+        t->tx_dropped += n - sent;
+        const uint16_t got = rte_eth_rx_burst(t->rx_port, t->queue, burst.data(), burst.size());
+        t->received += got;
+        rte_pktmbuf_free_bulk(burst.data(), got);
+    }
+    return 0;
+}
+
+TEST_F(EthdevTest, ThreadedTwoLcoresConserveEveryPacket)
+{
+    if (mana_emu_get_mode() != MANA_EMU_THREADED || rte_lcore_count() < 2)
+        GTEST_SKIP() << "needs MANA_EMU_MODE=threaded and MANA_TEST_LCORES=0-1";
+    rte_mempool *pool = make_pool(4096);
+    PortConfig config;
+    config.rx_queues = 2;
+    config.tx_queues = 2;
+    config.rss = true;
+    config.rss_hf = RTE_ETH_RSS_NONFRAG_IPV4_TCP;
+    setup_and_start(port0_, config, pool);
+    setup_and_start(port1_, config, pool);
+    std::array<LcoreTraffic, 2> work = {
+        LcoreTraffic{port0_, port1_, 0, make_pool(1024)},
+        LcoreTraffic{port0_, port1_, 1, make_pool(1024)},
+    };
+    const unsigned worker = rte_get_next_lcore(rte_lcore_id(), 1, 0);
+    ASSERT_EQ(rte_eal_remote_launch(run_lcore_traffic, &work[1], worker), 0);
+    run_lcore_traffic(&work[0]);
+    ASSERT_EQ(rte_eal_wait_lcore(worker), 0);
+    // Let the device finish, then drain both RX queues and reap both TX queues.
+    uint64_t received = work[0].received + work[1].received;
+    for (int i = 0; i < 100; ++i) {
+        usleep(2000);
+        for (uint16_t q = 0; q < 2; ++q) {
+            std::array<rte_mbuf *, 32> burst;
+            uint16_t n;
+            while ((n = rte_eth_rx_burst(port1_, q, burst.data(), burst.size())) != 0) {
+                received += n;
+                rte_pktmbuf_free_bulk(burst.data(), n);
+            }
+            rte_eth_tx_burst(port0_, q, nullptr, 0);
+        }
+    }
+    const uint64_t sent = work[0].sent + work[1].sent;
+    struct mana_emu_counters counters {
+    };
+    ASSERT_EQ(mana_emu_counters(&counters), 0);
+    EXPECT_GT(sent, 1000U);
+    EXPECT_GT(work[0].received, 0U);
+    EXPECT_GT(work[1].received, 0U);
+    EXPECT_EQ(counters.tx_frames, sent);
+    EXPECT_EQ(counters.rx_frames, received);
+    EXPECT_EQ(counters.tx_frames,
+              counters.rx_frames + counters.rx_drops_no_buffer + counters.rx_drops_other);
+    const auto tx = stats(port0_);
+    const auto rx = stats(port1_);
+    EXPECT_EQ(tx.opackets, sent);
+    EXPECT_EQ(rx.ipackets, received);
+    EXPECT_EQ(tx.oerrors, 0U);
+    EXPECT_EQ(rx.ierrors, 0U);
 }
 
 } // namespace
