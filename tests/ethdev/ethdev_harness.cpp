@@ -17,8 +17,7 @@ namespace ethdev_test
 
 std::array<uint8_t, 6> mac_of(unsigned emu_port)
 {
-    struct mana_emu_port_info info {
-    };
+    struct mana_emu_port_info info = {};
     EXPECT_EQ(mana_emu_port_info(emu_port, &info), 0);
     std::array<uint8_t, 6> mac;
     std::memcpy(mac.data(), info.mac, 6);
@@ -222,8 +221,7 @@ void EthdevTest::TearDown()
         EXPECT_EQ(rte_eth_dev_stop(port), 0);
     }
     mana_emu_poll();
-    struct mana_emu_counters counters {
-    };
+    struct mana_emu_counters counters = {};
     ASSERT_EQ(mana_emu_counters(&counters), 0);
     EXPECT_EQ(counters.dma_violations, 0U);
     EXPECT_EQ(counters.wqe_violations, 0U);

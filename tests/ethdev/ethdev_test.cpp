@@ -710,8 +710,7 @@ TEST_F(Tx, ErrorCompletionsAreCountedAndNoMbufIsLost)
     got = receive_all(port1_, 1);
     EXPECT_EQ(got.size(), 10U);
     free_all(got);
-    struct mana_emu_counters counters {
-    };
+    struct mana_emu_counters counters = {};
     mana_emu_counters(&counters);
     EXPECT_EQ(counters.tx_errors, 3U);
 }
@@ -797,8 +796,7 @@ TEST_F(Tx, RegistrationsOfADestroyedPoolAreReleased)
         rte_mempool *transient = rte_pktmbuf_pool_create("transient", 128, 0, 0,
                                                          RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
         ASSERT_NE(transient, nullptr);
-        struct mana_emu_counters before {
-        };
+        struct mana_emu_counters before = {};
         mana_emu_counters(&before);
         rte_mbuf *mbuf = to_mbuf(transient, ipv4_flow_frame(static_cast<uint32_t>(round), true));
         ASSERT_EQ(rte_eth_tx_burst(port0_, 0, &mbuf, 1), 1);
@@ -806,13 +804,11 @@ TEST_F(Tx, RegistrationsOfADestroyedPoolAreReleased)
         ASSERT_EQ(got.size(), 1U);
         free_all(got);
         rte_eth_tx_burst(port0_, 0, nullptr, 0); // reap: the mbuf is back in its pool
-        struct mana_emu_counters registered {
-        };
+        struct mana_emu_counters registered = {};
         mana_emu_counters(&registered);
         EXPECT_GT(registered.live_objects, before.live_objects) << "pool registered on demand";
         rte_mempool_free(transient);
-        struct mana_emu_counters after {
-        };
+        struct mana_emu_counters after = {};
         mana_emu_counters(&after);
         EXPECT_EQ(after.live_objects, before.live_objects) << "MRs of the destroyed pool kept";
     }
@@ -880,8 +876,7 @@ TEST_F(Rx, SmallBurstsSplitCompletionsInOrder)
     EXPECT_EQ(stats(port1_).ipackets, frames.size());
     const char *config = std::getenv("MANA_EMU_CONFIG");
     if (config != nullptr && std::strstr(config, "coalesce=1") != nullptr) {
-        struct mana_emu_counters counters {
-        };
+        struct mana_emu_counters counters = {};
         ASSERT_EQ(mana_emu_counters(&counters), 0);
         // One TX completion (CQE suppression) and fewer RX CQEs than packets (packets
         // with the same flags share a CQE).
@@ -987,8 +982,7 @@ TEST(PartId, UnknownVendorPartIsRefused)
     EXPECT_EQ(rte_eth_dev_count_avail(), 0U);
     EXPECT_NE(rte_eal_hotplug_add("pci", kBdf, ""), 0);
     EXPECT_EQ(rte_eth_dev_count_avail(), 0U);
-    struct mana_emu_counters counters {
-    };
+    struct mana_emu_counters counters = {};
     ASSERT_EQ(mana_emu_counters(&counters), 0);
     EXPECT_EQ(counters.live_objects, 0U);
 }
@@ -1129,9 +1123,13 @@ TEST_F(EthdevTest, ThreadedTwoLcoresConserveEveryPacket)
         }
     }
     const uint64_t sent = work[0].sent + work[1].sent;
-    struct mana_emu_counters counters {
-    };
+    struct mana_emu_counters counters = {};
     ASSERT_EQ(mana_emu_counters(&counters), 0);
+    std::printf("sent %lu (ring full %lu), received %lu, device dropped %lu for want of buffers\n",
+                static_cast<unsigned long>(sent),
+                static_cast<unsigned long>(work[0].tx_dropped + work[1].tx_dropped),
+                static_cast<unsigned long>(received),
+                static_cast<unsigned long>(counters.rx_drops_no_buffer));
     EXPECT_GT(sent, 1000U);
     EXPECT_GT(work[0].received, 0U);
     EXPECT_GT(work[1].received, 0U);

@@ -68,7 +68,8 @@ int pci_remove(rte_pci_device *pci_dev)
     int result = 0;
     RTE_ETH_FOREACH_DEV_OF(port_id, &pci_dev->device)
     {
-        static_cast<void>(rte_eth_dev_stop(port_id));
+        if (rte_eth_devices[port_id].data->dev_started)
+            static_cast<void>(rte_eth_dev_stop(port_id));
         const int ret = rte_eth_dev_close(port_id);
         if (ret != 0)
             result = ret;
