@@ -56,6 +56,7 @@ void AsyncEvents::on_readable()
     if (!fatal || fatal_reported_)
         return;
     fatal_reported_ = true;
+    dead_->store(true, std::memory_order_relaxed);
     const std::string function = std::string(rte_pci_get_sysfs_path()) + "/" + bdf_;
     const bool removed = access(function.c_str(), F_OK) != 0;
     std::vector<uint16_t> ports;
@@ -96,9 +97,10 @@ void AsyncEventsDeleter::operator()(AsyncEvents *events) const
     rte_intr_instance_free(handle);
 }
 
-AsyncEventsOwner watch_async_events(ibv_context *context, const std::string &bdf)
+AsyncEventsOwner watch_async_events(ibv_context *context, const std::string &bdf,
+                                    std::atomic<bool> *dead)
 {
-    AsyncEventsOwner events(std::make_unique<AsyncEvents>(context, bdf).release());
+    AsyncEventsOwner events(std::make_unique<AsyncEvents>(context, bdf, dead).release());
     const int fd = context->async_fd;
     const int flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
@@ -121,7 +123,7 @@ AsyncEventsOwner watch_async_events(ibv_context *context, const std::string &bdf
                       strerror(-ret));
         return nullptr;
     }
-    events->handle_ = handle;
+    events->set_handle(handle);
     return events;
 }
 

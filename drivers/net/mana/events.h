@@ -7,6 +7,7 @@
 
 #include <infiniband/verbs.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -21,7 +22,10 @@ namespace mana
 class AsyncEvents
 {
   public:
-    AsyncEvents(ibv_context *context, std::string bdf) : context_(context), bdf_(std::move(bdf)) {}
+    AsyncEvents(ibv_context *context, std::string bdf, std::atomic<bool> *dead)
+        : context_(context), bdf_(std::move(bdf)), dead_(dead)
+    {
+    }
 
     void add_port(uint16_t port);
     void remove_port(uint16_t port);
@@ -29,13 +33,15 @@ class AsyncEvents
     // Called on the EAL interrupt thread when the async fd is readable.
     void on_readable();
 
+    // The EAL interrupt source watching the async fd.
+    void set_handle(rte_intr_handle *handle) { handle_ = handle; }
+
   private:
     friend struct AsyncEventsDeleter;
-    friend std::unique_ptr<AsyncEvents, struct AsyncEventsDeleter>
-    watch_async_events(ibv_context *, const std::string &);
 
     ibv_context *context_;
     std::string bdf_;
+    std::atomic<bool> *dead_; // the device's "stop all bursts" flag
     rte_intr_handle *handle_ = nullptr;
     bool fatal_reported_ = false;
     std::mutex mutex_; // ports_ is changed by probe/close while the interrupt thread reads it
@@ -52,6 +58,8 @@ using AsyncEventsOwner = std::unique_ptr<AsyncEvents, AsyncEventsDeleter>;
 
 // Starts watching; null (with a log line) if the interrupt thread cannot take the fd,
 // in which case the driver works without removal events.
-AsyncEventsOwner watch_async_events(ibv_context *context, const std::string &bdf);
+// `dead` is set when the device is removed or fails.
+AsyncEventsOwner watch_async_events(ibv_context *context, const std::string &bdf,
+                                    std::atomic<bool> *dead);
 
 } // namespace mana

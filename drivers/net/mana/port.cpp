@@ -81,7 +81,7 @@ int Device::open(ibv_device *device, const std::string &bdf, std::shared_ptr<Dev
             bdf.c_str(), strerror(set < 0 ? -set : set));
         return set < 0 ? set : -set;
     }
-    opened->events = watch_async_events(opened->context.get(), bdf);
+    opened->events = watch_async_events(opened->context.get(), bdf, &opened->dead);
     out = std::move(opened);
     return 0;
 }
@@ -253,7 +253,8 @@ QueueVerbs Port::queue_verbs()
 {
     return QueueVerbs{.context = device_->context.get(),
                       .parent_domain = parent_domain_.get(),
-                      .allocator_socket = &device_->allocator_socket};
+                      .allocator_socket = &device_->allocator_socket,
+                      .device_dead = &device_->dead};
 }
 
 int Port::create_rss()

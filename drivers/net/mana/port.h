@@ -45,6 +45,8 @@ struct Device {
     // The NUMA socket ring buffers of the queue being created go to (allocator data).
     int allocator_socket = SOCKET_ID_ANY;
     manadv_ctx_allocators allocators{};
+    // Removed or failed: bursts stop (set on the interrupt thread).
+    std::atomic<bool> dead{false};
     // After the context: stops watching its async fd before it is closed.
     AsyncEventsOwner events;
 

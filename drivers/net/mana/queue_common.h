@@ -6,6 +6,7 @@
 #include <infiniband/verbs.h>
 #include <rte_io.h>
 
+#include <atomic>
 #include <cstdint>
 
 namespace mana
@@ -17,7 +18,12 @@ struct QueueVerbs {
     ibv_pd *parent_domain = nullptr; // pd_context = IB port (spec §2)
     // Read by the ring allocator callback: the NUMA socket of the queue being created.
     int *allocator_socket = nullptr;
+    // Set by the async event handler when the device is gone or failed: bursts then
+    // return 0 and ring no doorbell (the doorbell page may be unmapped).
+    const std::atomic<bool> *device_dead = nullptr;
 };
+
+inline const std::atomic<bool> kDeviceAlive{false};
 
 // Written only by the lcore that polls the queue, once per burst; read by stats_get.
 struct QueueCounters {

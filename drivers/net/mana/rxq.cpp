@@ -192,6 +192,7 @@ int RxQueue::start(const QueueVerbs &verbs)
     }
     cq_cursor_ = gdma::CqCursor(static_cast<const gdma::Cqe *>(cq_out.buf), cq_out.count);
     cq_id_ = cq_out.cq_id;
+    device_dead_ = verbs.device_dead != nullptr ? verbs.device_dead : &kDeviceAlive;
     wq_base_ = static_cast<std::byte *>(wq_out.buf);
     wq_bytes_mask_ = wq_out.size - 1;
     wq_id_ = wq_out.wq_id;
@@ -243,6 +244,16 @@ bool RxQueue::post(uint32_t index, rte_mbuf *mbuf)
     return true;
 }
 
+bool RxQueue::repost(rte_mbuf *mbuf)
+{
+    if (post(head_, mbuf)) [[likely]] {
+        ++head_;
+        return true;
+    }
+    rte_pktmbuf_free(mbuf);
+    return false;
+}
+
 // Fills the free slots with fresh mbufs in one bulk allocation (halving the request while
 // the pool cannot satisfy it, so a nearly dry pool still refills what it can).
 uint32_t RxQueue::refill()
@@ -277,6 +288,8 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
     uint32_t reposted = 0;
     const uint16_t port_id = config_.port_id;
     const bool vlan_strip = config_.vlan_strip;
+    if (device_dead_->load(std::memory_order_relaxed)) [[unlikely]]
+        return 0;
 
     while (received < max) {
         const gdma::CqSlot slot = cq_cursor_.peek();
@@ -301,13 +314,24 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
             for (; i < limit; ++i) {
                 uint32_t length = cqe.oob[gdma::rx_oob_word::packet_length(i)] & 0xFFFF;
                 if (length == 0) {
+                    errors += i == 0; // a completion without a packet
                     i = limit;
                     break;
                 }
                 if (received == max)
                     break;
+                if (tail_ == head_) [[unlikely]] {
+                    ++errors; // a packet in no posted buffer: a corrupt completion
+                    i = limit;
+                    break;
+                }
                 rte_mbuf *mbuf = ring_[tail_ & ring_mask_];
                 ++tail_;
+                if (length > buffer_bytes_) [[unlikely]] {
+                    ++errors; // longer than the buffer it claims to be in
+                    reposted += repost(mbuf);
+                    continue;
+                }
                 mbuf->data_len = static_cast<uint16_t>(length);
                 mbuf->pkt_len = length;
                 mbuf->port = port_id;
@@ -337,14 +361,11 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
             cqe_packet_ = 0;
         } else if (type == CqeType::rx_truncated) {
             // The frame did not fit: its buffer goes straight back to the device.
-            rte_mbuf *mbuf = ring_[tail_ & ring_mask_];
-            ++tail_;
             ++errors;
-            if (post(head_, mbuf)) [[likely]] {
-                ++head_;
-                ++reposted;
-            } else {
-                rte_pktmbuf_free(mbuf);
+            if (tail_ != head_) [[likely]] {
+                rte_mbuf *mbuf = ring_[tail_ & ring_mask_];
+                ++tail_;
+                reposted += repost(mbuf);
             }
         } else if (type != CqeType::rx_object_fence) {
             ++errors; // a completion type RX queues never get; no buffer was consumed

@@ -64,6 +64,8 @@ class RxQueue
 
   private:
     bool post(uint32_t index, rte_mbuf *mbuf);
+    // Gives a consumed buffer straight back to the device (error completions).
+    bool repost(rte_mbuf *mbuf);
     uint32_t refill();
     void write_template();
 
@@ -78,6 +80,8 @@ class RxQueue
     uint32_t wq_id_ = 0;
     void *db_page_ = nullptr;
     uint64_t flag_mask_ = 0; // mbuf offload flags the configuration allows
+    uint32_t buffer_bytes_ = 0;
+    const std::atomic<bool> *device_dead_ = &kDeviceAlive;
     QueueCounters counters_;
     bool overflow_logged_ = false;
     MrQueueCache mr_cache_;
@@ -85,7 +89,6 @@ class RxQueue
 
     RxQueueConfig config_;
     MrTable &mr_table_;
-    uint32_t buffer_bytes_ = 0;
     uint32_t cq_id_ = 0;
     CompChannelOwner channel_;
     CqOwner cq_;

@@ -117,6 +117,8 @@ int TxQueue::start(const QueueVerbs &verbs)
     oob_template_.vsq_frame = gdma::vsq_frame_of(qp_out.sq_id);
     oob_template_.short_vport_offset = static_cast<uint8_t>(qp_out.tx_vp_offset);
     head_ = tail_ = head_bu_ = tail_bu_ = 0;
+    overflow_logged_ = false;
+    device_dead_ = verbs.device_dead != nullptr ? verbs.device_dead : &kDeviceAlive;
     return 0;
 }
 
@@ -146,26 +148,44 @@ void TxQueue::complete_through(uint32_t last, rte_mbuf **to_free, uint32_t &free
 // Completions arrive in WQE order; a CQE for WQE k completes every earlier WQE
 // (spec §4). Successful WQEs posted with the suppress bit produce no CQE, so a success
 // CQE belongs to the oldest WQE that asked for one. A failed WQE always produces one,
-// suppressed or not; its WQE offset (in basic units) says which WQE failed.
+// suppressed or not; its WQE offset (in basic units) says which WQE failed. A CQE that
+// fits none of this (nothing in flight, a type TX queues never get) is counted and
+// ignored: completing WQEs on its word could free buffers the device still reads.
 uint32_t TxQueue::reap()
 {
     std::array<rte_mbuf *, kMaxQueueDescriptors> to_free;
     uint32_t freed = 0;
     uint64_t errors = 0;
+    uint64_t failed_packets = 0;
     uint64_t failed_bytes = 0;
     const uint32_t capacity_mask = sq_.capacity_bu() - 1;
-    while (cq_cursor_.peek() == gdma::CqSlot::ready) {
+    for (;;) {
+        const gdma::CqSlot state = cq_cursor_.peek();
+        if (state != gdma::CqSlot::ready) {
+            if (state == gdma::CqSlot::overflow && !overflow_logged_) [[unlikely]] {
+                // Completions were lost: in-flight packets can no longer be matched to
+                // them. They are freed when the port stops.
+                overflow_logged_ = true;
+                ++errors;
+                MANA_DRV_LOG(ERR,
+                             "port %u TX queue %u: completion queue overflow; restart the port",
+                             config_.port_id, config_.queue_id);
+            }
+            break;
+        }
         const gdma::Cqe &cqe = cq_cursor_.current();
         cq_cursor_.advance();
-        if (tail_ == head_) [[unlikely]] {
-            ++errors; // a completion with nothing in flight
+        const gdma::CqeType type = cqe.type();
+        const bool failed = gdma::is_tx_error(type);
+        if (tail_ == head_ || (type != gdma::CqeType::tx_ok && !failed)) [[unlikely]] {
+            ++errors;
             continue;
         }
         uint32_t requested = tail_;
         while (requested != head_ - 1 && !slots_[requested & slot_mask_].cqe_requested)
             ++requested;
         uint32_t last = requested;
-        if (cqe.type() != gdma::CqeType::tx_ok) [[unlikely]] {
+        if (failed) [[unlikely]] {
             const uint32_t failed_bu = gdma::decode_tx_completion(cqe.oob).tx_wqe_offset;
             for (uint32_t i = tail_; i != requested + 1; ++i) {
                 if ((slots_[i & slot_mask_].start_bu & capacity_mask) ==
@@ -175,18 +195,19 @@ uint32_t TxQueue::reap()
                 }
             }
             ++errors;
+            ++failed_packets;
             failed_bytes += slots_[last & slot_mask_].mbuf->pkt_len;
             MANA_DP_LOG(ERR, "port %u TX queue %u: TX error CQE type %u", config_.port_id,
-                        config_.queue_id, static_cast<unsigned>(cqe.type()));
+                        config_.queue_id, static_cast<unsigned>(type));
         }
         complete_through(last, to_free.data(), freed);
     }
     if (freed != 0)
         release(to_free.data(), freed);
     if (errors != 0) [[unlikely]] {
-        // Those packets were counted as sent when posted; they were not.
         counters_.errors += errors;
-        counters_.packets -= std::min(counters_.packets, errors);
+        // Failed packets were counted as sent when posted; they were not.
+        counters_.packets -= std::min(counters_.packets, failed_packets);
         counters_.bytes -= std::min(counters_.bytes, failed_bytes);
     }
     return freed;
@@ -260,9 +281,12 @@ bool TxQueue::post(rte_mbuf *mbuf, bool request_cqe)
 // posted to the device or, when the device cannot take it (more segments than it
 // gathers, longer than the largest frame, memory that cannot be registered), freed and
 // counted in oerrors. A packet is never skipped: the burst stops at the first packet
-// that does not fit in the ring, and the caller keeps that one and the rest.
+// that does not fit in the ring, and the caller keeps that one and the rest. After the
+// device is removed or has failed, it takes nothing (returns 0).
 uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
 {
+    if (device_dead_->load(std::memory_order_relaxed)) [[unlikely]]
+        return 0; // the device is gone: nothing can be sent or completed
     reap();
     const uint32_t first = head_;
     const uint32_t capacity_bu = sq_.capacity_bu();
