@@ -56,7 +56,7 @@ Emulator::~Emulator()
     stop_thread();
     std::lock_guard guard(mutex);
     for (auto &ctx : contexts)
-        destroy_context_objects(*ctx);
+        destroy_context_objects(*ctx, false);
     contexts.clear();
     ports.clear();
     if (sysfs_env_set_by_us)

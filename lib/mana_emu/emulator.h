@@ -128,7 +128,10 @@ class Emulator
 
     Context *context_of(ibv_context *ctx);
     bool owns(const Context *ctx, const void *object) const;
-    void destroy_context_objects(Context &ctx);
+    // Releases every object of a context; queue buffers go back through the application's
+    // free callback unless the process is exiting (the application's allocator, e.g. DPDK
+    // memory, may already be gone by then).
+    void destroy_context_objects(Context &ctx, bool return_buffers = true);
     void refresh_receive_paths();
     void raise_async_event(Context &ctx, ibv_event_type type);
 

@@ -156,10 +156,11 @@ Context *context_from(Emulator &emu, ibv_context *context)
     return emu.context_of(context);
 }
 
-void Emulator::destroy_context_objects(Context &ctx)
+void Emulator::destroy_context_objects(Context &ctx, bool return_buffers)
 {
-    auto free_buffer = [&ctx](void *buf) {
-        if (buf != nullptr && ctx.has_allocators && ctx.allocators.free != nullptr)
+    auto free_buffer = [&ctx, return_buffers](void *buf) {
+        if (return_buffers && buf != nullptr && ctx.has_allocators &&
+            ctx.allocators.free != nullptr)
             ctx.allocators.free(buf, ctx.allocators.data);
     };
     for (auto &qp : ctx.qps) {
