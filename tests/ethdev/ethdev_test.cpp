@@ -930,6 +930,81 @@ TEST_F(Rx, InterruptsNeedTheConfiguration)
     EXPECT_NE(rte_eth_dev_rx_intr_enable(port1_, 0), 0);
 }
 
+// A raw completion for queue `cq_id`: RX type with the given packet lengths, or any type.
+std::array<uint8_t, 64> raw_completion(unsigned type, std::initializer_list<uint16_t> lengths)
+{
+    std::array<uint32_t, 16> words{};
+    words[0] = type;
+    unsigned i = 0;
+    for (const uint16_t length : lengths)
+        words[2 + 3 * i++] = length;
+    std::array<uint8_t, 64> bytes;
+    std::memcpy(bytes.data(), words.data(), bytes.size());
+    return bytes;
+}
+
+uint32_t only_cq_of(unsigned emu_port)
+{
+    std::array<uint32_t, 8> ids{};
+    EXPECT_EQ(mana_emu_port_queues(emu_port, MANA_EMU_QUEUE_CQ, ids.data(), ids.size()), 1);
+    return ids[0];
+}
+
+TEST_F(Rx, CorruptCompletionsAreCountedNotDelivered)
+{
+    rte_mempool *pool = make_pool(2048);
+    setup_and_start(port0_, {}, pool);
+    PortConfig rx_only;
+    rx_only.tx_queues = 0;
+    setup_and_start(port1_, rx_only, pool);
+    const uint32_t cq = only_cq_of(1);
+    // Longer than any buffer; no packet at all; a type RX queues never get.
+    for (const auto &cqe : {raw_completion(1, {0xffff}), raw_completion(2, {100, 60000}),
+                            raw_completion(1, {0}), raw_completion(33, {64})})
+        ASSERT_EQ(mana_emu_write_cqe(cq, cqe.data()), 0);
+    std::array<rte_mbuf *, 8> burst;
+    const uint16_t n = rte_eth_rx_burst(port1_, 0, burst.data(), burst.size());
+    ASSERT_EQ(n, 1); // only the 100-byte packet of the coalesced CQE
+    EXPECT_EQ(burst[0]->data_len, 100);
+    rte_pktmbuf_free(burst[0]);
+    EXPECT_EQ(stats(port1_).ierrors, 4U);
+    // Restarted, the ring matches the device again and traffic flows.
+    ASSERT_EQ(rte_eth_dev_stop(port1_), 0);
+    ASSERT_EQ(rte_eth_dev_start(port1_), 0);
+    send(port0_, 0, {ipv4_flow_frame(1, true)});
+    auto got = receive_all(port1_, 1);
+    ASSERT_EQ(got.size(), 1U);
+    EXPECT_EQ(from_mbuf(got[0]), ipv4_flow_frame(1, true));
+    free_all(got);
+}
+
+TEST_F(Tx, SpuriousCompletionsAreCountedWithoutUncountingSentPackets)
+{
+    rte_mempool *pool = make_pool(2048);
+    PortConfig tx_only;
+    tx_only.rx_queues = 0;
+    setup_and_start(port0_, tx_only, pool);
+    setup_and_start(port1_, {}, pool);
+    std::vector<Frame> frames;
+    for (uint32_t i = 0; i < 10; ++i)
+        frames.push_back(ipv4_flow_frame(i, false));
+    send(port0_, 0, frames);
+    auto got = receive_all(port1_, 1);
+    EXPECT_EQ(got.size(), 10U);
+    free_all(got);
+    const uint32_t cq = only_cq_of(0);
+    for (const auto &cqe :
+         {raw_completion(32, {}), raw_completion(34, {}), raw_completion(1, {64})})
+        ASSERT_EQ(mana_emu_write_cqe(cq, cqe.data()), 0);
+    const auto s = stats(port0_);
+    EXPECT_EQ(s.opackets, 10U);
+    EXPECT_EQ(s.oerrors, 3U);
+    send(port0_, 0, frames);
+    got = receive_all(port1_, 1);
+    EXPECT_EQ(got.size(), 10U);
+    free_all(got);
+}
+
 TEST_F(Rx, TruncatedFramesAreCountedAndTheirBuffersReused)
 {
     rte_mempool *pool = make_pool(2048);
@@ -1036,9 +1111,13 @@ TEST_F(Removal, HotRemoveRaisesRmvOnEveryPort)
     for (uint16_t port : {port0_, port1_})
         EXPECT_EQ(rte_eth_dev_callback_unregister(port, RTE_ETH_EVENT_INTR_RMV, on_event, &removed),
                   0);
-    // The data path keeps running without crashing on a dead device.
+    // The data path stops cleanly: nothing received, nothing taken for sending.
     std::array<rte_mbuf *, 8> burst;
     EXPECT_EQ(rte_eth_rx_burst(port1_, 0, burst.data(), burst.size()), 0);
+    rte_mempool *tx_pool = make_pool(64);
+    rte_mbuf *mbuf = to_mbuf(tx_pool, ipv4_flow_frame(2, true));
+    EXPECT_EQ(rte_eth_tx_burst(port0_, 0, &mbuf, 1), 0);
+    rte_pktmbuf_free(mbuf);
 }
 
 } // namespace
