@@ -218,7 +218,7 @@ TEST_F(BadInput, UnsendableMbufsAreDroppedAndCounted)
     rte_mbuf *two = to_mbuf(tx_pool, Frame(60, 1)); // 2 segments without MULTI_SEGS
     ASSERT_EQ(rte_pktmbuf_chain(two, to_mbuf(tx_pool, Frame(60, 2))), 0);
     bad.push_back(two);
-    rte_mbuf *zero_chain = to_mbuf(tx_pool, Frame(0)); // chained, all empty
+    rte_mbuf *zero_chain = rte_pktmbuf_alloc(tx_pool); // chained, all empty
     ASSERT_EQ(rte_pktmbuf_chain(zero_chain, rte_pktmbuf_alloc(tx_pool)), 0);
     bad.push_back(zero_chain);
     for (rte_mbuf *m : bad) {

@@ -23,6 +23,7 @@
 #include <rte_mempool.h>
 #include <rte_udp.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cinttypes>
@@ -139,15 +140,17 @@ rte_mbuf *build_frame(rte_mempool *pool, std::mt19937 &random, bool offload, boo
 bool frame_is_ours(const rte_mbuf *mbuf)
 {
     uint8_t header[64];
-    const auto *frame =
-        static_cast<const uint8_t *>(rte_pktmbuf_read(mbuf, 0, sizeof(header), header));
-    if (frame == nullptr)
+    const uint32_t length = std::min<uint32_t>(sizeof(header), mbuf->pkt_len);
+    const auto *frame = static_cast<const uint8_t *>(rte_pktmbuf_read(mbuf, 0, length, header));
+    if (frame == nullptr || length < 14 + 4 + 20)
         return false;
     std::size_t l3 = 14;
     if (frame[12] == 0x81 && frame[13] == 0x00)
         l3 += 4; // the tag stays in the frame when the queue does not strip it
     const uint8_t proto = frame[l3 + 9];
     const std::size_t payload = l3 + 20 + (proto == IPPROTO_TCP ? 20 : 8);
+    if (payload + 4 > length)
+        return false;
     uint32_t magic;
     std::memcpy(&magic, frame + payload, 4);
     return rte_be_to_cpu_32(magic) == kMagic;
