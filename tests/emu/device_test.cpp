@@ -243,6 +243,7 @@ namespace
 TEST(ProcessTest, DISABLED_Child)
 {
     std::printf("SYSFS=%s\n", mana_emu_sysfs_pci_dir());
+    std::printf("ENV=%s\n", getenv("SYSFS_PCI_DEVICES"));
     struct mana_emu_port_info info {
     };
     ASSERT_EQ(mana_emu_port_info(0, &info), 0);
@@ -267,26 +268,57 @@ TEST(ProcessTest, DISABLED_Child)
     EXPECT_EQ(ibv_close_device(ctx), 0);
 }
 
-TEST(ProcessTest, EnvironmentIsReadAndTreeRemovedAtExit)
+std::string run_child(const std::string &environment, int &status)
 {
     const std::string self = fs::read_symlink("/proc/self/exe");
     const std::string command =
-        "env -u SYSFS_PCI_DEVICES MANA_EMU_MODE=step MANA_EMU_LOG=error "
+        "env " + environment +
+        " MANA_EMU_MODE=step MANA_EMU_LOG=error "
         "MANA_EMU_FAIL=ibv_alloc_pd:1:1:ENOMEM MANA_EMU_CONFIG='vf=1234:00:05.0,ports=1' " +
         self + " --gtest_also_run_disabled_tests --gtest_filter=ProcessTest.DISABLED_Child 2>&1";
     FILE *pipe = popen(command.c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
     std::string output;
+    if (pipe == nullptr) {
+        status = -1;
+        return output;
+    }
     char buf[512];
     while (std::fgets(buf, sizeof(buf), pipe) != nullptr)
         output += buf;
-    const int status = pclose(pipe);
+    status = pclose(pipe);
+    return output;
+}
+
+std::string field(const std::string &output, const std::string &name)
+{
+    const auto at = output.find(name + "=");
+    if (at == std::string::npos)
+        return {};
+    const auto start = at + name.size() + 1;
+    return output.substr(start, output.find('\n', start) - start);
+}
+
+TEST(ProcessTest, EnvironmentIsReadAndTreeRemovedAtExit)
+{
+    int status = 0;
+    const std::string output = run_child("-u SYSFS_PCI_DEVICES", status);
     EXPECT_EQ(status, 0) << output;
-    const auto at = output.find("SYSFS=");
-    ASSERT_NE(at, std::string::npos) << output;
-    const std::string dir = output.substr(at + 6, output.find('\n', at) - at - 6);
-    EXPECT_FALSE(dir.empty());
+    const std::string dir = field(output, "SYSFS");
+    ASSERT_FALSE(dir.empty()) << output;
     EXPECT_NE(dir, mana_emu_sysfs_pci_dir());
+    EXPECT_EQ(field(output, "ENV"), dir); // set by the emulator
+    EXPECT_FALSE(fs::exists(dir)) << "left behind: " << dir;
+}
+
+TEST(ProcessTest, PresetSysfsPciDevicesIsLeftAlone)
+{
+    int status = 0;
+    const std::string output = run_child("SYSFS_PCI_DEVICES=/preset/by/user", status);
+    EXPECT_EQ(status, 0) << output;
+    EXPECT_EQ(field(output, "ENV"), "/preset/by/user");
+    const std::string dir = field(output, "SYSFS");
+    EXPECT_FALSE(dir.empty());
+    EXPECT_NE(dir, "/preset/by/user");
     EXPECT_FALSE(fs::exists(dir)) << "left behind: " << dir;
 }
 
