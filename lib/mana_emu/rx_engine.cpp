@@ -91,6 +91,12 @@ void Emulator::deliver(Wq &wq, Port &port, std::span<const uint8_t> data, uint32
         wq.consumed_bu = wq.posted_bu; // cannot find the next WQE boundary
         return;
     }
+    if (wqe.header.num_sgl_entries > wq.max_sge) [[unlikely]] {
+        t.add(&Counters::wqe_violations); // more SGEs than the WQ was created for
+        t.add(&Counters::rx_drops_other);
+        wq.consumed_bu += wqe.size_bu;
+        return;
+    }
     wq.consumed_bu += wqe.size_bu;
     t.add(&Counters::wqes);
 

@@ -87,6 +87,12 @@ CqeType Emulator::transmit_wqe(Qp &qp, Port *port, const gdma::ParsedWqe &wqe, b
                 oob.vsq_frame);
         return CqeType::tx_invalid_oob;
     }
+    if (wqe.header.num_sgl_entries > qp.max_sge) [[unlikely]] {
+        // More SGEs than the QP was created for (max_send_sge): its ring was not sized
+        // for such WQEs.
+        t.add(&Counters::wqe_violations);
+        return CqeType::tx_invalid_oob;
+    }
     const bool vport_ok = oob.short_vport_offset == qp.tx_vp_offset ||
                           (long_format && long_oob.long_vport_offset == qp.tx_vp_offset);
     if (!vport_ok) [[unlikely]] {
