@@ -234,12 +234,15 @@ bool TxQueue::post(rte_mbuf *mbuf, bool request_cqe)
     std::array<gdma::Sge, kMaxTxSegments> sges;
     uint32_t count = 0;
     for (const rte_mbuf *segment = mbuf; segment != nullptr; segment = segment->next) {
-        const auto lkey = lookup_segment_lkey(mr_cache_, mr_table_, segment);
-        if (!lkey) [[unlikely]]
-            return false;
-        sges[count++] = gdma::Sge{.address = rte_pktmbuf_mtod(segment, uintptr_t),
-                                  .memory_key = *lkey,
-                                  .size = segment->data_len};
+        const uintptr_t address = rte_pktmbuf_mtod(segment, uintptr_t);
+        auto lkey = mr_cache_.cached(address, segment->data_len);
+        if (!lkey) [[unlikely]] {
+            lkey = lookup_segment_lkey(mr_cache_, mr_table_, segment);
+            if (!lkey)
+                return false;
+        }
+        sges[count++] =
+            gdma::Sge{.address = address, .memory_key = *lkey, .size = segment->data_len};
     }
     const uint64_t ol = mbuf->ol_flags;
     gdma::TxShortOobFields fields = oob_template_;
