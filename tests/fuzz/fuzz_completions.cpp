@@ -15,10 +15,6 @@
 //   no mbuf is delivered while the application still holds it;
 //   after the ports are stopped at the end of the input, every mempool is full
 //   (no mbuf lost, none freed twice); the ports restart for the next input.
-//
-// Known driver bugs are steered around (see KNOWN_BUGS below and the report in
-// doc/guides/bad_input.rst) so that the fuzzer looks for new ones; set
-// MANA_FUZZ_KNOWN_BUGS=1 to feed them unchanged.
 #include <mana_emu.h>
 
 #include <rte_eal.h>
@@ -49,7 +45,6 @@ rte_mempool *g_rx_pool = nullptr;
 rte_mempool *g_tx_pool = nullptr;
 uint32_t g_rx_cq = 0;
 uint32_t g_tx_cq = 0;
-bool g_feed_known_bugs = false;
 
 [[noreturn]] void fail(const char *what)
 {
@@ -86,24 +81,6 @@ std::vector<uint8_t> frame(uint8_t fill, uint16_t length)
     return bytes;
 }
 
-// KNOWN_BUGS: RxQueue::burst trusts CQE packet lengths (a length above the buffer is
-// delivered as data_len). Until fixed, RX OK/coalesced lengths are folded into 1..room.
-void steer_rx_cqe(std::array<uint8_t, 64> &cqe, uint32_t room)
-{
-    const unsigned type = cqe[0] & 0x3f;
-    if (g_feed_known_bugs || (type != 1 && type != 2))
-        return;
-    for (unsigned i = 0; i < 4; ++i) {
-        uint8_t *word = &cqe[(2 + 3 * i) * 4]; // packet i's length (gdma/rx_completion.h)
-        const uint32_t length = word[0] | word[1] << 8;
-        if (length == 0 && i > 0)
-            continue; // end of a coalesced list
-        const uint32_t folded = 1 + length % room;
-        word[0] = static_cast<uint8_t>(folded);
-        word[1] = static_cast<uint8_t>(folded >> 8);
-    }
-}
-
 } // namespace
 
 // LeakSanitizer off for this target: the Port (and the heap blocks it owns) lives in
@@ -118,7 +95,6 @@ extern "C" int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     mana_emu_set_mode(MANA_EMU_STEP);
-    g_feed_known_bugs = std::getenv("MANA_FUZZ_KNOWN_BUGS") != nullptr;
     std::string pmd;
     if (const char *path = std::getenv("MANA_PMD")) {
         pmd = path;
@@ -171,7 +147,6 @@ extern "C" int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const uint32_t room = rte_pktmbuf_data_room_size(g_rx_pool) - RTE_PKTMBUF_HEADROOM;
     std::vector<rte_mbuf *> held;
     std::unordered_set<rte_mbuf *> holding;
     auto poll_rx = [&] {
@@ -206,7 +181,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         std::memcpy(bytes.data(), data + r * kRecord + 1, bytes.size());
         switch (op % 4) {
         case 0:
-            steer_rx_cqe(bytes, room);
             if (mana_emu_write_cqe(g_rx_cq, bytes.data()) != 0)
                 fail("write RX CQE");
             break;
