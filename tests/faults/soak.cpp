@@ -369,8 +369,17 @@ int main(int argc, char **argv)
     mana_emu_stall(1, 0);
     uint64_t late_received = 0;
     uint64_t late_bad = 0;
-    for (int quiet = 0, round = 0; quiet < 5 && round < 500; ++round) {
+    // Quiet means: nothing received and the device did no work for 20 rounds in a row
+    // (on a loaded host the emulator thread may not run for a while).
+    uint64_t device_work = UINT64_MAX;
+    for (int quiet = 0, round = 0; quiet < 20 && round < 3000; ++round) {
         rte_delay_us_sleep(10000);
+        mana_emu_counters_t now{};
+        mana_emu_counters(&now);
+        const uint64_t work =
+            now.wqes + now.cqes + now.rx_frames + now.rx_drops_no_buffer + now.rx_drops_other;
+        const bool device_idle = work == device_work;
+        device_work = work;
         uint64_t moved = 0;
         for (uint16_t q = 0; q < queues; ++q) {
             rte_eth_tx_burst(g_tx_port, q, nullptr, 0);
@@ -385,7 +394,7 @@ int main(int argc, char **argv)
             }
         }
         late_received += moved;
-        quiet = moved == 0 ? quiet + 1 : 0;
+        quiet = moved == 0 && device_idle ? quiet + 1 : 0;
     }
 
     WorkerStats total;
