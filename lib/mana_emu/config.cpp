@@ -155,7 +155,10 @@ bool parse_wire(std::string_view value, Config &config, std::string &error)
             wire.kind = WireKind::loopback;
         else if (kind == "capture")
             wire.kind = WireKind::capture;
-        else {
+        else if (kind.starts_with("tap=") && kind.size() > 4 && kind.size() - 4 < 16) {
+            wire.kind = WireKind::tap; // interface names are at most 15 characters
+            wire.tap_ifname = std::string(kind.substr(4));
+        } else {
             error = "unknown wire kind '" + std::string(kind) + "'";
             return false;
         }

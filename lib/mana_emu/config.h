@@ -24,12 +24,13 @@ struct FunctionConfig {
     uint32_t vendor_part_id = 2;
 };
 
-enum class WireKind { none, loopback, ports, capture };
+enum class WireKind { none, loopback, ports, capture, tap };
 
 struct WireConfig {
     unsigned port = 0;
     WireKind kind = WireKind::none;
-    unsigned peer = 0; // WireKind::ports
+    unsigned peer = 0;      // WireKind::ports
+    std::string tap_ifname; // WireKind::tap
 };
 
 struct DeviceLimits {

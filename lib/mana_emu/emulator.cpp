@@ -137,6 +137,9 @@ int Emulator::apply_config(const Config &new_config)
             case WireKind::capture:
                 set_wire(wire.port, WireMode::capture, 0, nullptr);
                 break;
+            case WireKind::tap:
+                set_wire(wire.port, WireMode::tap, 0, wire.tap_ifname.c_str());
+                break;
             }
         }
     }
