@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -88,7 +89,10 @@ bool parse_function(std::string_view kind, std::vector<std::string_view> &items,
             }
             function.ports = *n;
         } else if (key == "mac") {
-            const auto mac = parse_mac(value);
+            // '-' separators are accepted too, as in Windows' spelling of MACs.
+            std::string spelled(trim(value));
+            std::replace(spelled.begin(), spelled.end(), '-', ':');
+            const auto mac = mana::parse_mac(spelled);
             if (!mac) {
                 error = "bad MAC '" + std::string(value) + "'";
                 return false;
@@ -238,31 +242,6 @@ Config default_config()
     vf.bdf = "7870:00:00.0";
     config.functions.push_back(vf);
     return config;
-}
-
-std::optional<MacAddress> parse_mac(std::string_view text)
-{
-    text = trim(text);
-    MacAddress mac{};
-    if (text.size() != 17)
-        return std::nullopt;
-    for (size_t i = 0; i < 6; ++i) {
-        if (i < 5 && text[i * 3 + 2] != ':' && text[i * 3 + 2] != '-')
-            return std::nullopt;
-        const auto byte = parse_number<uint8_t>(text.substr(i * 3, 2), 16);
-        if (!byte)
-            return std::nullopt;
-        mac[i] = *byte;
-    }
-    return mac;
-}
-
-std::string format_mac(const MacAddress &mac)
-{
-    char out[18];
-    std::snprintf(out, sizeof(out), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-                  mac[4], mac[5]);
-    return out;
 }
 
 MacAddress default_mac(std::string_view bdf, unsigned global_port)

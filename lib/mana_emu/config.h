@@ -3,6 +3,8 @@
 // MANA_EMU_CONFIG / mana_emu_configure(). Syntax: doc/guides/emulator.rst.
 #pragma once
 
+#include "mac_address.h" // the driver's MAC parser/formatter (same sysfs spelling)
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -13,7 +15,7 @@
 namespace mana_emu
 {
 
-using MacAddress = std::array<uint8_t, 6>;
+using MacAddress = mana::MacAddress;
 
 struct FunctionConfig {
     std::string bdf;              // "DDDD:BB:DD.F"
@@ -65,8 +67,5 @@ std::optional<Config> parse_config(std::string_view text, std::string &error);
 // The MAC a port gets when the configuration names none: 00:15:5d, then the two bytes of
 // the PCI domain of its function, then the global port number.
 MacAddress default_mac(std::string_view bdf, unsigned global_port);
-
-std::optional<MacAddress> parse_mac(std::string_view text);
-std::string format_mac(const MacAddress &mac);
 
 } // namespace mana_emu

@@ -52,7 +52,7 @@ void write_function(const fs::path &root, const SysfsFunction &function)
         const fs::path net = pci / "net" / port.ifname;
         fs::create_directories(net);
         write_file(net / "dev_port", std::to_string(port.dev_port) + "\n");
-        write_file(net / "address", format_mac(port.mac) + "\n");
+        write_file(net / "address", mana::format_mac(port.mac) + "\n");
         write_file(net / "mtu", "1500\n");
         write_file(net / "operstate", "up\n");
     }
