@@ -219,6 +219,17 @@ bool parse_setting(std::string_view key, std::string_view value, Config &config,
         }
         return true;
     }
+    if (key == "netdev") {
+        if (value == "auto")
+            config.netdev = NetdevSetting::automatic;
+        else if (value == "none")
+            config.netdev = NetdevSetting::none;
+        else {
+            error = "netdev must be auto or none";
+            return false;
+        }
+        return true;
+    }
     if (key == "wire")
         return parse_wire(value, config, error);
     error = "unknown setting '" + std::string(key) + "'";

@@ -47,6 +47,10 @@ struct DeviceLimits {
 
 enum class ModeSetting { unset, step, threaded };
 
+// Whether each port gets a real kernel netdev (a TAP interface with the port's MAC) for
+// the sysfs tree to name: `automatic` when the process may create one, else a name only.
+enum class NetdevSetting { automatic, none };
+
 struct Config {
     std::vector<FunctionConfig> functions;
     std::vector<WireConfig> wires;
@@ -54,6 +58,7 @@ struct Config {
     DeviceLimits limits;
     bool rx_coalescing = false; // CQE coalescing on RSS QPs (up to 4 packets per CQE)
     ModeSetting mode = ModeSetting::unset;
+    NetdevSetting netdev = NetdevSetting::automatic;
 
     unsigned port_count() const;
 };

@@ -4,6 +4,8 @@
 #include "emulator.h"
 
 #include "log.h"
+#include "port_netdev.h"
+#include "sysfs_cleanup.h"
 #include "wires.h"
 
 #include <cstdlib>
@@ -48,6 +50,9 @@ Emulator::Emulator()
         if (!verb_faults.parse(faults))
             EMU_LOG(error, "MANA_EMU_FAIL=%s: want verb:skip:count:ERRNO[,...]", faults);
     }
+    const char *tmp = std::getenv("TMPDIR");
+    remove_stale_trees(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp");
+    install_signal_cleanup();
     apply_config(initial);
 }
 
@@ -88,14 +93,20 @@ int Emulator::apply_config(const Config &new_config)
             port->ib_port = p + 1;
             port->mac =
                 p < function.macs.size() ? function.macs[p] : default_mac(function.bdf, global);
-            port->ifname = "manaemu" + std::to_string(global);
-            sysfs_function.ports.push_back(
-                SysfsPort{.ifname = port->ifname, .dev_port = p, .mac = port->mac});
+            port->ifname =
+                netdev_for_port(global, port->mac, new_config.netdev == NetdevSetting::automatic);
+            const bool real = !port->ifname.empty();
+            if (!real)
+                port->ifname = "manaemu" + std::to_string(global);
+            sysfs_function.ports.push_back(SysfsPort{
+                .ifname = port->ifname, .dev_port = p, .mac = port->mac, .kernel_netdev = real});
             new_ports.push_back(std::move(port));
         }
         sysfs_functions.push_back(std::move(sysfs_function));
         new_vfs.push_back(std::move(vf));
     }
+    if (netdevs_.size() > global)
+        netdevs_.resize(global); // ports that are gone take their netdevs with them
 
     sysfs.remove();
     if (!sysfs.create(sysfs_functions))
@@ -154,6 +165,38 @@ int Emulator::apply_config(const Config &new_config)
                 sysfs.pci_dir().c_str());
     }
     return 0;
+}
+
+std::string Emulator::netdev_for_port(unsigned global_port, const MacAddress &mac, bool wanted)
+{
+    if (!wanted) {
+        if (global_port < netdevs_.size())
+            netdevs_[global_port].reset();
+        return {};
+    }
+    if (global_port < netdevs_.size() && netdevs_[global_port] != nullptr) {
+        if (netdevs_[global_port]->reset(mac) == 0)
+            return netdevs_[global_port]->name();
+        netdevs_[global_port].reset();
+    }
+    if (netdevs_unavailable_)
+        return {};
+    auto netdev = std::make_unique<PortNetdev>();
+    const std::string name = port_netdev_name(global_port);
+    if (const int rc = netdev->create(name, mac); rc != 0) {
+        netdevs_unavailable_ = true;
+        EMU_LOG(warning,
+                "cannot create kernel netdev %s for port %u (%s%s); ports get a name in sysfs "
+                "only, so setting the MTU through the kernel netdev fails (netdev=none in "
+                "MANA_EMU_CONFIG silences this)",
+                name.c_str(), global_port, strerror(-rc),
+                rc == -EPERM ? ": needs CAP_NET_ADMIN" : "");
+        return {};
+    }
+    if (netdevs_.size() <= global_port)
+        netdevs_.resize(global_port + 1);
+    netdevs_[global_port] = std::move(netdev);
+    return netdevs_[global_port]->name();
 }
 
 Vf *Emulator::vf_of(const ibv_device *device)

@@ -27,8 +27,9 @@
 namespace mana_emu
 {
 
-class FrameTap; // wires.cpp
-class PcapSink; // wires.cpp
+class FrameTap;   // wires.cpp
+class PortNetdev; // port_netdev.cpp
+class PcapSink;   // wires.cpp
 
 // Largest frame the device gathers from one TX WQE (a TSO super-frame) and the largest it
 // puts on the wire or receives (9000-byte MTU, Ethernet header, one VLAN tag, FCS room).
@@ -174,6 +175,11 @@ class Emulator
     unsigned poll_wires();
 
   private:
+    // Kernel netdevs of the ports, by global port (kept across reconfiguration).
+    std::vector<std::unique_ptr<PortNetdev>> netdevs_;
+    bool netdevs_unavailable_ = false; // creating one failed: fall back for good
+    std::string netdev_for_port(unsigned global_port, const MacAddress &mac, bool wanted);
+
     struct Watch {
         Context *ctx;
         uint64_t ctx_serial; // contexts (and their mappings) can reuse addresses

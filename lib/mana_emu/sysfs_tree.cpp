@@ -2,7 +2,9 @@
 #include "sysfs_tree.h"
 
 #include "log.h"
+#include "sysfs_cleanup.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -53,7 +55,10 @@ void write_function(const fs::path &root, const SysfsFunction &function)
         fs::create_directories(net);
         write_file(net / "dev_port", std::to_string(port.dev_port) + "\n");
         write_file(net / "address", mana::format_mac(port.mac) + "\n");
-        write_file(net / "mtu", "1500\n");
+        if (port.kernel_netdev)
+            fs::create_symlink(fs::path("/sys/class/net") / port.ifname / "mtu", net / "mtu");
+        else
+            write_file(net / "mtu", "1500\n");
         write_file(net / "operstate", "up\n");
     }
     fs::create_directories(pci / "infiniband" / function.ibdev_name);
@@ -81,7 +86,10 @@ bool SysfsTree::create(const std::vector<SysfsFunction> &functions)
 {
     remove();
     const char *tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/mana_emu_sysfs.XXXXXX";
+    // The pid in the name tells a person whose tree it is; the owner record inside is what
+    // the stale-tree cleanup of later processes goes by.
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/mana_emu_sysfs." +
+                          std::to_string(getpid()) + ".XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) {
         EMU_LOG(error, "cannot create the fake sysfs tree under %s", pattern.c_str());
         return false;
@@ -89,10 +97,12 @@ bool SysfsTree::create(const std::vector<SysfsFunction> &functions)
     root_ = pattern;
     creator_ = getpid();
     try {
+        write_file(fs::path(root_) / "owner", owner_record_of_this_process());
         fs::create_directories(fs::path(root_) / "pci");
         fs::create_directories(fs::path(root_) / "drivers" / "mana");
         for (const auto &function : functions)
             write_function(root_, function);
+        publish_for_signal_cleanup();
     } catch (const fs::filesystem_error &e) {
         EMU_LOG(error, "cannot build the fake sysfs tree: %s", e.what());
         remove();
@@ -106,6 +116,7 @@ void SysfsTree::remove()
     if (root_.empty())
         return;
     if (creator_ == getpid()) {
+        publish_tree_for_signal_cleanup({});
         std::error_code ignored;
         fs::remove_all(root_, ignored);
     }
@@ -118,6 +129,17 @@ void SysfsTree::remove_function(const std::string &bdf)
         return;
     std::error_code ignored;
     fs::remove_all(fs::path(root_) / "pci" / bdf, ignored);
+}
+
+void SysfsTree::publish_for_signal_cleanup() const
+{
+    // Pre-order listing reversed: every entry comes before the directory holding it.
+    std::vector<std::string> paths;
+    for (const auto &entry : fs::recursive_directory_iterator(root_))
+        paths.push_back(entry.path().string());
+    std::reverse(paths.begin(), paths.end());
+    paths.push_back(root_);
+    publish_tree_for_signal_cleanup(std::move(paths));
 }
 
 std::string SysfsTree::ibdev_path(const std::string &ibdev_name) const

@@ -17,6 +17,7 @@ struct SysfsPort {
     std::string ifname;
     unsigned dev_port = 0; // IB port - 1
     MacAddress mac{};
+    bool kernel_netdev = false; // `ifname` exists: its mtu file is the kernel's
 };
 
 struct SysfsFunction {
@@ -51,6 +52,7 @@ class SysfsTree
     std::string uverbs_path(const std::string &uverbs_name) const;
 
   private:
+    void publish_for_signal_cleanup() const;
     std::string root_;
     pid_t creator_ = 0;
 };

@@ -76,6 +76,35 @@ TEST_F(DatapathTest, TxFrameReachesTheCaptureWireByteExact)
     dev.destroy(tx);
 }
 
+// The device's limit is its largest wire frame (9000-byte MTU + Ethernet header, VLAN tag
+// and FCS room = 9022 bytes), whatever MTU the kernel netdev has: one byte more without
+// TSO is a TX MTU drop, and nothing reaches the wire.
+TEST_F(DatapathTest, TxFramesBeyondTheLargestWireFrameAreMtuDrops)
+{
+    Device dev;
+    ASSERT_EQ(mana_emu_wire_capture(0), 0);
+    auto tx = dev.make_tx();
+    const auto largest = make_udp_frame(1, 2, 3, 4, 9022 - 42);
+    const auto too_long = make_udp_frame(1, 2, 3, 4, 9023 - 42);
+    ASSERT_EQ(largest.size(), 9022u);
+    const gdma::Sge largest_sge = dev.stage(largest, 0);
+    const gdma::Sge too_long_sge = dev.stage(too_long, 16384);
+    dev.post_tx(tx, std::span(&largest_sge, 1), dev.default_oob(tx));
+    dev.post_tx(tx, std::span(&too_long_sge, 1), dev.default_oob(tx));
+    dev.ring_sq(tx);
+    mana_emu_poll();
+    auto c = Device::next_cqe(tx.cq, tx.cqinfo, tx.cq_head);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->type, gdma::CqeType::tx_ok);
+    c = Device::next_cqe(tx.cq, tx.cqinfo, tx.cq_head);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->type, gdma::CqeType::tx_mtu_drop);
+    EXPECT_EQ(captured(0), largest);
+    EXPECT_TRUE(captured(0).empty());
+    EXPECT_EQ(counters().tx_errors, 1u);
+    dev.destroy(tx);
+}
+
 TEST_F(DatapathTest, SuppressedSuccessesWriteNoCompletionAndRingsWrap)
 {
     Device dev;

@@ -2,9 +2,13 @@
 // Topology, the fake sysfs tree, device/port queries, contexts and protection domains.
 #include "emu_harness.h"
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace emu_test;
 namespace fs = std::filesystem;
@@ -115,6 +119,51 @@ TEST_F(DeviceTest, ConfigurationBuildsVfsPfsPortsAndMacs)
     EXPECT_EQ(mana_emu_configure("vf=7870:00:00.0,ports=9"), -EINVAL);
     EXPECT_EQ(mana_emu_configure("wire=0-5"), -EINVAL);
     EXPECT_EQ(mana_emu_configure("bogus=1"), -EINVAL);
+}
+
+// With netdev=auto (the default) each port has a real kernel netdev, the one the sysfs
+// tree names, carrying the port's MAC; the driver sets the MTU on it.
+TEST_F(DeviceTest, EachPortGetsAKernelNetdevWithItsMac)
+{
+    struct mana_emu_port_info info {
+    };
+    ASSERT_EQ(mana_emu_port_info(0, &info), 0);
+    const fs::path kernel = fs::path("/sys/class/net") / info.ifname;
+    ASSERT_TRUE(fs::exists(kernel)) << info.ifname << ": no kernel netdev (needs CAP_NET_ADMIN)";
+    EXPECT_EQ(read_text(kernel / "address"), "00:15:5d:78:70:00\n");
+    EXPECT_EQ(read_text(kernel / "mtu"), "1500\n");
+    const fs::path sysfs_net = fs::path(mana_emu_sysfs_pci_dir()) / "7870:00:00.0" / "net";
+    EXPECT_TRUE(fs::exists(sysfs_net / info.ifname / "dev_port"));
+    EXPECT_EQ(read_text(sysfs_net / info.ifname / "mtu"), "1500\n");
+    struct mana_emu_port_info other {
+    };
+    ASSERT_EQ(mana_emu_port_info(1, &other), 0);
+    EXPECT_STRNE(other.ifname, info.ifname);
+    EXPECT_EQ(read_text(fs::path("/sys/class/net") / other.ifname / "address"),
+              "00:15:5d:78:70:01\n");
+
+    // Reconfiguring keeps the interface but gives it the new MAC and the default MTU.
+    reset_emulator("vf=7870:00:00.0,ports=1,mac=02:00:00:00:00:42");
+    struct mana_emu_port_info again {
+    };
+    ASSERT_EQ(mana_emu_port_info(0, &again), 0);
+    EXPECT_EQ(read_text(fs::path("/sys/class/net") / again.ifname / "address"),
+              "02:00:00:00:00:42\n");
+    EXPECT_FALSE(fs::exists(fs::path("/sys/class/net") / other.ifname))
+        << "port 1 is gone but its netdev stayed";
+
+    // netdev=none: a name in sysfs only, and the interfaces are deleted.
+    reset_emulator("netdev=none");
+    struct mana_emu_port_info none {
+    };
+    ASSERT_EQ(mana_emu_port_info(0, &none), 0);
+    EXPECT_STREQ(none.ifname, "manaemu0");
+    EXPECT_FALSE(fs::exists(fs::path("/sys/class/net") / none.ifname));
+    EXPECT_FALSE(fs::exists(kernel)) << "netdev=none left " << info.ifname << " behind";
+    EXPECT_EQ(
+        read_text(fs::path(mana_emu_sysfs_pci_dir()) / "7870:00:00.0" / "net" / "manaemu0" / "mtu"),
+        "1500\n");
+    EXPECT_EQ(mana_emu_configure("netdev=maybe"), -EINVAL);
 }
 
 TEST_F(DeviceTest, QueriesReportAzureLikeAttributes)
@@ -268,14 +317,43 @@ TEST(ProcessTest, DISABLED_Child)
     EXPECT_EQ(ibv_close_device(ctx), 0);
 }
 
-std::string run_child(const std::string &environment, int &status)
+// Run in child processes by the signal tests: print the tree, then die by a signal.
+void print_tree_and_die(int signo)
+{
+    std::printf("SYSFS=%s\n", mana_emu_sysfs_pci_dir());
+    std::fflush(stdout);
+    raise(signo);
+}
+
+TEST(ProcessTest, DISABLED_ChildKilledBySigterm)
+{
+    print_tree_and_die(SIGTERM);
+}
+
+TEST(ProcessTest, DISABLED_ChildKilledBySigint)
+{
+    print_tree_and_die(SIGINT);
+}
+
+// Handles SIGTERM itself and keeps running: the tree must stay while it does.
+TEST(ProcessTest, DISABLED_ChildWithItsOwnSigtermHandler)
+{
+    static volatile sig_atomic_t got = 0;
+    signal(SIGTERM, [](int) { got = 1; });
+    raise(SIGTERM);
+    std::printf("GOT=%d\n", static_cast<int>(got));
+    std::printf("STILL_THERE=%d\n", fs::exists(mana_emu_sysfs_pci_dir()) ? 1 : 0);
+}
+
+std::string run_child(const std::string &environment, int &status,
+                      const std::string &test = "DISABLED_Child")
 {
     const std::string self = fs::read_symlink("/proc/self/exe");
     const std::string command =
         "env " + environment +
         " MANA_EMU_MODE=step MANA_EMU_LOG=error "
         "MANA_EMU_FAIL=ibv_alloc_pd:1:1:ENOMEM MANA_EMU_CONFIG='vf=1234:00:05.0,ports=1' " +
-        self + " --gtest_also_run_disabled_tests --gtest_filter=ProcessTest.DISABLED_Child 2>&1";
+        self + " --gtest_also_run_disabled_tests --gtest_filter=ProcessTest." + test + " 2>&1";
     FILE *pipe = popen(command.c_str(), "r");
     std::string output;
     if (pipe == nullptr) {
@@ -320,6 +398,107 @@ TEST(ProcessTest, PresetSysfsPciDevicesIsLeftAlone)
     EXPECT_FALSE(dir.empty());
     EXPECT_NE(dir, "/preset/by/user");
     EXPECT_FALSE(fs::exists(dir)) << "left behind: " << dir;
+}
+
+// A private $TMPDIR for a child's tree, removed afterwards.
+class PrivateTmp
+{
+  public:
+    PrivateTmp()
+    {
+        std::string pattern = (fs::temp_directory_path() / "mana_emu_test.XXXXXX").string();
+        if (mkdtemp(pattern.data()) != nullptr)
+            path = pattern;
+    }
+    ~PrivateTmp()
+    {
+        std::error_code ignored;
+        if (!path.empty())
+            fs::remove_all(path, ignored);
+    }
+    fs::path path;
+};
+
+TEST(ProcessTest, TreeIsRemovedWhenKilledBySigtermOrSigint)
+{
+    for (const char *test : {"DISABLED_ChildKilledBySigterm", "DISABLED_ChildKilledBySigint"}) {
+        PrivateTmp tmp;
+        ASSERT_FALSE(tmp.path.empty());
+        int status = 0;
+        const std::string output = run_child("TMPDIR=" + tmp.path.string(), status, test);
+        EXPECT_NE(status, 0) << test << " was not killed:\n" << output;
+        const std::string dir = field(output, "SYSFS");
+        ASSERT_FALSE(dir.empty()) << output;
+        EXPECT_TRUE(dir.starts_with(tmp.path.string())) << dir;
+        EXPECT_FALSE(fs::exists(dir)) << test << " left behind " << dir;
+        EXPECT_TRUE(fs::is_empty(tmp.path)) << test << " left something in " << tmp.path;
+    }
+}
+
+TEST(ProcessTest, ApplicationSignalHandlersKeepTheTree)
+{
+    PrivateTmp tmp;
+    int status = 0;
+    const std::string output =
+        run_child("TMPDIR=" + tmp.path.string(), status, "DISABLED_ChildWithItsOwnSigtermHandler");
+    EXPECT_EQ(status, 0) << output;
+    EXPECT_EQ(field(output, "GOT"), "1") << output;
+    EXPECT_EQ(field(output, "STILL_THERE"), "1") << output;
+    EXPECT_TRUE(fs::is_empty(tmp.path)) << "removed at exit";
+}
+
+// Trees of processes that are gone (SIGKILL, crash) are removed by the next process that
+// loads the emulator; trees of running processes and trees without an owner record stay.
+TEST(ProcessTest, StaleTreesOfDeadProcessesAreRemovedAtLoad)
+{
+    PrivateTmp tmp;
+    ASSERT_FALSE(tmp.path.empty());
+    const pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    ASSERT_GT(dead, 0);
+    ASSERT_EQ(waitpid(dead, nullptr, 0), dead);
+    struct stat ns {
+    };
+    ASSERT_EQ(stat("/proc/self/ns/pid", &ns), 0);
+    std::ifstream stat_file("/proc/self/stat");
+    std::string stat_text((std::istreambuf_iterator<char>(stat_file)),
+                          std::istreambuf_iterator<char>());
+    std::istringstream fields(stat_text.substr(stat_text.rfind(')') + 1));
+    std::string start_time;
+    for (int i = 3; i <= 22; ++i)
+        fields >> start_time;
+
+    auto make_tree = [&](const std::string &name, const std::string &owner) {
+        const fs::path root = tmp.path / name;
+        fs::create_directories(root / "pci" / "7870:00:00.0");
+        std::ofstream(root / "pci" / "7870:00:00.0" / "vendor") << "0x1414\n";
+        if (!owner.empty())
+            std::ofstream(root / "owner") << owner;
+        return root;
+    };
+    const std::string our_ns = std::to_string(ns.st_ino);
+    const fs::path stale = make_tree("mana_emu_sysfs." + std::to_string(dead) + ".aaaaaa",
+                                     std::to_string(dead) + " 12345 " + our_ns + "\n");
+    const fs::path reused =
+        make_tree("mana_emu_sysfs.1.bbbbbb", std::to_string(getpid()) + " 1 " + our_ns + "\n");
+    const fs::path live =
+        make_tree("mana_emu_sysfs.2.cccccc",
+                  std::to_string(getpid()) + " " + start_time + " " + our_ns + "\n");
+    const fs::path other_ns =
+        make_tree("mana_emu_sysfs.3.dddddd", std::to_string(dead) + " 12345 " + our_ns + "1\n");
+    const fs::path no_owner = make_tree("mana_emu_sysfs.4.eeeeee", "");
+    const fs::path unrelated = make_tree("something_else", std::to_string(dead) + " 1 1\n");
+
+    int status = 0;
+    const std::string output = run_child("TMPDIR=" + tmp.path.string(), status);
+    EXPECT_EQ(status, 0) << output;
+    EXPECT_FALSE(fs::exists(stale)) << "the tree of exited process " << dead << " stayed";
+    EXPECT_FALSE(fs::exists(reused)) << "a reused pid was taken for the owner";
+    EXPECT_TRUE(fs::exists(live / "pci" / "7870:00:00.0" / "vendor"));
+    EXPECT_TRUE(fs::exists(other_ns));
+    EXPECT_TRUE(fs::exists(no_owner));
+    EXPECT_TRUE(fs::exists(unrelated));
 }
 
 } // namespace

@@ -144,12 +144,7 @@ TEST_F(DevInfo, LinkFollowsStartAndStop)
     ASSERT_EQ(rte_eth_dev_stop(port0_), 0);
     ASSERT_EQ(rte_eth_link_get_nowait(port0_, &link), 0);
     EXPECT_EQ(link.link_status, RTE_ETH_LINK_DOWN);
-    // No kernel netdev behind the emulator: MTU applies to the port only.
-    EXPECT_EQ(rte_eth_dev_set_mtu(port0_, 4000), 0);
-    uint16_t mtu = 0;
-    EXPECT_EQ(rte_eth_dev_get_mtu(port0_, &mtu), 0);
-    EXPECT_EQ(mtu, 4000);
-    EXPECT_NE(rte_eth_dev_set_mtu(port0_, 9001), 0);
+    // The MTU (a kernel netdev's property) is covered in mtu_test.cpp.
     rte_ether_addr other{{0x02, 0, 0, 0, 0, 1}};
     EXPECT_EQ(rte_eth_dev_default_mac_addr_set(port0_, &other), -ENOTSUP);
 }

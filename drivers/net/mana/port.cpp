@@ -693,11 +693,13 @@ int Port::mtu_set(uint16_t mtu)
         const int error = ret != 0 ? errno : ENODEV;
         ::close(fd);
         if (error == ENODEV) {
-            MANA_DRV_LOG(NOTICE,
-                         "port %u: no kernel netdev %s with MAC %s in this namespace; MTU %u "
-                         "applies to this port only",
+            // Nothing to apply the MTU to: succeeding would let the application believe in
+            // an MTU the VF does not have.
+            MANA_DRV_LOG(ERR,
+                         "port %u: no kernel netdev %s with MAC %s in this namespace; cannot "
+                         "set MTU %u",
                          port_id_, ifname_.c_str(), format_mac(mac_).c_str(), mtu);
-            return 0;
+            return -ENODEV;
         }
         MANA_DRV_LOG(ERR, "port %u: cannot read netdev %s: %s", port_id_, ifname_.c_str(),
                      strerror(error));
