@@ -4,6 +4,7 @@
 #include "frame_ops.h"
 
 #include "packet/checksum.h"
+#include "packet/frame_layout.h"
 #include "packet/rss.h"
 #include "packet/tso.h"
 #include "packet/tx_offload.h"
@@ -50,6 +51,15 @@ bool insert_vlan(std::span<const uint8_t> frame, uint8_t pcp, bool dei, uint16_t
 std::optional<uint16_t> strip_vlan(std::vector<uint8_t> &frame)
 {
     return packet::strip_vlan(frame);
+}
+
+std::optional<TcpHeaders> tcp_headers(std::span<const uint8_t> frame)
+{
+    const auto layout = packet::parse_frame(frame);
+    if (!layout || layout->l3 == packet::FrameLayout::L3::none ||
+        layout->l4 != packet::FrameLayout::L4::tcp)
+        return std::nullopt;
+    return TcpHeaders{layout->l4_offset, static_cast<uint16_t>(layout->l4_offset + layout->l4_len)};
 }
 
 bool segment_tcp(std::span<const uint8_t> frame, uint16_t mss,

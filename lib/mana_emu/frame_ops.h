@@ -35,6 +35,13 @@ bool insert_vlan(std::span<const uint8_t> frame, uint8_t pcp, bool dei, uint16_t
                  std::vector<uint8_t> &out);
 // Removes an 802.1Q tag in place and returns its TCI; nullopt when untagged.
 std::optional<uint16_t> strip_vlan(std::vector<uint8_t> &frame);
+// Where the TCP header of a TCP/IP frame starts and where the headers end (L2-L4);
+// nullopt for anything else.
+struct TcpHeaders {
+    uint16_t transport_offset = 0;
+    uint16_t headers_len = 0;
+};
+std::optional<TcpHeaders> tcp_headers(std::span<const uint8_t> frame);
 // TSO: the MSS-sized segments of a TCP super-frame; false if unsupported or not TCP.
 bool segment_tcp(std::span<const uint8_t> frame, uint16_t mss,
                  std::vector<std::vector<uint8_t>> &segments);

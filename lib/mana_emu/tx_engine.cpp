@@ -107,8 +107,11 @@ CqeType Emulator::transmit_wqe(Qp &qp, Port *port, const gdma::ParsedWqe &wqe, b
     // Gather.
     const Pd *domain = qp.pd->protection_domain();
     size_t length = 0;
+    uint32_t first_sge_bytes = 0;
     for (uint32_t i = 0; i < wqe.header.num_sgl_entries; ++i) {
         const gdma::Sge sge = gdma::read_sge(qp.ring, wqe, i);
+        if (i == 0)
+            first_sge_bytes = sge.size;
         if (sge.size == 0)
             continue; // the dummy SGE, or an empty buffer
         const Mr *mr = find_mr(sge.memory_key, qp.mr_cache);
@@ -139,6 +142,19 @@ CqeType Emulator::transmit_wqe(Qp &qp, Port *port, const gdma::ParsedWqe &wqe, b
         return CqeType::tx_vlan_tagging_violation; // already tagged
 
     if (mss != 0) {
+        // The LSO WQE shape the device relies on (spec §3): the headers alone in SGE 0,
+        // their size in last_v_bytes, client_oob_in_sgl, IP and TCP checksums requested
+        // at the TCP header's offset.
+        const auto tcp = frame_ops::tcp_headers(frame);
+        if (!tcp || !wqe.header.client_oob_in_sgl || wqe.header.num_sgl_entries < 2 ||
+            wqe.header.last_v_bytes != first_sge_bytes || tcp->headers_len != first_sge_bytes ||
+            !oob.compute_ip_csum || !oob.compute_tcp_csum ||
+            oob.transport_offset != tcp->transport_offset) [[unlikely]] {
+            t.add(&Counters::wqe_violations);
+            EMU_LOG(debug, "SQ %#x: malformed LSO WQE (SGE 0 %u bytes, last_v_bytes %u)", qp.sq_id,
+                    first_sge_bytes, wqe.header.last_v_bytes);
+            return CqeType::tx_invalid_oob;
+        }
         std::vector<std::vector<uint8_t>> segments;
         if (!frame_ops::segment_tcp(frame, mss, segments)) {
             EMU_LOG(warning, "SQ %#x: TSO of a %zu-byte frame failed or is unsupported", qp.sq_id,
@@ -153,6 +169,8 @@ CqeType Emulator::transmit_wqe(Qp &qp, Port *port, const gdma::ParsedWqe &wqe, b
                     return CqeType::tx_header_processing_error;
                 segment = std::move(tagged);
             }
+            if (segment.size() > kMaxWireFrameBytes) [[unlikely]]
+                return CqeType::tx_mtu_drop; // the MSS makes frames longer than the MTU
         }
         for (const auto &segment : segments)
             if (port != nullptr)

@@ -354,6 +354,80 @@ TEST_F(DatapathTest, TsoSplitsIntoMssSegments)
     dev.destroy(tx);
 }
 
+// An LSO WQE that is not shaped as spec §3 says is refused (the device would segment from
+// the wrong header), and counted as a violation so driver bugs cannot pass unnoticed;
+// segments longer than the largest frame are an MTU drop.
+TEST_F(DatapathTest, MisshapenLsoWqesAreRefused)
+{
+    Device dev;
+    ASSERT_EQ(mana_emu_wire_capture(0), 0);
+    auto tx = dev.make_tx();
+    auto frame = make_udp_frame(0x0a000001, 0x0a000002, 80, 8080, 10000, true);
+    frame[16] = frame[17] = 0;
+    frame[24] = frame[25] = 0;
+    struct Case {
+        const char *what;
+        uint32_t sge0;      // bytes in SGE 0
+        uint32_t sge_count; // 1 or 2
+        uint8_t last_v_bytes;
+        bool oob_in_sgl;
+        bool tcp_csum;
+        uint16_t transport_offset;
+        uint16_t mss;
+        gdma::CqeType expected;
+        uint64_t violations;
+    };
+    const Case cases[] = {
+        {"well formed", 54, 2, 54, true, true, 34, 1000, gdma::CqeType::tx_ok, 0},
+        {"payload in SGE 0", 100, 2, 100, true, true, 34, 1000, gdma::CqeType::tx_invalid_oob, 1},
+        {"last_v_bytes wrong", 54, 2, 60, true, true, 34, 1000, gdma::CqeType::tx_invalid_oob, 1},
+        {"client_oob_in_sgl clear", 54, 2, 54, false, true, 34, 1000, gdma::CqeType::tx_invalid_oob,
+         1},
+        {"one SGE", 10054, 1, 54, true, true, 34, 1000, gdma::CqeType::tx_invalid_oob, 1},
+        {"no TCP checksum", 54, 2, 54, true, false, 34, 1000, gdma::CqeType::tx_invalid_oob, 1},
+        {"transport offset wrong", 54, 2, 54, true, true, 14, 1000, gdma::CqeType::tx_invalid_oob,
+         1},
+        {"segments beyond 9022 bytes", 54, 2, 54, true, true, 34, 9000, gdma::CqeType::tx_mtu_drop,
+         0},
+    };
+    for (const Case &c : cases) {
+        SCOPED_TRACE(c.what);
+        mana_emu_reset_counters();
+        std::vector<gdma::Sge> sges = {dev.stage(std::span(frame).first(c.sge0), 0)};
+        if (c.sge_count == 2)
+            sges.push_back(dev.stage(std::span(frame).subspan(c.sge0), 16384));
+        else
+            sges[0] = dev.stage(frame, 0);
+        auto oob = dev.default_oob(tx);
+        oob.outer_ipv4 = true;
+        oob.compute_ip_csum = true;
+        oob.compute_tcp_csum = c.tcp_csum;
+        oob.transport_offset = c.transport_offset;
+        gdma::DmaHeaderFields header{};
+        header.client_oob_in_sgl = c.oob_in_sgl;
+        header.last_v_bytes = c.last_v_bytes;
+        header.client_data_unit = c.mss;
+        oob.suppress_cqe = false;
+        dev.post_tx(tx, sges, oob, std::nullopt, header);
+        dev.ring_sq(tx);
+        mana_emu_poll();
+        auto cqe = Device::next_cqe(tx.cq, tx.cqinfo, tx.cq_head);
+        ASSERT_TRUE(cqe);
+        EXPECT_EQ(cqe->type, c.expected);
+        EXPECT_EQ(counters().wqe_violations, c.violations);
+        if (c.expected == gdma::CqeType::tx_ok) {
+            EXPECT_EQ(counters().tx_frames, 10u);
+            while (!captured(0).empty()) {
+            }
+        } else {
+            EXPECT_EQ(counters().tx_frames, 0u);
+            EXPECT_TRUE(captured(0).empty());
+        }
+    }
+    mana_emu_reset_counters(); // the violations above were the point
+    dev.destroy(tx);
+}
+
 TEST_F(DatapathTest, LongFramesAreTruncatedAndMissingBuffersDrop)
 {
     RxFixture f(256, 2);

@@ -124,7 +124,8 @@ TEST_F(DevInfo, ReportsWhatTheDriverDoes)
     EXPECT_EQ(info.tx_offload_capa,
               RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
                   RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_MULTI_SEGS |
-                  RTE_ETH_TX_OFFLOAD_VLAN_INSERT | RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE);
+                  RTE_ETH_TX_OFFLOAD_VLAN_INSERT | RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE |
+                  RTE_ETH_TX_OFFLOAD_TCP_TSO);
     EXPECT_TRUE(info.flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV6_TCP);
     EXPECT_TRUE(info.flow_type_rss_offloads & RTE_ETH_RSS_IPV4);
 
@@ -160,7 +161,7 @@ TEST_F(Configure, RejectsWhatTheDeviceCannotDo)
     conf.rxmode.offloads = RTE_ETH_RX_OFFLOAD_TIMESTAMP;
     EXPECT_NE(rte_eth_dev_configure(port0_, 1, 1, &conf), 0);
     conf.rxmode.offloads = 0;
-    conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_TCP_TSO;
+    conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_UDP_TSO;
     EXPECT_NE(rte_eth_dev_configure(port0_, 1, 1, &conf), 0);
     conf.txmode.offloads = 0;
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_VMDQ_ONLY;

@@ -135,7 +135,7 @@ TEST_F(BadInput, UnsupportedOffloadsAndModesAreRefused)
     conf.rxmode.offloads = RTE_ETH_RX_OFFLOAD_TCP_LRO;
     EXPECT_EQ(rte_eth_dev_configure(port0_, 1, 1, &conf), -EINVAL);
     conf = {};
-    conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_TCP_TSO;
+    conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_UDP_TSO;
     EXPECT_EQ(rte_eth_dev_configure(port0_, 1, 1, &conf), -EINVAL);
     conf = {};
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_VMDQ_ONLY;
@@ -159,7 +159,7 @@ TEST_F(BadInput, UnsupportedOffloadsAndModesAreRefused)
     rxconf.offloads = RTE_ETH_RX_OFFLOAD_SCATTER;
     EXPECT_EQ(rte_eth_rx_queue_setup(port0_, 0, 256, SOCKET_ID_ANY, &rxconf, pool), -EINVAL);
     rte_eth_txconf txconf{};
-    txconf.offloads = RTE_ETH_TX_OFFLOAD_TCP_TSO;
+    txconf.offloads = RTE_ETH_TX_OFFLOAD_UDP_TSO;
     EXPECT_EQ(rte_eth_tx_queue_setup(port0_, 0, 256, SOCKET_ID_ANY, &txconf), -EINVAL);
     rxconf = {};
     rxconf.rx_deferred_start = 1;
@@ -226,7 +226,7 @@ TEST_F(BadInput, UnsendableMbufsAreDroppedAndCounted)
         EXPECT_EQ(rte_eth_tx_prepare(port0_, 0, &one, 1), 0);
         EXPECT_EQ(rte_errno, EINVAL);
     }
-    // Unsupported offload request: tx_prepare refuses it.
+    // Unsupported offload request (TSO on a queue without it): tx_prepare refuses it.
     rte_mbuf *tso = to_mbuf(tx_pool, ipv4_flow_frame(1, true));
     tso->ol_flags |= RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV4;
     tso->l2_len = 14;

@@ -184,6 +184,9 @@ void Port::info(rte_eth_dev_info &info) const
     info.tx_offload_capa = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
                            RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_MULTI_SEGS |
                            RTE_ETH_TX_OFFLOAD_VLAN_INSERT | RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+    // An LSO WQE carries the headers in an SGE of their own (spec §3).
+    if (max_tx_sges() >= 2)
+        info.tx_offload_capa |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
     info.rx_queue_offload_capa = 0;
     info.tx_queue_offload_capa = 0;
 
@@ -392,6 +395,12 @@ int Port::start()
             return -EINVAL;
         }
     }
+    // Ports without TSO queues keep the burst that never looks at the TSO flag; ethdev
+    // copies the function pointers after dev_start.
+    bool tso = false;
+    for (uint16_t i = 0; i < tx_queue_count(); ++i)
+        tso |= txq(i)->config().tso;
+    rte_eth_devices[port_id_].tx_pkt_burst = tso ? tx_burst_tso : tx_burst;
     const QueueVerbs verbs = queue_verbs();
     int ret = 0;
     for (uint16_t i = 0; i < tx_queue_count() && ret == 0; ++i)
@@ -512,7 +521,16 @@ int Port::tx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
         .max_frame = kMaxFrameBytes,
         .vlan_insert = (offloads & RTE_ETH_TX_OFFLOAD_VLAN_INSERT) != 0,
         .fast_free = (offloads & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) != 0,
+        .tso = (offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO) != 0,
     };
+    if (config.tso && max_tx_sges() < 2) {
+        MANA_DRV_LOG(ERR, "port %u TX queue %u: TSO needs 2 SGEs per WQE; the device takes %u",
+                     port_id_, queue, max_tx_sges());
+        return -ENOTSUP;
+    }
+    // Even a single-segment TSO packet is posted as headers + payload.
+    if (config.tso)
+        config.max_sges = std::max(config.max_sges, 2U);
     auto tx = make_dpdk<TxQueue>("mana_txq", config.socket, config, *mr_table_);
     if (!tx) {
         MANA_DRV_LOG(ERR, "port %u TX queue %u: out of DPDK memory", port_id_, queue);

@@ -3,6 +3,7 @@
 
 #include "log.h"
 #include "mr_registration.h"
+#include "tx_tso.h"
 
 #include <infiniband/manadv.h>
 #include <rte_errno.h>
@@ -23,7 +24,7 @@ namespace
 // Offload requests tx_burst acts on; tx_prepare refuses anything else.
 constexpr uint64_t kTxAcceptedFlags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6 |
                                       RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK |
-                                      RTE_MBUF_F_TX_VLAN;
+                                      RTE_MBUF_F_TX_VLAN | RTE_MBUF_F_TX_TCP_SEG;
 
 // Where the first word of the client OOB sits in a WQE, and its suppress-CQE bit.
 constexpr uint32_t kOobOffset = sizeof(gdma::DmaHeader);
@@ -286,6 +287,7 @@ bool TxQueue::post(rte_mbuf *mbuf, bool request_cqe)
 // counted in oerrors. A packet is never skipped: the burst stops at the first packet
 // that does not fit in the ring, and the caller keeps that one and the rest. After the
 // device is removed or has failed, it takes nothing (returns 0).
+template <bool kTso>
 uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
 {
     if (device_dead_->load(std::memory_order_relaxed)) [[unlikely]]
@@ -299,6 +301,31 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
     uint16_t taken = 0;
     for (; taken < count; ++taken) {
         rte_mbuf *mbuf = packets[taken];
+        if constexpr (kTso) {
+            if (mbuf->ol_flags & RTE_MBUF_F_TX_TCP_SEG) {
+                const uint32_t sges = tso_sge_count(mbuf, config_);
+                if (sges == 0) [[unlikely]] {
+                    rte_pktmbuf_free(mbuf);
+                    ++dropped;
+                    continue;
+                }
+                const bool long_oob = config_.vlan_insert && (mbuf->ol_flags & RTE_MBUF_F_TX_VLAN);
+                const uint32_t size_bu = gdma::wqe_size_bu(
+                    long_oob ? gdma::kLargeInlineOobBytes : gdma::kSmallInlineOobBytes, sges);
+                if (head_ - tail_ == descriptors ||
+                    gdma::free_bu(capacity_bu, head_bu_, tail_bu_) < size_bu) [[unlikely]]
+                    break;
+                const uint32_t pkt_len = mbuf->pkt_len;
+                if (!post_tso(mbuf, (head_ & cqe_interval_mask_) == cqe_interval_mask_, sges))
+                    [[unlikely]] {
+                    rte_pktmbuf_free(mbuf);
+                    ++dropped;
+                    continue;
+                }
+                bytes += pkt_len;
+                continue;
+            }
+        }
         const uint32_t segments = mbuf->nb_segs;
         if (segments > config_.max_sges || mbuf->pkt_len > config_.max_frame || mbuf->pkt_len == 0)
             [[unlikely]] {
@@ -341,7 +368,12 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
 
 uint16_t tx_burst(void *queue, rte_mbuf **packets, uint16_t count)
 {
-    return static_cast<TxQueue *>(queue)->burst(packets, count);
+    return static_cast<TxQueue *>(queue)->burst<false>(packets, count);
+}
+
+uint16_t tx_burst_tso(void *queue, rte_mbuf **packets, uint16_t count)
+{
+    return static_cast<TxQueue *>(queue)->burst<true>(packets, count);
 }
 
 // Checks each packet against what tx_burst can do and seeds the L4 checksum field with
@@ -354,9 +386,22 @@ uint16_t tx_prepare(void *queue, rte_mbuf **packets, uint16_t count)
         const uint64_t ol = mbuf->ol_flags;
         if ((ol & RTE_MBUF_F_TX_OFFLOAD_MASK & ~kTxAcceptedFlags) != 0 ||
             (ol & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_SCTP_CKSUM ||
-            ((ol & RTE_MBUF_F_TX_VLAN) && !config.vlan_insert)) {
+            ((ol & RTE_MBUF_F_TX_VLAN) && !config.vlan_insert) ||
+            ((ol & RTE_MBUF_F_TX_TCP_SEG) && !config.tso)) {
             rte_errno = ENOTSUP;
             return i;
+        }
+        if (ol & RTE_MBUF_F_TX_TCP_SEG) {
+            // rte_validate_tx_offload first: it names what is missing (an IP type, an
+            // IPv4 checksum request, the MSS) before the TSO bounds are checked.
+            int ret = rte_validate_tx_offload(mbuf);
+            if (ret == 0)
+                ret = -tso_prepare(mbuf, config);
+            if (ret != 0) {
+                rte_errno = -ret;
+                return i;
+            }
+            continue;
         }
         if (mbuf->nb_segs > config.max_sges || mbuf->pkt_len > config.max_frame ||
             mbuf->pkt_len == 0) {

@@ -25,6 +25,7 @@ struct TxQueueConfig {
     uint32_t max_frame = 0;   // longest frame the device takes (bytes)
     bool vlan_insert = false; // RTE_ETH_TX_OFFLOAD_VLAN_INSERT
     bool fast_free = false;   // RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE
+    bool tso = false;         // RTE_ETH_TX_OFFLOAD_TCP_TSO
 };
 
 class TxQueue
@@ -40,6 +41,9 @@ class TxQueue
     // Destroys the verbs objects and frees every packet still in flight.
     void stop();
 
+    // kTso: packets flagged RTE_MBUF_F_TX_TCP_SEG are posted as LSO WQEs. The port picks
+    // the variant at start, so queues without TSO never test the flag.
+    template <bool kTso>
     uint16_t burst(rte_mbuf **packets, uint16_t count);
 
     const TxQueueConfig &config() const { return config_; }
@@ -61,6 +65,8 @@ class TxQueue
     void release(rte_mbuf **mbufs, uint32_t count) const;
     void complete_through(uint32_t last, rte_mbuf **to_free, uint32_t &freed);
     bool post(rte_mbuf *mbuf, bool request_cqe);
+    // Posts a packet flagged for TSO as one LSO WQE of `sge_count` SGEs (tx_tso.cpp).
+    bool post_tso(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count);
 
     // Hot state first.
     gdma::CqCursor cq_cursor_;
@@ -87,6 +93,8 @@ class TxQueue
 };
 
 uint16_t tx_burst(void *queue, rte_mbuf **packets, uint16_t count);
+// tx_burst for ports with a TSO queue.
+uint16_t tx_burst_tso(void *queue, rte_mbuf **packets, uint16_t count);
 uint16_t tx_prepare(void *queue, rte_mbuf **packets, uint16_t count);
 
 // Most SGEs a TX WQE gets from this driver, whatever larger limit the device reports.
