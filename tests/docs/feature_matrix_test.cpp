@@ -104,7 +104,7 @@ const std::map<std::string, std::string> &attested_features()
 {
     static const std::map<std::string, std::string> proofs = {
         {"Stats per queue", "q_ipackets/q_opackets checked by tests/ethdev"},
-        {"Multiprocess aware", "secondary-process tests (tests/ethdev)"},
+        {"Multiprocess aware", "secondary-process tests (tests/multiprocess)"},
         {"Linux", "the only platform of the CI"},
         {"x86-64", "the only architecture of the CI"},
         {"Usage doc", "doc/guides/nics/mana.rst, built by this suite"},

@@ -4,6 +4,7 @@
 #include "ethdev_ops.h"
 
 #include "log.h"
+#include "mp.h"
 #include "port.h"
 
 #include <rte_ethdev.h>
@@ -180,11 +181,52 @@ constexpr eth_dev_ops make_ops()
 
 const eth_dev_ops kOps = make_ops();
 
+int secondary_dev_close(rte_eth_dev *dev)
+{
+    return close_secondary_port(dev);
+}
+
+// A port the primary has closed has no Port any more (its shared data is cleared).
+template <auto op, typename... Args>
+int unless_closed(rte_eth_dev *dev, Args... args)
+{
+    if (dev->data->dev_private == nullptr)
+        return -ENODEV;
+    return op(dev, args...);
+}
+
+// The link status in the shared ethdev data is the primary's to maintain.
+int secondary_link_update(rte_eth_dev *, int)
+{
+    return 0;
+}
+
+constexpr eth_dev_ops make_secondary_ops()
+{
+    eth_dev_ops ops{};
+    ops.dev_close = secondary_dev_close;
+    ops.dev_infos_get = unless_closed<dev_infos_get, rte_eth_dev_info *>;
+    ops.dev_supported_ptypes_get = dev_supported_ptypes_get;
+    ops.link_update = secondary_link_update;
+    ops.stats_get = unless_closed<stats_get, rte_eth_stats *>;
+    ops.stats_reset = unless_closed<stats_reset>;
+    ops.rss_hash_conf_get = unless_closed<rss_hash_conf_get, rte_eth_rss_conf *>;
+    ops.reta_query = unless_closed<reta_query, rte_eth_rss_reta_entry64 *, uint16_t>;
+    return ops;
+}
+
+const eth_dev_ops kSecondaryOps = make_secondary_ops();
+
 } // namespace
 
 const eth_dev_ops &port_ops()
 {
     return kOps;
+}
+
+const eth_dev_ops &secondary_port_ops()
+{
+    return kSecondaryOps;
 }
 
 } // namespace mana

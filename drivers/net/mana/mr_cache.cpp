@@ -36,6 +36,8 @@ class WriteLock
 
 } // namespace
 
+RemoteMrLookup remote_mr_lookup = nullptr;
+
 MrTable::MrTable(MrRegistrar &registrar, std::size_t capacity)
     : registrar_(registrar), capacity_(capacity)
 {
@@ -150,7 +152,8 @@ std::optional<uint32_t> MrQueueCache::miss(uintptr_t addr, std::size_t len)
 {
     if (table_ == nullptr)
         return std::nullopt;
-    const auto range = table_->find_or_register(addr, len);
+    const auto range = remote_mr_lookup != nullptr ? remote_mr_lookup(*table_, addr, len)
+                                                   : table_->find_or_register(addr, len);
     if (!range)
         return std::nullopt;
     last_ = next_;

@@ -99,6 +99,13 @@ class MrTable
     std::atomic<uint32_t> generation_{0};
 };
 
+// A secondary process cannot read an MrTable: its entries live in the primary's heap.
+// There, misses go to this function instead, which asks the primary (mp.cpp) for the
+// range covering the buffer, registering it if needed. Null in the primary.
+using RemoteMrLookup = std::optional<MrRange> (*)(const MrTable &table, uintptr_t addr,
+                                                  std::size_t len);
+[[gnu::visibility("hidden")]] extern RemoteMrLookup remote_mr_lookup;
+
 // A queue's private cache: a handful of recently used ranges, round-robin replacement.
 class MrQueueCache
 {

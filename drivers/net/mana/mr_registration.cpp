@@ -136,7 +136,9 @@ std::optional<uint32_t> lookup_segment_lkey(MrQueueCache &cache, MrTable &table,
     const std::size_t len = segment->data_len;
     if (const auto hit = cache.cached(addr, len)) [[likely]]
         return hit;
-    if (RTE_MBUF_DIRECT(segment) && segment->pool != nullptr && !table.find(addr, len))
+    // A secondary cannot read the table; its misses go to the primary (cache.lkey).
+    if (remote_mr_lookup == nullptr && RTE_MBUF_DIRECT(segment) && segment->pool != nullptr &&
+        !table.find(addr, len))
         static_cast<void>(register_mempool(table, segment->pool));
     return cache.lkey(addr, len);
 }

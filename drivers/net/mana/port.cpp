@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "port.h"
 
+#include "mp.h"
+
 #include "log.h"
 
 #include <rte_ethdev.h>
@@ -88,7 +90,8 @@ int Device::open(ibv_device *device, const std::string &bdf, std::shared_ptr<Dev
 
 Port::Port(std::shared_ptr<Device> device, const NetdevPort &netdev, rte_eth_dev *eth_dev)
     : device_(std::move(device)), data_(eth_dev->data), port_id_(eth_dev->data->port_id),
-      ib_port_(netdev.ib_port), ifname_(netdev.ifname), mac_(netdev.mac)
+      ib_port_(netdev.ib_port), ifname_(netdev.ifname), mac_(netdev.mac),
+      attr_(device_->attr.orig_attr)
 {
 }
 
@@ -121,6 +124,7 @@ int Port::init()
     }
     if (device_->events)
         device_->events->add_port(port_id_);
+    process_ports[port_id_].stop_bursts = &device_->dead;
     rte_eth_devices[port_id_].data->dev_flags |= device_->events ? RTE_ETH_DEV_INTR_RMV : 0;
     registrar_.emplace(pd_.get());
     const auto max_mr = static_cast<std::size_t>(std::max(device_->attr.orig_attr.max_mr, 1));
@@ -146,13 +150,19 @@ int Port::close()
     pd_.reset();
     if (device_ && device_->events)
         device_->events->remove_port(port_id_);
+    process_ports[port_id_].stop_bursts = &kDeviceAlive;
     device_.reset();
     return 0;
 }
 
+int Port::command_fd() const
+{
+    return device_ ? device_->context->cmd_fd : -1;
+}
+
 uint32_t Port::max_descriptors() const
 {
-    const auto &attr = device_->attr.orig_attr;
+    const auto &attr = attr_;
     const uint32_t limit =
         std::min({static_cast<uint32_t>(std::max(attr.max_qp_wr, 1)),
                   static_cast<uint32_t>(std::max(attr.max_cqe, 1)), kMaxQueueDescriptors});
@@ -161,12 +171,12 @@ uint32_t Port::max_descriptors() const
 
 uint32_t Port::max_tx_sges() const
 {
-    return std::clamp(static_cast<uint32_t>(device_->attr.orig_attr.max_sge), 1U, kMaxTxSegments);
+    return std::clamp(static_cast<uint32_t>(attr_.max_sge), 1U, kMaxTxSegments);
 }
 
 void Port::info(rte_eth_dev_info &info) const
 {
-    const auto &attr = device_->attr.orig_attr;
+    const auto &attr = attr_;
     const auto max_qp = static_cast<uint16_t>(
         std::clamp(attr.max_qp, 1, static_cast<int>(RTE_MAX_QUEUES_PER_PORT)));
     // More RX queues than RETA entries could never receive anything.
@@ -256,8 +266,7 @@ QueueVerbs Port::queue_verbs()
 {
     return QueueVerbs{.context = device_->context.get(),
                       .parent_domain = parent_domain_.get(),
-                      .allocator_socket = &device_->allocator_socket,
-                      .device_dead = &device_->dead};
+                      .allocator_socket = &device_->allocator_socket};
 }
 
 int Port::create_rss()
@@ -422,6 +431,7 @@ int Port::start()
         data_->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
     started_ = true;
     link_update();
+    resume_secondaries(port_id_);
     return 0;
 }
 
@@ -430,6 +440,8 @@ int Port::stop()
     if (!started_)
         return 0;
     started_ = false;
+    // Before any queue goes away: secondaries stop polling it.
+    halt_secondaries(port_id_);
     teardown_rx_interrupts();
     destroy_rss();
     for (uint16_t i = 0; i < rx_queue_count(); ++i) {
@@ -562,12 +574,28 @@ void Port::tx_queue_release(uint16_t queue)
         data_->tx_queues[queue] = nullptr;
 }
 
+RxQueue *Port::shared_rxq(uint16_t i) const
+{
+    return data_->rx_queues != nullptr && i < data_->nb_rx_queues
+               ? static_cast<RxQueue *>(data_->rx_queues[i])
+               : nullptr;
+}
+
+TxQueue *Port::shared_txq(uint16_t i) const
+{
+    return data_->tx_queues != nullptr && i < data_->nb_tx_queues
+               ? static_cast<TxQueue *>(data_->tx_queues[i])
+               : nullptr;
+}
+
+// Reads only shared memory (the ethdev data and the queues), so secondaries call it too.
 int Port::stats_get(rte_eth_stats &stats) const
 {
-    for (uint16_t i = 0; i < rxqs_.size(); ++i) {
-        if (!rxqs_[i])
+    for (uint16_t i = 0; i < data_->nb_rx_queues; ++i) {
+        const RxQueue *queue = shared_rxq(i);
+        if (queue == nullptr)
             continue;
-        const QueueCounters c = rxqs_[i]->counters();
+        const QueueCounters c = queue->counters();
         stats.ipackets += c.packets;
         stats.ibytes += c.bytes;
         stats.ierrors += c.errors;
@@ -578,10 +606,11 @@ int Port::stats_get(rte_eth_stats &stats) const
             stats.q_errors[i] = c.errors;
         }
     }
-    for (uint16_t i = 0; i < txqs_.size(); ++i) {
-        if (!txqs_[i])
+    for (uint16_t i = 0; i < data_->nb_tx_queues; ++i) {
+        const TxQueue *queue = shared_txq(i);
+        if (queue == nullptr)
             continue;
-        const QueueCounters c = txqs_[i]->counters();
+        const QueueCounters c = queue->counters();
         stats.opackets += c.packets;
         stats.obytes += c.bytes;
         stats.oerrors += c.errors;
@@ -595,11 +624,11 @@ int Port::stats_get(rte_eth_stats &stats) const
 
 int Port::stats_reset()
 {
-    for (auto &queue : rxqs_)
-        if (queue)
+    for (uint16_t i = 0; i < data_->nb_rx_queues; ++i)
+        if (RxQueue *queue = shared_rxq(i))
             queue->reset_counters();
-    for (auto &queue : txqs_)
-        if (queue)
+    for (uint16_t i = 0; i < data_->nb_tx_queues; ++i)
+        if (TxQueue *queue = shared_txq(i))
             queue->reset_counters();
     return 0;
 }

@@ -96,6 +96,10 @@ class Port
 
     const std::string &ifname() const { return ifname_; }
     unsigned ib_port() const { return ib_port_; }
+    // Primary only: the verbs context's command fd (a secondary maps its doorbell page
+    // from it) and the memory-region table secondaries register through.
+    int command_fd() const;
+    MrTable *memory_regions() { return mr_table_ ? &*mr_table_ : nullptr; }
     uint32_t max_descriptors() const;
     uint32_t max_tx_sges() const;
 
@@ -109,6 +113,10 @@ class Port
     int setup_rx_interrupts();
     void teardown_rx_interrupts();
     uint16_t rx_queue_count() const { return data_->nb_rx_queues; }
+    // Queues as the ethdev data lists them: readable from every process (rxqs_ and
+    // txqs_ live in the primary's heap).
+    RxQueue *shared_rxq(uint16_t i) const;
+    TxQueue *shared_txq(uint16_t i) const;
     uint16_t tx_queue_count() const { return data_->nb_tx_queues; }
     RxQueue *rxq(uint16_t i) const { return i < rxqs_.size() ? rxqs_[i].get() : nullptr; }
     TxQueue *txq(uint16_t i) const { return i < txqs_.size() ? txqs_[i].get() : nullptr; }
@@ -121,6 +129,8 @@ class Port
     unsigned ib_port_;
     std::string ifname_;
     MacAddress mac_;
+    // A copy in the port (shared memory) so that secondaries can answer dev_infos_get.
+    ibv_device_attr attr_;
     PdOwner pd_;
     PdOwner parent_domain_;
     std::optional<VerbsMrRegistrar> registrar_;

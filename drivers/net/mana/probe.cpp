@@ -3,6 +3,7 @@
 #include "devargs.h"
 #include "ethdev_ops.h"
 #include "log.h"
+#include "mp.h"
 #include "pci_ids.h"
 #include "port.h"
 #include "rxq.h"
@@ -68,7 +69,9 @@ int pci_remove(rte_pci_device *pci_dev)
     int result = 0;
     RTE_ETH_FOREACH_DEV_OF(port_id, &pci_dev->device)
     {
-        if (rte_eth_devices[port_id].data->dev_started)
+        // A secondary only lets go of the port; stopping it is the primary's business.
+        if (rte_eal_process_type() == RTE_PROC_PRIMARY &&
+            rte_eth_devices[port_id].data->dev_started)
             static_cast<void>(rte_eth_dev_stop(port_id));
         const int ret = rte_eth_dev_close(port_id);
         if (ret != 0)
@@ -82,7 +85,7 @@ int pci_remove(rte_pci_device *pci_dev)
 int create_port(rte_pci_device *pci_dev, const std::shared_ptr<Device> &device,
                 const NetdevPort &netdev)
 {
-    const std::string name = device->bdf + "_port" + std::to_string(netdev.ib_port);
+    const std::string name = port_name(device->bdf, netdev.ib_port);
     rte_eth_dev *eth_dev = rte_eth_dev_allocate(name.c_str());
     if (eth_dev == nullptr) {
         MANA_INIT_LOG(ERR,
@@ -129,11 +132,9 @@ int create_port(rte_pci_device *pci_dev, const std::shared_ptr<Device> &device,
 int pci_probe(rte_pci_driver *, rte_pci_device *pci_dev)
 {
     const std::string bdf = pci_name(pci_dev);
-    if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-        MANA_INIT_LOG(ERR, "%s: secondary processes are not supported by this driver yet",
-                      bdf.c_str());
-        return -ENOTSUP;
-    }
+    if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+        return probe_secondary(pci_dev, bdf);
+    serve_secondaries();
     const DevargsResult parsed =
         parse_devargs(pci_dev->device.devargs != nullptr ? pci_dev->device.devargs->args : nullptr);
     if (parsed.error != 0) {

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <infiniband/verbs.h>
+#include <rte_config.h>
 #include <rte_io.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 
@@ -18,12 +20,31 @@ struct QueueVerbs {
     ibv_pd *parent_domain = nullptr; // pd_context = IB port (spec §2)
     // Read by the ring allocator callback: the NUMA socket of the queue being created.
     int *allocator_socket = nullptr;
-    // Set by the async event handler when the device is gone or failed: bursts then
-    // return 0 and ring no doorbell (the doorbell page may be unmapped).
-    const std::atomic<bool> *device_dead = nullptr;
 };
 
 inline const std::atomic<bool> kDeviceAlive{false};
+
+// What a burst needs that differs between the processes sharing a port. Queue objects
+// and rings live in DPDK shared memory at the same address in every process, but a
+// doorbell mapping and the flag that stops bursts are process-local, so each process
+// keeps its own table (the plugin's globals are per process), indexed by port id.
+struct ProcessPort {
+    // Bursts return 0 and ring no doorbell while it reads true: the device's
+    // removed/failed flag, set by the primary's async event handler (the doorbell page
+    // may be unmapped). A secondary stops bursting by other means (mp.cpp).
+    const std::atomic<bool> *stop_bursts = &kDeviceAlive;
+    // Secondary: the context's doorbell page mapped in this process, which accepts
+    // every queue's doorbells (spec §2, §7). Primary: null, each queue rings its own.
+    void *doorbell_page = nullptr;
+};
+
+[[gnu::visibility("hidden")]] extern std::array<ProcessPort, RTE_MAX_ETHPORTS> process_ports;
+
+// The doorbell page a queue rings in this process.
+inline void *doorbell_page(const ProcessPort &local, void *queue_page)
+{
+    return local.doorbell_page != nullptr ? local.doorbell_page : queue_page;
+}
 
 // Written only by the lcore that polls the queue, once per burst; read by stats_get.
 struct QueueCounters {

@@ -192,7 +192,6 @@ int RxQueue::start(const QueueVerbs &verbs)
     }
     cq_cursor_ = gdma::CqCursor(static_cast<const gdma::Cqe *>(cq_out.buf), cq_out.count);
     cq_id_ = cq_out.cq_id;
-    device_dead_ = verbs.device_dead != nullptr ? verbs.device_dead : &kDeviceAlive;
     wq_base_ = static_cast<std::byte *>(wq_out.buf);
     wq_bytes_mask_ = wq_out.size - 1;
     wq_id_ = wq_out.wq_id;
@@ -288,7 +287,8 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
     uint32_t reposted = 0;
     const uint16_t port_id = config_.port_id;
     const bool vlan_strip = config_.vlan_strip;
-    if (device_dead_->load(std::memory_order_relaxed)) [[unlikely]]
+    const ProcessPort &local = process_ports[port_id];
+    if (local.stop_bursts->load(std::memory_order_relaxed)) [[unlikely]]
         return 0;
 
     while (received < max) {
@@ -378,7 +378,7 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
     const uint32_t refilled =
         (received != 0 || head_ - tail_ != config_.descriptors) ? refill() : 0;
     if (refilled + reposted != 0)
-        ring_doorbell(db_page_, gdma::doorbell_offset::rq,
+        ring_doorbell(doorbell_page(local, db_page_), gdma::doorbell_offset::rq,
                       gdma::rq_doorbell(wq_id_, head_ << gdma::kBasicUnitShift));
     counters_.packets += received;
     counters_.bytes += bytes;

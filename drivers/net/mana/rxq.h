@@ -81,7 +81,6 @@ class RxQueue
     void *db_page_ = nullptr;
     uint64_t flag_mask_ = 0; // mbuf offload flags the configuration allows
     uint32_t buffer_bytes_ = 0;
-    const std::atomic<bool> *device_dead_ = &kDeviceAlive;
     QueueCounters counters_;
     bool overflow_logged_ = false;
     MrQueueCache mr_cache_;

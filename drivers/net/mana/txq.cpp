@@ -119,7 +119,6 @@ int TxQueue::start(const QueueVerbs &verbs)
     oob_template_.short_vport_offset = static_cast<uint8_t>(qp_out.tx_vp_offset);
     head_ = tail_ = head_bu_ = tail_bu_ = 0;
     overflow_logged_ = false;
-    device_dead_ = verbs.device_dead != nullptr ? verbs.device_dead : &kDeviceAlive;
     return 0;
 }
 
@@ -290,8 +289,9 @@ bool TxQueue::post(rte_mbuf *mbuf, bool request_cqe)
 template <bool kTso>
 uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
 {
-    if (device_dead_->load(std::memory_order_relaxed)) [[unlikely]]
-        return 0; // the device is gone: nothing can be sent or completed
+    const ProcessPort &local = process_ports[config_.port_id];
+    if (local.stop_bursts->load(std::memory_order_relaxed)) [[unlikely]]
+        return 0; // the device is gone (or, in a secondary, the port stopped)
     reap();
     const uint32_t first = head_;
     const uint32_t capacity_bu = sq_.capacity_bu();
@@ -357,7 +357,7 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
             gdma::store_le32(word0, gdma::load_le32(word0) & ~kSuppressCqeBit);
             last.cqe_requested = true;
         }
-        ring_doorbell(db_page_, gdma::doorbell_offset::sq,
+        ring_doorbell(doorbell_page(local, db_page_), gdma::doorbell_offset::sq,
                       gdma::sq_doorbell(sq_id_, head_bu_ << gdma::kBasicUnitShift));
     }
     counters_.packets += posted;

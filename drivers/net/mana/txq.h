@@ -80,7 +80,6 @@ class TxQueue
     uint32_t sq_id_ = 0;
     void *db_page_ = nullptr;
     gdma::TxShortOobFields oob_template_{};
-    const std::atomic<bool> *device_dead_ = &kDeviceAlive;
     bool overflow_logged_ = false;
     QueueCounters counters_;
     MrQueueCache mr_cache_;

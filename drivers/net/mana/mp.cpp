@@ -1,0 +1,499 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "mp.h"
+
+#include "ethdev_ops.h"
+#include "log.h"
+#include "port.h"
+#include "queue_common.h"
+#include "rxq.h"
+#include "txq.h"
+
+#include <bus_pci_driver.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_memory.h>
+#include <rte_string_fns.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <sys/mman.h>
+#include <type_traits>
+#include <unistd.h>
+#include <vector>
+
+namespace mana
+{
+
+std::array<ProcessPort, RTE_MAX_ETHPORTS> process_ports;
+
+namespace
+{
+
+constexpr char kAction[] = "net_mana_mp";
+// Long enough for a primary busy registering memory; a secondary that does not answer
+// a halt within it is reported.
+constexpr long kReplySeconds = 5;
+constexpr std::size_t kMaxPortsPerFunction = 16;
+
+enum class Op : uint32_t {
+    attach = 1,      // secondary -> primary: ports of a function and the command fd
+    register_memory, // secondary -> primary: the MR covering [addr, addr + len)
+    halt,            // primary -> secondaries: stop bursting on port_id
+    resume,          // primary -> secondaries: port_id runs again
+};
+
+struct Request {
+    Op op;
+    uint16_t port_id;
+    char bdf[PCI_PRI_STR_SIZE];
+    uint64_t addr;
+    uint64_t len;
+};
+
+struct Reply {
+    int32_t result; // 0 or a negative errno
+    uint8_t ib_port_count;
+    uint8_t ib_ports[kMaxPortsPerFunction];
+    uint64_t start;
+    uint64_t end;
+    uint32_t lkey;
+};
+
+static_assert(sizeof(Request) <= RTE_MP_MAX_PARAM_LEN && sizeof(Reply) <= RTE_MP_MAX_PARAM_LEN);
+static_assert(std::is_trivially_copyable_v<Request> && std::is_trivially_copyable_v<Reply>);
+
+rte_mp_msg make_message(const void *param, std::size_t len)
+{
+    rte_mp_msg msg{};
+    rte_strlcpy(msg.name, kAction, sizeof(msg.name));
+    msg.len_param = static_cast<int>(len);
+    std::memcpy(msg.param, param, len);
+    return msg;
+}
+
+timespec reply_timeout()
+{
+    return timespec{.tv_sec = kReplySeconds, .tv_nsec = 0};
+}
+
+// The ethdev of a port this process drives with this driver, or nullptr.
+rte_eth_dev *our_port(uint16_t port_id)
+{
+    if (port_id >= RTE_MAX_ETHPORTS)
+        return nullptr;
+    rte_eth_dev *dev = &rte_eth_devices[port_id];
+    if (dev->state == RTE_ETH_DEV_UNUSED || dev->data == nullptr ||
+        dev->data->dev_private == nullptr)
+        return nullptr;
+    if (dev->dev_ops != &port_ops() && dev->dev_ops != &secondary_port_ops())
+        return nullptr;
+    return dev;
+}
+
+// ---- primary side ----
+
+Reply answer_attach(const Request &request, rte_mp_msg &out)
+{
+    Reply reply{};
+    const std::string bdf(request.bdf, strnlen(request.bdf, sizeof(request.bdf)));
+    int fd = -1;
+    for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; ++p) {
+        rte_eth_dev *dev = our_port(p);
+        if (dev == nullptr || dev->device == nullptr || bdf != dev->device->name)
+            continue;
+        const Port &port = Port::of(dev);
+        if (reply.ib_port_count < kMaxPortsPerFunction)
+            reply.ib_ports[reply.ib_port_count++] = static_cast<uint8_t>(port.ib_port());
+        fd = port.command_fd();
+    }
+    if (reply.ib_port_count == 0 || fd < 0) {
+        reply.result = -ENODEV;
+        return reply;
+    }
+    out.num_fds = 1;
+    out.fds[0] = fd;
+    return reply;
+}
+
+Reply answer_registration(const Request &request)
+{
+    Reply reply{};
+    rte_eth_dev *dev = our_port(request.port_id);
+    MrTable *table = dev != nullptr ? Port::of(dev).memory_regions() : nullptr;
+    if (table == nullptr) {
+        reply.result = -ENODEV;
+        return reply;
+    }
+    // Only DPDK memory is the same memory in both processes: whatever the primary has at
+    // another address of the secondary's is something else entirely.
+    const auto *first = reinterpret_cast<const void *>(request.addr);
+    const auto *last = reinterpret_cast<const void *>(request.addr + request.len - 1);
+    if (request.len == 0 || request.addr + request.len < request.addr ||
+        rte_mem_virt2memseg(first, nullptr) == nullptr ||
+        rte_mem_virt2memseg(last, nullptr) == nullptr) {
+        reply.result = -EINVAL;
+        return reply;
+    }
+    errno = 0;
+    const auto range = table->find_or_register(request.addr, request.len);
+    if (!range) {
+        reply.result = errno != 0 ? -errno : -ENOSPC;
+        MANA_DRV_LOG(DEBUG,
+                     "port %u: memory %#" PRIx64 "+%" PRIu64
+                     " of a secondary process cannot be registered: %s",
+                     request.port_id, request.addr, request.len, strerror(-reply.result));
+        return reply;
+    }
+    reply.start = range->start;
+    reply.end = range->end;
+    reply.lkey = range->lkey;
+    return reply;
+}
+
+int on_secondary_request(const rte_mp_msg *msg, const void *peer_name)
+{
+    Request request{};
+    Reply reply{};
+    rte_mp_msg out = make_message(&reply, sizeof(reply));
+    if (msg->len_param != static_cast<int>(sizeof(request))) {
+        reply.result = -EINVAL;
+    } else {
+        std::memcpy(&request, msg->param, sizeof(request));
+        switch (request.op) {
+        case Op::attach:
+            reply = answer_attach(request, out);
+            break;
+        case Op::register_memory:
+            reply = answer_registration(request);
+            break;
+        default:
+            reply.result = -EINVAL;
+        }
+    }
+    std::memcpy(out.param, &reply, sizeof(reply));
+    return rte_mp_reply(&out, static_cast<const char *>(peer_name));
+}
+
+void tell_secondaries(Op op, uint16_t port_id)
+{
+    if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+        return;
+    Request request{};
+    request.op = op;
+    request.port_id = port_id;
+    rte_mp_msg msg = make_message(&request, sizeof(request));
+    struct rte_mp_reply replies {
+    };
+    timespec timeout = reply_timeout();
+    if (rte_mp_request_sync(&msg, &replies, &timeout) != 0) {
+        MANA_DRV_LOG(WARNING, "port %u: cannot tell secondary processes to %s bursts: %s", port_id,
+                     op == Op::halt ? "stop" : "resume", rte_strerror(rte_errno));
+        return;
+    }
+    if (replies.nb_received < replies.nb_sent)
+        MANA_DRV_LOG(WARNING,
+                     "port %u: %d of %d secondary processes did not confirm that they %s "
+                     "bursts (no net_mana in them, or hung)",
+                     port_id, replies.nb_sent - replies.nb_received, replies.nb_sent,
+                     op == Op::halt ? "stopped" : "resumed");
+    std::free(replies.msgs);
+}
+
+// ---- secondary side ----
+
+// One PCI function attached in this process: the doorbell page mapped from the primary's
+// command fd, shared by its ports.
+struct AttachedFunction {
+    std::string bdf;
+    void *doorbell_page = nullptr;
+    std::size_t bytes = 0;
+    unsigned ports = 0;
+};
+
+std::mutex attached_mutex;
+std::vector<AttachedFunction> attached;
+
+// While the primary has a port stopped or closed, this process's fast-path entry for it
+// points here and at a table of null queues: rte_eth_rx_burst reads the queue pointer
+// from the ethdev's queue array before it calls the driver, and a closed port's arrays
+// and queues are freed memory (DPDK may unmap it in every process). Start and stop are
+// primary operations, so the ethdev layer never updates a secondary's entry itself.
+uint16_t halted_rx_burst(void *, rte_mbuf **, uint16_t)
+{
+    return 0;
+}
+
+uint16_t halted_tx_burst(void *, rte_mbuf **, uint16_t)
+{
+    return 0;
+}
+
+void *no_queues[RTE_MAX_QUEUES_PER_PORT];
+
+// One pointer of the fast-path entry, stored whole (an lcore may be reading it).
+template <typename T>
+void publish(T &field, std::type_identity_t<T> value)
+{
+    __atomic_store_n(&field, value, __ATOMIC_RELEASE);
+}
+
+// Bursts on the port return 0 without touching shared memory.
+void halt_fast_path(uint16_t port_id)
+{
+    struct rte_eth_fp_ops &ops = rte_eth_fp_ops[port_id];
+    publish(ops.rx_pkt_burst, halted_rx_burst);
+    publish(ops.tx_pkt_burst, halted_tx_burst);
+    publish(ops.tx_pkt_prepare, nullptr);
+    publish(ops.rxq.data, no_queues);
+    publish(ops.txq.data, no_queues);
+}
+
+// The TX burst the primary picked at start (with or without TSO), from the shared queues.
+eth_tx_burst_t primary_tx_burst(const rte_eth_dev_data *data)
+{
+    for (uint16_t i = 0; data->tx_queues != nullptr && i < data->nb_tx_queues; ++i) {
+        const auto *queue = static_cast<const TxQueue *>(data->tx_queues[i]);
+        if (queue != nullptr && queue->config().tso)
+            return tx_burst_tso;
+    }
+    return tx_burst;
+}
+
+// Bursts go to the queues the primary lists now (they may have been set up again).
+void resume_fast_path(uint16_t port_id)
+{
+    struct rte_eth_fp_ops &ops = rte_eth_fp_ops[port_id];
+    const rte_eth_dev_data *data = rte_eth_devices[port_id].data;
+    __atomic_store_n(&ops.rxq.data, data->rx_queues, __ATOMIC_RELEASE);
+    __atomic_store_n(&ops.txq.data, data->tx_queues, __ATOMIC_RELEASE);
+    publish(ops.tx_pkt_prepare, tx_prepare);
+    publish(ops.tx_pkt_burst, primary_tx_burst(data));
+    publish(ops.rx_pkt_burst, rx_burst);
+}
+
+int on_primary_request(const rte_mp_msg *msg, const void *peer_name)
+{
+    Request request{};
+    Reply reply{};
+    if (msg->len_param != static_cast<int>(sizeof(request))) {
+        reply.result = -EINVAL;
+    } else {
+        std::memcpy(&request, msg->param, sizeof(request));
+        const bool known = (request.op == Op::halt || request.op == Op::resume) &&
+                           request.port_id < RTE_MAX_ETHPORTS;
+        if (!known)
+            reply.result = -EINVAL;
+        // Ports this process has not attached are none of its business.
+        else if (process_ports[request.port_id].doorbell_page == nullptr)
+            reply.result = 0;
+        else if (request.op == Op::halt)
+            halt_fast_path(request.port_id);
+        else
+            resume_fast_path(request.port_id);
+    }
+    rte_mp_msg out = make_message(&reply, sizeof(reply));
+    return rte_mp_reply(&out, static_cast<const char *>(peer_name));
+}
+
+// One request to the primary; the reply's fd (if any) goes to `fd`. Negative errno.
+int ask_primary(const Request &request, Reply &reply, int *fd)
+{
+    rte_mp_msg msg = make_message(&request, sizeof(request));
+    struct rte_mp_reply replies {
+    };
+    timespec timeout = reply_timeout();
+    if (rte_mp_request_sync(&msg, &replies, &timeout) != 0)
+        return -(rte_errno != 0 ? rte_errno : EIO);
+    int ret = 0;
+    if (replies.nb_received != 1 || replies.msgs[0].len_param != static_cast<int>(sizeof(reply))) {
+        ret = -EPROTO;
+    } else {
+        std::memcpy(&reply, replies.msgs[0].param, sizeof(reply));
+        for (int i = 0; i < replies.msgs[0].num_fds; ++i) {
+            if (fd != nullptr && *fd < 0)
+                *fd = replies.msgs[0].fds[i];
+            else
+                close(replies.msgs[0].fds[i]);
+        }
+    }
+    std::free(replies.msgs);
+    return ret;
+}
+
+// The primary registers the buffer's memory in the port's table on our behalf.
+std::optional<MrRange> register_through_primary(const MrTable &table, uintptr_t addr,
+                                                std::size_t len)
+{
+    for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; ++p) {
+        if (process_ports[p].doorbell_page == nullptr)
+            continue;
+        rte_eth_dev *dev = our_port(p);
+        if (dev == nullptr || Port::of(dev).memory_regions() != &table)
+            continue;
+        Request request{};
+        request.op = Op::register_memory;
+        request.port_id = p;
+        request.addr = addr;
+        request.len = len;
+        Reply reply{};
+        const int ret = ask_primary(request, reply, nullptr);
+        if (ret != 0 || reply.result != 0) {
+            MANA_DP_LOG(DEBUG, "port %u: the primary did not register memory %#lx+%zu: %s", p,
+                        static_cast<unsigned long>(addr), len,
+                        strerror(-(ret != 0 ? ret : reply.result)));
+            return std::nullopt;
+        }
+        const MrRange range{.start = reply.start, .end = reply.end, .lkey = reply.lkey};
+        if (!range.contains(addr, len))
+            return std::nullopt;
+        return range;
+    }
+    return std::nullopt;
+}
+
+void release_function(const std::string &bdf)
+{
+    std::lock_guard guard(attached_mutex);
+    for (auto it = attached.begin(); it != attached.end(); ++it) {
+        if (it->bdf != bdf)
+            continue;
+        if (--it->ports == 0) {
+            munmap(it->doorbell_page, it->bytes);
+            attached.erase(it);
+        }
+        return;
+    }
+}
+
+int register_action(rte_mp_t handler)
+{
+    if (rte_mp_action_register(kAction, handler) == 0 || rte_errno == EEXIST)
+        return 0;
+    return -rte_errno;
+}
+
+} // namespace
+
+std::string port_name(const std::string &bdf, unsigned ib_port)
+{
+    return bdf + "_port" + std::to_string(ib_port);
+}
+
+void serve_secondaries()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        const int ret = register_action(on_secondary_request);
+        // ENOTSUP: IPC is off (--in-memory, --no-shconf), so there are no secondaries.
+        if (ret != 0 && ret != -ENOTSUP)
+            MANA_INIT_LOG(WARNING, "cannot serve secondary processes (DPDK IPC action %s): %s",
+                          kAction, strerror(-ret));
+    });
+}
+
+void halt_secondaries(uint16_t port_id)
+{
+    tell_secondaries(Op::halt, port_id);
+}
+
+void resume_secondaries(uint16_t port_id)
+{
+    tell_secondaries(Op::resume, port_id);
+}
+
+int probe_secondary(rte_pci_device *pci_dev, const std::string &bdf)
+{
+    int ret = register_action(on_primary_request);
+    if (ret != 0) {
+        MANA_INIT_LOG(ERR, "%s: cannot register the DPDK IPC action %s: %s", bdf.c_str(), kAction,
+                      strerror(-ret));
+        return ret;
+    }
+    Request request{};
+    request.op = Op::attach;
+    rte_strlcpy(request.bdf, bdf.c_str(), sizeof(request.bdf));
+    Reply reply{};
+    int fd = -1;
+    ret = ask_primary(request, reply, &fd);
+    if (ret != 0 || reply.result != 0) {
+        if (fd >= 0)
+            close(fd);
+        MANA_INIT_LOG(ERR,
+                      "%s: the primary process did not hand over its ports (%s); start the "
+                      "primary first, with net_mana and the same --file-prefix",
+                      bdf.c_str(), strerror(-(ret != 0 ? ret : reply.result)));
+        return ret != 0 ? ret : reply.result;
+    }
+    if (fd < 0) {
+        MANA_INIT_LOG(ERR, "%s: the primary process sent no command fd", bdf.c_str());
+        return -EPROTO;
+    }
+    // Offset 0 of the command fd is the context's doorbell page (spec §7).
+    const auto bytes = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    void *page = mmap(nullptr, bytes, PROT_WRITE, MAP_SHARED, fd, 0);
+    const int map_error = errno;
+    close(fd);
+    if (page == MAP_FAILED) {
+        MANA_INIT_LOG(ERR, "%s: cannot map the doorbell page of the primary's device: %s",
+                      bdf.c_str(), strerror(map_error));
+        return -map_error;
+    }
+    {
+        std::lock_guard guard(attached_mutex);
+        attached.push_back(AttachedFunction{.bdf = bdf, .doorbell_page = page, .bytes = bytes});
+    }
+    remote_mr_lookup = register_through_primary;
+
+    for (unsigned i = 0; i < reply.ib_port_count && i < kMaxPortsPerFunction; ++i) {
+        const std::string name = port_name(bdf, reply.ib_ports[i]);
+        rte_eth_dev *eth_dev = rte_eth_dev_attach_secondary(name.c_str());
+        if (eth_dev == nullptr) {
+            MANA_INIT_LOG(ERR, "%s: cannot attach to the primary's ethdev %s", bdf.c_str(),
+                          name.c_str());
+            continue;
+        }
+        {
+            std::lock_guard guard(attached_mutex);
+            for (auto &function : attached)
+                if (function.bdf == bdf)
+                    ++function.ports;
+        }
+        process_ports[eth_dev->data->port_id].doorbell_page = page;
+        eth_dev->device = &pci_dev->device;
+        eth_dev->dev_ops = &secondary_port_ops();
+        eth_dev->rx_pkt_burst = rx_burst;
+        eth_dev->tx_pkt_burst = primary_tx_burst(eth_dev->data);
+        eth_dev->tx_pkt_prepare = tx_prepare;
+        rte_eth_dev_probing_finish(eth_dev);
+        // A stopped port has no rings to poll until the primary starts it.
+        if (eth_dev->data->dev_started == 0)
+            halt_fast_path(eth_dev->data->port_id);
+        MANA_INIT_LOG(INFO, "%s: port %u (%s) attached in this secondary process", bdf.c_str(),
+                      eth_dev->data->port_id, name.c_str());
+    }
+    std::lock_guard guard(attached_mutex);
+    for (auto it = attached.begin(); it != attached.end(); ++it) {
+        if (it->bdf == bdf && it->ports == 0) {
+            munmap(it->doorbell_page, it->bytes);
+            attached.erase(it);
+            return -ENODEV;
+        }
+    }
+    return 0;
+}
+
+int close_secondary_port(rte_eth_dev *dev)
+{
+    ProcessPort &local = process_ports[dev->data->port_id];
+    if (local.doorbell_page == nullptr)
+        return 0;
+    local.doorbell_page = nullptr;
+    if (dev->device != nullptr)
+        release_function(dev->device->name);
+    return 0;
+}
+
+} // namespace mana

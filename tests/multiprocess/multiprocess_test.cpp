@@ -1,0 +1,601 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// net_mana across DPDK processes over the threaded emulator (the device model runs in
+// the primary). One binary, several roles (argv[1]):
+//   traffic              primary: sets the ports up, runs a secondary that bursts on its
+//                        queues with mbufs of a pool of its own, checks the statistics
+//                        both saw, runs dpdk-proc-info against itself, checks that every
+//                        mbuf of both pools came back
+//   primary_exits_first  no EAL: runs hold_primary and outliving_secondary, lets the
+//                        primary stop, close and exit while the secondary still runs
+//   secondary_traffic, hold_primary, outliving_secondary: the processes above
+// Every role prints what failed and exits non-zero on failure.
+#include <mana_emu.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <array>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+namespace
+{
+
+constexpr const char *kBdf = "7870:00:00.0";
+constexpr const char *kPort0Name = "7870:00:00.0_port1";
+constexpr const char *kPort1Name = "7870:00:00.0_port2";
+constexpr const char *kPrimaryPool = "mp_primary_pool";
+constexpr const char *kSecondaryPool = "mp_secondary_pool";
+constexpr unsigned kPoolSize = 2047;
+constexpr uint16_t kDescriptors = 256;
+constexpr uint16_t kEtherType = 0x88b5; // IEEE local experimental
+constexpr uint32_t kFrameBytes = 128;
+constexpr uint32_t kPrimaryFrames = 16;
+constexpr uint32_t kSecondaryFrames = 200;
+
+int failures = 0;
+
+void fail(const char *format, ...)
+{
+    std::va_list args;
+    va_start(args, format);
+    std::fprintf(stderr, "FAIL [%d]: ", getpid());
+    std::vfprintf(stderr, format, args);
+    std::fputc('\n', stderr);
+    va_end(args);
+    ++failures;
+}
+
+#define CHECK(condition, ...)                                                                      \
+    do {                                                                                           \
+        if (!(condition))                                                                          \
+            fail(__VA_ARGS__);                                                                     \
+    } while (0)
+
+std::string env_or_die(const char *name)
+{
+    const char *value = std::getenv(name);
+    if (value == nullptr || *value == '\0') {
+        std::fprintf(stderr, "%s is not set (meson sets it)\n", name);
+        std::exit(2);
+    }
+    return value;
+}
+
+std::string file_prefix()
+{
+    return env_or_die("MANA_MP_PREFIX");
+}
+
+// Primary on lcore 0, secondaries on lcore 1: the processes share the mempools, and a
+// mempool's per-lcore caches are per lcore id, not per process.
+void init_eal(bool secondary)
+{
+    std::vector<std::string> args = {"multiprocess_test",
+                                     "-l",
+                                     secondary ? "1" : "0",
+                                     "--file-prefix",
+                                     file_prefix(),
+                                     secondary ? "--proc-type=secondary" : "--proc-type=primary",
+                                     "-a",
+                                     kBdf,
+                                     "-d",
+                                     env_or_die("MANA_PMD"),
+                                     "--log-level=pmd.net.mana.*:info"};
+    std::vector<char *> argv;
+    for (auto &arg : args)
+        argv.push_back(arg.data());
+    if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
+        std::fprintf(stderr, "rte_eal_init failed: %s\n", rte_strerror(rte_errno));
+        std::exit(2);
+    }
+}
+
+uint16_t port_by_name(const char *name)
+{
+    uint16_t port = RTE_MAX_ETHPORTS;
+    if (rte_eth_dev_get_port_by_name(name, &port) != 0) {
+        std::fprintf(stderr, "no ethdev %s in process %d\n", name, getpid());
+        std::exit(1);
+    }
+    return port;
+}
+
+rte_mempool *make_pool(const char *name)
+{
+    // No per-lcore cache: available counts are exact whichever process freed last.
+    rte_mempool *pool =
+        rte_pktmbuf_pool_create(name, kPoolSize, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    if (pool == nullptr) {
+        std::fprintf(stderr, "cannot create mempool %s: %s\n", name, rte_strerror(rte_errno));
+        std::exit(2);
+    }
+    return pool;
+}
+
+void setup_port(uint16_t port, rte_mempool *pool)
+{
+    rte_eth_conf conf{};
+    CHECK(rte_eth_dev_configure(port, 1, 1, &conf) == 0, "configure port %u", port);
+    CHECK(rte_eth_rx_queue_setup(port, 0, kDescriptors, SOCKET_ID_ANY, nullptr, pool) == 0,
+          "RX queue setup on port %u", port);
+    CHECK(rte_eth_tx_queue_setup(port, 0, kDescriptors, SOCKET_ID_ANY, nullptr) == 0,
+          "TX queue setup on port %u", port);
+    CHECK(rte_eth_dev_start(port) == 0, "start port %u", port);
+}
+
+// Port MACs, read once: once the primary has closed a port, its ethdev data (MAC array
+// included) is gone, and rte_eth_macaddr_get must not be called any more.
+std::array<rte_ether_addr, RTE_MAX_ETHPORTS> macs{};
+
+void learn_macs(uint16_t p0, uint16_t p1)
+{
+    CHECK(rte_eth_macaddr_get(p0, &macs[p0]) == 0 && rte_eth_macaddr_get(p1, &macs[p1]) == 0,
+          "macaddr_get");
+}
+
+// An Ethernet frame to `to` whose payload is the frame's index then a pattern from it.
+rte_mbuf *make_frame(rte_mempool *pool, uint16_t from, uint16_t to, uint32_t index)
+{
+    rte_mbuf *mbuf = rte_pktmbuf_alloc(pool);
+    if (mbuf == nullptr)
+        return nullptr;
+    auto *bytes = reinterpret_cast<uint8_t *>(rte_pktmbuf_append(mbuf, kFrameBytes));
+    const rte_ether_addr src = macs[from];
+    const rte_ether_addr dst = macs[to];
+    std::memcpy(bytes, dst.addr_bytes, 6);
+    std::memcpy(bytes + 6, src.addr_bytes, 6);
+    bytes[12] = kEtherType >> 8;
+    bytes[13] = kEtherType & 0xff;
+    std::memcpy(bytes + 14, &index, sizeof(index));
+    for (uint32_t i = 18; i < kFrameBytes; ++i)
+        bytes[i] = static_cast<uint8_t>(index + i);
+    return mbuf;
+}
+
+// The index of a frame built by make_frame, or -1 when its bytes are not what was sent.
+int64_t frame_index(const rte_mbuf *mbuf)
+{
+    if (mbuf->pkt_len != kFrameBytes || mbuf->nb_segs != 1)
+        return -1;
+    const auto *bytes = rte_pktmbuf_mtod(mbuf, const uint8_t *);
+    uint32_t index = 0;
+    std::memcpy(&index, bytes + 14, sizeof(index));
+    for (uint32_t i = 18; i < kFrameBytes; ++i)
+        if (bytes[i] != static_cast<uint8_t>(index + i))
+            return -1;
+    return index;
+}
+
+// Sends frames first..first+count-1 from port `from` to port `to` (queue 0 each) and
+// receives them, in order and intact, waiting for the threaded device model.
+void exchange(rte_mempool *pool, uint16_t from, uint16_t to, uint32_t first, uint32_t count)
+{
+    uint32_t sent = 0;
+    uint32_t received = 0;
+    uint32_t bad = 0;
+    for (long spins = 0; received < count && spins < 2000000; ++spins) {
+        if (sent < count) {
+            std::array<rte_mbuf *, 32> burst{};
+            const uint32_t n = std::min<uint32_t>(32, count - sent);
+            uint32_t made = 0;
+            while (made < n && (burst[made] = make_frame(pool, from, to, first + sent + made)))
+                ++made;
+            const uint16_t taken = rte_eth_tx_burst(from, 0, burst.data(), made);
+            rte_pktmbuf_free_bulk(burst.data() + taken, made - taken);
+            sent += taken;
+        } else {
+            rte_eth_tx_burst(from, 0, nullptr, 0); // reaps completions
+        }
+        std::array<rte_mbuf *, 32> got{};
+        const uint16_t n = rte_eth_rx_burst(to, 0, got.data(), got.size());
+        for (uint16_t i = 0; i < n; ++i) {
+            if (frame_index(got[i]) != static_cast<int64_t>(first + received))
+                ++bad;
+            ++received;
+        }
+        rte_pktmbuf_free_bulk(got.data(), n);
+        if (n == 0)
+            usleep(10);
+    }
+    for (int i = 0; i < 100; ++i)
+        rte_eth_tx_burst(from, 0, nullptr, 0);
+    CHECK(sent == count, "sent %u of %u frames on port %u", sent, count, from);
+    CHECK(received == count, "received %u of %u frames on port %u", received, count, to);
+    CHECK(bad == 0, "%u frames arrived changed or out of order", bad);
+}
+
+rte_eth_stats stats_of(uint16_t port)
+{
+    rte_eth_stats stats{};
+    CHECK(rte_eth_stats_get(port, &stats) == 0, "stats_get on port %u", port);
+    return stats;
+}
+
+struct Child {
+    pid_t pid = -1;
+    int in = -1;  // its stdin
+    int out = -1; // its stdout
+};
+
+// Runs a program (this binary in another role), its stdin and stdout piped to us.
+Child spawn(const std::vector<std::string> &args, bool pipes)
+{
+    int to_child[2] = {-1, -1};
+    int from_child[2] = {-1, -1};
+    // Close-on-exec: a later child must not hold this child's stdin open.
+    if (pipes && (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0)) {
+        std::perror("pipe");
+        std::exit(2);
+    }
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid == 0) {
+        if (pipes) {
+            dup2(to_child[0], STDIN_FILENO);
+            dup2(from_child[1], STDOUT_FILENO);
+            close(to_child[0]);
+            close(to_child[1]);
+            close(from_child[0]);
+            close(from_child[1]);
+        }
+        std::vector<char *> argv;
+        for (const auto &arg : args)
+            argv.push_back(const_cast<char *>(arg.c_str()));
+        argv.push_back(nullptr);
+        execvp(argv[0], argv.data());
+        std::perror(argv[0]);
+        _exit(127);
+    }
+    Child child{.pid = pid};
+    if (pipes) {
+        close(to_child[0]);
+        close(from_child[1]);
+        child.in = to_child[1];
+        child.out = from_child[0];
+    }
+    return child;
+}
+
+std::string self()
+{
+    std::array<char, 4096> path{};
+    const ssize_t n = readlink("/proc/self/exe", path.data(), path.size() - 1);
+    return n > 0 ? std::string(path.data(), n) : "multiprocess_test";
+}
+
+// The exit status of a child; a signal is reported as 128 + its number.
+int wait_for(pid_t pid)
+{
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid)
+        return -1;
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+std::string read_line(int fd)
+{
+    std::string line;
+    char c = 0;
+    while (read(fd, &c, 1) == 1 && c != '\n')
+        line += c;
+    return line;
+}
+
+void say(const char *line)
+{
+    std::printf("%s\n", line);
+    std::fflush(stdout);
+}
+
+// All output of a program (stdout and stderr) and its exit status.
+std::pair<int, std::string> run_capturing(const std::vector<std::string> &args, const char *preload)
+{
+    int out[2];
+    if (pipe(out) != 0)
+        return {-1, ""};
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        dup2(out[1], STDERR_FILENO);
+        close(out[0]);
+        close(out[1]);
+        if (preload != nullptr)
+            setenv("LD_PRELOAD", preload, 1);
+        std::vector<char *> argv;
+        for (const auto &arg : args)
+            argv.push_back(const_cast<char *>(arg.c_str()));
+        argv.push_back(nullptr);
+        execvp(argv[0], argv.data());
+        _exit(127);
+    }
+    close(out[1]);
+    std::string text;
+    char buffer[4096];
+    ssize_t n;
+    while ((n = read(out[0], buffer, sizeof(buffer))) > 0)
+        text.append(buffer, static_cast<std::size_t>(n));
+    close(out[0]);
+    return {wait_for(pid), text};
+}
+
+// The number after `label` in the stats block of port `port` of dpdk-proc-info --stats.
+long long proc_info_value(const std::string &text, uint16_t port, const std::string &label)
+{
+    const std::string header = "NIC statistics for port " + std::to_string(port) + " ";
+    const auto block = text.find(header);
+    if (block == std::string::npos)
+        return -1;
+    const auto at = text.find(label, block);
+    const auto next = text.find("NIC statistics for port", block + header.size());
+    if (at == std::string::npos || (next != std::string::npos && at > next))
+        return -1;
+    return std::atoll(text.c_str() + at + label.size());
+}
+
+void check_emulator_clean(bool closed)
+{
+    struct mana_emu_counters counters {
+    };
+    CHECK(mana_emu_counters(&counters) == 0, "emulator counters");
+    CHECK(counters.dma_violations == 0, "%llu DMA violations",
+          static_cast<unsigned long long>(counters.dma_violations));
+    CHECK(counters.wqe_violations == 0, "%llu WQE violations",
+          static_cast<unsigned long long>(counters.wqe_violations));
+    if (closed) {
+        CHECK(counters.live_objects == 0, "%llu verbs objects left after close",
+              static_cast<unsigned long long>(counters.live_objects));
+        CHECK(counters.open_fds == 0, "%llu emulator fds left after close",
+              static_cast<unsigned long long>(counters.open_fds));
+    }
+}
+
+void check_pool_full(const char *name)
+{
+    const rte_mempool *pool = rte_mempool_lookup(name);
+    CHECK(pool != nullptr, "mempool %s not found", name);
+    if (pool != nullptr)
+        CHECK(rte_mempool_avail_count(pool) == pool->size, "mempool %s: %u of %u mbufs back", name,
+              rte_mempool_avail_count(pool), pool->size);
+}
+
+int finish(const char *role)
+{
+    if (failures == 0)
+        std::fprintf(stderr, "PASS: %s\n", role);
+    return failures == 0 ? 0 : 1;
+}
+
+// ---- roles ----
+
+int traffic()
+{
+    init_eal(false);
+    const uint16_t p0 = port_by_name(kPort0Name);
+    const uint16_t p1 = port_by_name(kPort1Name);
+    learn_macs(p0, p1);
+    rte_mempool *pool = make_pool(kPrimaryPool);
+    setup_port(p0, pool);
+    setup_port(p1, pool);
+    exchange(pool, p0, p1, 0, kPrimaryFrames);
+
+    const Child secondary = spawn({self(), "secondary_traffic"}, false);
+    CHECK(wait_for(secondary.pid) == 0, "the secondary failed (see its output above)");
+
+    // What the secondary sent is counted in the primary too.
+    const uint32_t total = kPrimaryFrames + kSecondaryFrames;
+    const rte_eth_stats s0 = stats_of(p0);
+    const rte_eth_stats s1 = stats_of(p1);
+    CHECK(s0.opackets == total, "primary sees %llu packets sent on port %u, want %u",
+          static_cast<unsigned long long>(s0.opackets), p0, total);
+    CHECK(s0.obytes == uint64_t{total} * kFrameBytes, "primary sees %llu bytes sent",
+          static_cast<unsigned long long>(s0.obytes));
+    CHECK(s0.oerrors == 1, "primary sees %llu TX errors, want the secondary's 1",
+          static_cast<unsigned long long>(s0.oerrors));
+    CHECK(s1.ipackets == total, "primary sees %llu packets received on port %u, want %u",
+          static_cast<unsigned long long>(s1.ipackets), p1, total);
+
+    // dpdk-proc-info is a secondary process reading the same statistics.
+    const auto [status, text] =
+        run_capturing({"dpdk-proc-info", "--file-prefix", file_prefix(), "-a", kBdf, "-d",
+                       env_or_die("MANA_PMD"), "--log-level=pmd.net.mana.*:info", "--", "--stats"},
+                      env_or_die("MANA_EMU_LIB").c_str());
+    CHECK(status == 0, "dpdk-proc-info exited with %d", status);
+    CHECK(proc_info_value(text, p0, "TX-packets:") == total,
+          "dpdk-proc-info shows TX-packets %lld on port %u, want %u",
+          proc_info_value(text, p0, "TX-packets:"), p0, total);
+    CHECK(proc_info_value(text, p1, "RX-packets:") == total,
+          "dpdk-proc-info shows RX-packets %lld on port %u, want %u",
+          proc_info_value(text, p1, "RX-packets:"), p1, total);
+    if (failures != 0)
+        std::fprintf(stderr, "dpdk-proc-info output:\n%s\n", text.c_str());
+
+    // The ports still work after both secondaries have gone.
+    exchange(pool, p0, p1, total, kPrimaryFrames);
+
+    CHECK(rte_eth_dev_stop(p0) == 0 && rte_eth_dev_stop(p1) == 0, "stop");
+    check_emulator_clean(false);
+    // Mbufs of the secondary's pool that were still in flight came back on stop.
+    check_pool_full(kPrimaryPool);
+    check_pool_full(kSecondaryPool);
+    CHECK(rte_eth_dev_close(p0) == 0 && rte_eth_dev_close(p1) == 0, "close");
+    check_emulator_clean(true);
+    // The secondary's pool stays: freeing a mempool calls back into the process that
+    // created it (memory-chunk release), which is gone.
+    rte_mempool_free(pool);
+    rte_eal_cleanup();
+    return finish("traffic: secondary bursts, shared statistics, dpdk-proc-info");
+}
+
+// A packet in memory that only this process has (its heap): it cannot be registered
+// through the primary, so tx_burst takes it, frees it and counts an error.
+void send_unregistrable(rte_mempool *pool, uint16_t from, uint16_t to)
+{
+    static bool freed = false;
+    std::vector<uint8_t> heap(4096);
+    rte_mbuf *mbuf = rte_pktmbuf_alloc(pool);
+    CHECK(mbuf != nullptr, "alloc");
+    if (mbuf == nullptr)
+        return;
+    uint16_t len = static_cast<uint16_t>(heap.size());
+    rte_mbuf_ext_shared_info *shinfo = rte_pktmbuf_ext_shinfo_init_helper(
+        heap.data(), &len, [](void *, void *) { freed = true; }, nullptr);
+    rte_pktmbuf_attach_extbuf(mbuf, heap.data(), RTE_BAD_IOVA, len, shinfo);
+    rte_pktmbuf_reset_headroom(mbuf);
+    rte_mbuf *model = make_frame(pool, from, to, 0);
+    std::memcpy(rte_pktmbuf_append(mbuf, kFrameBytes), rte_pktmbuf_mtod(model, void *),
+                kFrameBytes);
+    rte_pktmbuf_free(model);
+    CHECK(rte_eth_tx_burst(from, 0, &mbuf, 1) == 1, "tx_burst did not take the heap packet");
+    CHECK(freed, "the heap packet was not freed");
+}
+
+int secondary_traffic()
+{
+    init_eal(true);
+    CHECK(rte_eth_dev_count_avail() == 2, "%u ports in the secondary, want 2",
+          rte_eth_dev_count_avail());
+    const uint16_t p0 = port_by_name(kPort0Name);
+    const uint16_t p1 = port_by_name(kPort1Name);
+    learn_macs(p0, p1);
+    rte_eth_dev_info info{};
+    CHECK(rte_eth_dev_info_get(p0, &info) == 0, "dev_info_get in the secondary");
+    CHECK(info.driver_name != nullptr && std::strcmp(info.driver_name, "net_mana") == 0,
+          "driver name %s", info.driver_name ? info.driver_name : "(null)");
+    CHECK(info.max_rx_queues > 0 && info.tx_desc_lim.nb_max == kDescriptors,
+          "device limits in the secondary: %u RX queues, %u TX descriptors", info.max_rx_queues,
+          info.tx_desc_lim.nb_max);
+
+    // The primary's frames are counted already.
+    CHECK(stats_of(p0).opackets == kPrimaryFrames, "secondary sees %llu packets sent, want %u",
+          static_cast<unsigned long long>(stats_of(p0).opackets), kPrimaryFrames);
+
+    // Mbufs from a pool this process created: their memory is registered by the primary.
+    rte_mempool *pool = make_pool(kSecondaryPool);
+    exchange(pool, p0, p1, kPrimaryFrames, kSecondaryFrames);
+    send_unregistrable(pool, p0, p1);
+
+    const uint32_t total = kPrimaryFrames + kSecondaryFrames;
+    const rte_eth_stats s0 = stats_of(p0);
+    const rte_eth_stats s1 = stats_of(p1);
+    CHECK(s0.opackets == total && s0.q_opackets[0] == total,
+          "secondary sees %llu packets sent, want %u", static_cast<unsigned long long>(s0.opackets),
+          total);
+    CHECK(s0.oerrors == 1, "secondary sees %llu TX errors, want 1",
+          static_cast<unsigned long long>(s0.oerrors));
+    CHECK(s1.ipackets == total, "secondary sees %llu packets received, want %u",
+          static_cast<unsigned long long>(s1.ipackets), total);
+    // Closing in a secondary lets go of the port here only.
+    CHECK(rte_eth_dev_close(p0) == 0 && rte_eth_dev_close(p1) == 0, "close in the secondary");
+    rte_eal_cleanup();
+    return finish("secondary_traffic");
+}
+
+int hold_primary()
+{
+    init_eal(false);
+    const uint16_t p0 = port_by_name(kPort0Name);
+    const uint16_t p1 = port_by_name(kPort1Name);
+    learn_macs(p0, p1);
+    rte_mempool *pool = make_pool(kPrimaryPool);
+    setup_port(p0, pool);
+    setup_port(p1, pool);
+    say("ready");
+    while (!read_line(STDIN_FILENO).empty()) {
+    }
+    // The secondary is still attached and may still call bursts.
+    CHECK(rte_eth_dev_stop(p0) == 0 && rte_eth_dev_stop(p1) == 0, "stop");
+    CHECK(rte_eth_dev_close(p0) == 0 && rte_eth_dev_close(p1) == 0, "close");
+    check_emulator_clean(true);
+    check_pool_full(kPrimaryPool);
+    rte_mempool_free(pool);
+    rte_eal_cleanup();
+    return finish("hold_primary");
+}
+
+int outliving_secondary()
+{
+    init_eal(true);
+    const uint16_t p0 = port_by_name(kPort0Name);
+    const uint16_t p1 = port_by_name(kPort1Name);
+    learn_macs(p0, p1);
+    rte_mempool *pool = make_pool(kSecondaryPool);
+    exchange(pool, p0, p1, 0, 32);
+    say("bursting");
+    read_line(STDIN_FILENO); // the primary has exited
+
+    // The ports are gone with the primary: bursts take and return nothing.
+    std::array<rte_mbuf *, 8> packets{};
+    uint16_t taken = 0;
+    uint16_t received = 0;
+    for (int i = 0; i < 100; ++i) {
+        for (auto &packet : packets)
+            packet = make_frame(pool, p0, p1, static_cast<uint32_t>(i));
+        const uint16_t n = rte_eth_tx_burst(p0, 0, packets.data(), packets.size());
+        taken += n;
+        rte_pktmbuf_free_bulk(packets.data() + n, packets.size() - n);
+        std::array<rte_mbuf *, 32> got{};
+        for (uint16_t port : {p0, p1}) {
+            const uint16_t r = rte_eth_rx_burst(port, 0, got.data(), got.size());
+            received += r;
+            rte_pktmbuf_free_bulk(got.data(), r);
+        }
+    }
+    CHECK(taken == 0, "tx_burst took %u packets after the primary exited", taken);
+    CHECK(received == 0, "rx_burst returned %u packets after the primary exited", received);
+    CHECK(rte_mempool_avail_count(pool) == pool->size, "own pool: %u of %u mbufs",
+          rte_mempool_avail_count(pool), pool->size);
+    rte_eth_stats stats{};
+    CHECK(rte_eth_stats_get(p0, &stats) != 0, "stats of a port the primary closed");
+    rte_eal_cleanup();
+    return finish("outliving_secondary");
+}
+
+int primary_exits_first()
+{
+    Child primary = spawn({self(), "hold_primary"}, true);
+    CHECK(read_line(primary.out) == "ready", "the primary did not get ready");
+    Child secondary = spawn({self(), "outliving_secondary"}, true);
+    CHECK(read_line(secondary.out) == "bursting", "the secondary did not get going");
+    close(primary.in);
+    const int primary_status = wait_for(primary.pid);
+    CHECK(primary_status == 0, "the primary exited with %d", primary_status);
+    CHECK(write(secondary.in, "go\n", 3) == 3, "write to the secondary");
+    close(secondary.in);
+    const int secondary_status = wait_for(secondary.pid);
+    CHECK(secondary_status == 0, "the secondary exited with %d after the primary%s",
+          secondary_status, secondary_status > 128 ? " (killed by a signal)" : "");
+    return finish("primary_exits_first: the secondary outlives the primary");
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    const std::string role = argc > 1 ? argv[1] : "";
+    if (role == "traffic")
+        return traffic();
+    if (role == "secondary_traffic")
+        return secondary_traffic();
+    if (role == "primary_exits_first")
+        return primary_exits_first();
+    if (role == "hold_primary")
+        return hold_primary();
+    if (role == "outliving_secondary")
+        return outliving_secondary();
+    std::fprintf(stderr, "usage: %s traffic|primary_exits_first (through with_hugepages.sh)\n",
+                 argv[0]);
+    return 2;
+}
