@@ -13,10 +13,13 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_tcp.h>
 
 #include <array>
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -41,8 +44,24 @@ constexpr uint16_t kEtherType = 0x88b5; // IEEE local experimental
 constexpr uint32_t kFrameBytes = 128;
 constexpr uint32_t kPrimaryFrames = 16;
 constexpr uint32_t kSecondaryFrames = 200;
+// One TCP packet the secondary sends with TSO: the device cuts it into kTsoSegments.
+constexpr uint32_t kTsoHeaders = 14 + 20 + 20;
+constexpr uint16_t kTsoSegment = 500;
+constexpr uint32_t kTsoSegments = 3;
+constexpr uint32_t kTsoPacketBytes = kTsoHeaders + kTsoSegment * kTsoSegments;
+constexpr uint64_t kTsoOffloads =
+    RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
 
 int failures = 0;
+
+// How long to wait for the threaded device model to deliver frames before calling them
+// lost: a limit for a failing run, not a speed requirement.
+constexpr auto kDeliveryLimit = std::chrono::seconds(20);
+
+bool before(std::chrono::steady_clock::time_point deadline)
+{
+    return std::chrono::steady_clock::now() < deadline;
+}
 
 void fail(const char *format, ...)
 {
@@ -122,9 +141,10 @@ rte_mempool *make_pool(const char *name)
     return pool;
 }
 
-void setup_port(uint16_t port, rte_mempool *pool)
+void setup_port(uint16_t port, rte_mempool *pool, uint64_t tx_offloads = 0)
 {
     rte_eth_conf conf{};
+    conf.txmode.offloads = tx_offloads;
     CHECK(rte_eth_dev_configure(port, 1, 1, &conf) == 0, "configure port %u", port);
     CHECK(rte_eth_rx_queue_setup(port, 0, kDescriptors, SOCKET_ID_ANY, nullptr, pool) == 0,
           "RX queue setup on port %u", port);
@@ -183,7 +203,8 @@ void exchange(rte_mempool *pool, uint16_t from, uint16_t to, uint32_t first, uin
     uint32_t sent = 0;
     uint32_t received = 0;
     uint32_t bad = 0;
-    for (long spins = 0; received < count && spins < 2000000; ++spins) {
+    const auto deadline = std::chrono::steady_clock::now() + kDeliveryLimit;
+    while (received < count && before(deadline)) {
         if (sent < count) {
             std::array<rte_mbuf *, 32> burst{};
             const uint32_t n = std::min<uint32_t>(32, count - sent);
@@ -387,7 +408,8 @@ int traffic()
     const uint16_t p1 = port_by_name(kPort1Name);
     learn_macs(p0, p1);
     rte_mempool *pool = make_pool(kPrimaryPool);
-    setup_port(p0, pool);
+    // TSO on port 0: the secondary must use the TSO burst the primary chose at start.
+    setup_port(p0, pool, kTsoOffloads);
     setup_port(p1, pool);
     exchange(pool, p0, p1, 0, kPrimaryFrames);
 
@@ -395,17 +417,19 @@ int traffic()
     CHECK(wait_for(secondary.pid) == 0, "the secondary failed (see its output above)");
 
     // What the secondary sent is counted in the primary too.
-    const uint32_t total = kPrimaryFrames + kSecondaryFrames;
+    const uint32_t frames = kPrimaryFrames + kSecondaryFrames;
+    const uint32_t total = frames + 1;               // sent: the frames and the TSO packet
+    const uint32_t received = frames + kTsoSegments; // received: its segments
     const rte_eth_stats s0 = stats_of(p0);
     const rte_eth_stats s1 = stats_of(p1);
     CHECK(s0.opackets == total, "primary sees %llu packets sent on port %u, want %u",
           static_cast<unsigned long long>(s0.opackets), p0, total);
-    CHECK(s0.obytes == uint64_t{total} * kFrameBytes, "primary sees %llu bytes sent",
-          static_cast<unsigned long long>(s0.obytes));
+    CHECK(s0.obytes == uint64_t{frames} * kFrameBytes + kTsoPacketBytes,
+          "primary sees %llu bytes sent", static_cast<unsigned long long>(s0.obytes));
     CHECK(s0.oerrors == 1, "primary sees %llu TX errors, want the secondary's 1",
           static_cast<unsigned long long>(s0.oerrors));
-    CHECK(s1.ipackets == total, "primary sees %llu packets received on port %u, want %u",
-          static_cast<unsigned long long>(s1.ipackets), p1, total);
+    CHECK(s1.ipackets == received, "primary sees %llu packets received on port %u, want %u",
+          static_cast<unsigned long long>(s1.ipackets), p1, received);
 
     // dpdk-proc-info is a secondary process reading the same statistics.
     const auto [status, text] =
@@ -416,14 +440,14 @@ int traffic()
     CHECK(proc_info_value(text, p0, "TX-packets:") == total,
           "dpdk-proc-info shows TX-packets %lld on port %u, want %u",
           proc_info_value(text, p0, "TX-packets:"), p0, total);
-    CHECK(proc_info_value(text, p1, "RX-packets:") == total,
+    CHECK(proc_info_value(text, p1, "RX-packets:") == received,
           "dpdk-proc-info shows RX-packets %lld on port %u, want %u",
-          proc_info_value(text, p1, "RX-packets:"), p1, total);
+          proc_info_value(text, p1, "RX-packets:"), p1, received);
     if (failures != 0)
         std::fprintf(stderr, "dpdk-proc-info output:\n%s\n", text.c_str());
 
     // The ports still work after both secondaries have gone.
-    exchange(pool, p0, p1, total, kPrimaryFrames);
+    exchange(pool, p0, p1, frames, kPrimaryFrames);
 
     CHECK(rte_eth_dev_stop(p0) == 0 && rte_eth_dev_stop(p1) == 0, "stop");
     check_emulator_clean(false);
@@ -462,6 +486,72 @@ void send_unregistrable(rte_mempool *pool, uint16_t from, uint16_t to)
     CHECK(freed, "the heap packet was not freed");
 }
 
+// One TCP/IPv4 packet of kTsoSegments * kTsoSegment payload bytes, prepared and sent
+// with TSO; port `to` must receive it cut into kTsoSegments frames, payload intact.
+void send_tso(rte_mempool *pool, uint16_t from, uint16_t to)
+{
+    rte_mbuf *mbuf = rte_pktmbuf_alloc(pool);
+    CHECK(mbuf != nullptr, "alloc");
+    if (mbuf == nullptr)
+        return;
+    auto *bytes = reinterpret_cast<uint8_t *>(rte_pktmbuf_append(mbuf, kTsoPacketBytes));
+    const rte_ether_addr src = macs[from];
+    const rte_ether_addr dst = macs[to];
+    std::memcpy(bytes, dst.addr_bytes, 6);
+    std::memcpy(bytes + 6, src.addr_bytes, 6);
+    bytes[12] = 0x08;
+    bytes[13] = 0x00;
+    auto *ip = reinterpret_cast<rte_ipv4_hdr *>(bytes + 14);
+    *ip = rte_ipv4_hdr{};
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->total_length = rte_cpu_to_be_16(kTsoPacketBytes - 14);
+    ip->time_to_live = 64;
+    ip->next_proto_id = IPPROTO_TCP;
+    ip->src_addr = rte_cpu_to_be_32(RTE_IPV4(192, 0, 2, 1));
+    ip->dst_addr = rte_cpu_to_be_32(RTE_IPV4(192, 0, 2, 2));
+    auto *tcp = reinterpret_cast<rte_tcp_hdr *>(bytes + 34);
+    *tcp = rte_tcp_hdr{};
+    tcp->src_port = rte_cpu_to_be_16(1000);
+    tcp->dst_port = rte_cpu_to_be_16(2000);
+    tcp->data_off = 5 << 4;
+    tcp->tcp_flags = RTE_TCP_ACK_FLAG;
+    for (uint32_t i = kTsoHeaders; i < kTsoPacketBytes; ++i)
+        bytes[i] = static_cast<uint8_t>(i * 7);
+    mbuf->l2_len = 14;
+    mbuf->l3_len = 20;
+    mbuf->l4_len = 20;
+    mbuf->tso_segsz = kTsoSegment;
+    mbuf->ol_flags = RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+    CHECK(rte_eth_tx_prepare(from, 0, &mbuf, 1) == 1, "tx_prepare refused the TSO packet: %s",
+          rte_strerror(rte_errno));
+    CHECK(rte_eth_tx_burst(from, 0, &mbuf, 1) == 1, "tx_burst did not take the TSO packet");
+
+    uint32_t segments = 0;
+    uint32_t bad = 0;
+    const auto deadline = std::chrono::steady_clock::now() + kDeliveryLimit;
+    while (segments < kTsoSegments && before(deadline)) {
+        rte_eth_tx_burst(from, 0, nullptr, 0);
+        std::array<rte_mbuf *, 8> got{};
+        const uint16_t n = rte_eth_rx_burst(to, 0, got.data(), got.size());
+        for (uint16_t i = 0; i < n; ++i, ++segments) {
+            const auto *data = rte_pktmbuf_mtod(got[i], const uint8_t *);
+            bool intact = got[i]->pkt_len == kTsoHeaders + kTsoSegment && got[i]->nb_segs == 1;
+            for (uint32_t b = 0; intact && b < kTsoSegment; ++b)
+                intact = data[kTsoHeaders + b] ==
+                         static_cast<uint8_t>((kTsoHeaders + segments * kTsoSegment + b) * 7);
+            bad += !intact;
+        }
+        rte_pktmbuf_free_bulk(got.data(), n);
+        if (n == 0)
+            usleep(10);
+    }
+    for (int i = 0; i < 100; ++i)
+        rte_eth_tx_burst(from, 0, nullptr, 0);
+    CHECK(segments == kTsoSegments, "the TSO packet arrived as %u frames, want %u", segments,
+          kTsoSegments);
+    CHECK(bad == 0, "%u TSO segments arrived with wrong length or payload", bad);
+}
+
 int secondary_traffic()
 {
     init_eal(true);
@@ -486,17 +576,18 @@ int secondary_traffic()
     rte_mempool *pool = make_pool(kSecondaryPool);
     exchange(pool, p0, p1, kPrimaryFrames, kSecondaryFrames);
     send_unregistrable(pool, p0, p1);
+    send_tso(pool, p0, p1);
 
-    const uint32_t total = kPrimaryFrames + kSecondaryFrames;
+    const uint32_t frames = kPrimaryFrames + kSecondaryFrames;
     const rte_eth_stats s0 = stats_of(p0);
     const rte_eth_stats s1 = stats_of(p1);
-    CHECK(s0.opackets == total && s0.q_opackets[0] == total,
+    CHECK(s0.opackets == frames + 1 && s0.q_opackets[0] == frames + 1,
           "secondary sees %llu packets sent, want %u", static_cast<unsigned long long>(s0.opackets),
-          total);
+          frames + 1);
     CHECK(s0.oerrors == 1, "secondary sees %llu TX errors, want 1",
           static_cast<unsigned long long>(s0.oerrors));
-    CHECK(s1.ipackets == total, "secondary sees %llu packets received, want %u",
-          static_cast<unsigned long long>(s1.ipackets), total);
+    CHECK(s1.ipackets == frames + kTsoSegments, "secondary sees %llu packets received, want %u",
+          static_cast<unsigned long long>(s1.ipackets), frames + kTsoSegments);
     // Closing in a secondary lets go of the port here only.
     CHECK(rte_eth_dev_close(p0) == 0 && rte_eth_dev_close(p1) == 0, "close in the secondary");
     rte_eal_cleanup();
