@@ -120,7 +120,7 @@ TEST_F(DevInfo, ReportsWhatTheDriverDoes)
     EXPECT_EQ(info.default_rxportconf.ring_size, 256);
     EXPECT_EQ(info.default_txportconf.burst_size, 32);
     EXPECT_EQ(info.rx_offload_capa, RTE_ETH_RX_OFFLOAD_CHECKSUM | RTE_ETH_RX_OFFLOAD_RSS_HASH |
-                                        RTE_ETH_RX_OFFLOAD_VLAN_STRIP);
+                                        RTE_ETH_RX_OFFLOAD_VLAN_STRIP | RTE_ETH_RX_OFFLOAD_SCATTER);
     EXPECT_EQ(info.tx_offload_capa,
               RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
                   RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_MULTI_SEGS |

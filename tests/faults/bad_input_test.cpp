@@ -156,7 +156,7 @@ TEST_F(BadInput, UnsupportedOffloadsAndModesAreRefused)
     conf = {};
     ASSERT_EQ(rte_eth_dev_configure(port0_, 1, 1, &conf), 0);
     rte_eth_rxconf rxconf{};
-    rxconf.offloads = RTE_ETH_RX_OFFLOAD_SCATTER;
+    rxconf.offloads = RTE_ETH_RX_OFFLOAD_TCP_LRO;
     EXPECT_EQ(rte_eth_rx_queue_setup(port0_, 0, 256, SOCKET_ID_ANY, &rxconf, pool), -EINVAL);
     rte_eth_txconf txconf{};
     txconf.offloads = RTE_ETH_TX_OFFLOAD_UDP_TSO;

@@ -12,7 +12,10 @@ that large, so the sender emits ~9 KB TCP segments; testpmd runs its csum engine
 segment cut into 1448-byte ones by the (emulated) device. Checked as well: the receiver got
 several times more frames than the sender sent, and no TSO packet was refused.
 
-Usage: netns_tap_test.py <librte_net_mana.so> <libmana_emu.so> [tso]"""
+With "scatter": both interfaces have a 9000-byte MTU and testpmd receives the ~9 KB frames
+into 2048-byte mbufs (RX scatter: chains of 5) and sends the chains on (multi-segment TX).
+
+Usage: netns_tap_test.py <librte_net_mana.so> <libmana_emu.so> [tso|scatter]"""
 import hashlib
 import os
 import subprocess
@@ -24,6 +27,7 @@ from testpmd_session import Testpmd, port_stats  # noqa: E402
 
 pmd, emu = sys.argv[1:3]
 TSO = sys.argv[3:4] == ["tso"]
+SCATTER = sys.argv[3:4] == ["scatter"]
 TSO_MSS = 1448
 tag = f"{os.getpid() % 100000}"
 ns = [f"mana-a{tag}", f"mana-b{tag}"]
@@ -85,6 +89,8 @@ try:
     # TSO: mbufs large enough for a 9000-MTU frame (no RX scatter needed).
     app_args = (["--total-num-mbufs=8192", "--mbuf-size=9344", "--forward-mode=csum"] if TSO
                 else ["--total-num-mbufs=16384", "--forward-mode=io"])
+    if SCATTER:  # default 2176-byte mbufs: 2048 bytes of data each; 0x8000 = MULTI_SEGS
+        app_args += ["--max-pkt-len=9018", "--enable-scatter", "--tx-offloads=0x8000"]
     session = Testpmd(["-l", "0-1", "--no-huge", "-m", "512", "--no-shconf", "-d", pmd,
                        "-a", "7870:00:00.0"],
                       app_args,
@@ -100,6 +106,9 @@ try:
         sh("ip", "netns", "exec", ns[i], "ip", "addr", "add", f"{addr[i]}/24", "dev", taps[i])
         sh("ip", "netns", "exec", ns[i], "ip", "link", "set", taps[i], "up")
         sh("ip", "netns", "exec", ns[i], "ip", "link", "set", "lo", "up")
+    if SCATTER:
+        for i in (0, 1):
+            sh("ip", "netns", "exec", ns[i], "ip", "link", "set", taps[i], "mtu", "9000")
     if TSO:
         sh("ip", "netns", "exec", ns[0], "ip", "link", "set", taps[0], "mtu", "9000")
         # The receiver keeps MTU 1500 but advertises a 9000-MTU MSS, as a host behind a
@@ -161,6 +170,7 @@ try:
     sent_frames = links_after[0][2] - links_before[0][2]
     sent_bytes = links_after[0][3] - links_before[0][3]
     received_frames = links_after[1][0] - links_before[1][0]
+    received_bytes = links_after[1][1] - links_before[1][1]
     for i in (0, 1):
         if after[i]["InCsumErrors"] != before[i]["InCsumErrors"]:
             fail(f"{ns[i]} counted TCP checksum errors")
@@ -170,6 +180,8 @@ try:
     if TSO and (sent_bytes < 4000 * sent_frames or received_frames < 4 * sent_frames):
         fail(f"no segmentation seen: the sender sent {sent_frames} frames ({sent_bytes} bytes), "
              f"the receiver got {received_frames}")
+    if SCATTER and received_bytes < 8000 * received_frames:
+        fail(f"no jumbo frames: the receiver got {received_frames} frames, {received_bytes} bytes")
     stats = port_stats(session.cmd("show port stats all"))
     for port, values in stats.items():
         if values.get("RX-errors", 0) or values.get("TX-errors", 0):
@@ -179,7 +191,9 @@ try:
     if rc != 0:
         fail(f"testpmd exited with {rc}")
     what = (f" with TSO ({sent_frames} frames of {sent_bytes // max(sent_frames, 1)} bytes on "
-            f"average cut into {received_frames})" if TSO else "")
+            f"average cut into {received_frames})" if TSO else
+            f" in {received_frames} jumbo frames received as 2048-byte mbuf chains" if SCATTER
+            else "")
     print(f"PASS: ping and {TRANSFER_BYTES >> 20} MiB over TCP through testpmd and the emulated "
           f"VF{what}; {retrans} TCP retransmissions")
 finally:

@@ -262,6 +262,17 @@ eth_tx_burst_t primary_tx_burst(const rte_eth_dev_data *data)
     return tx_burst;
 }
 
+// Likewise the RX burst (with or without scatter).
+eth_rx_burst_t primary_rx_burst(const rte_eth_dev_data *data)
+{
+    for (uint16_t i = 0; data->rx_queues != nullptr && i < data->nb_rx_queues; ++i) {
+        const auto *queue = static_cast<const RxQueue *>(data->rx_queues[i]);
+        if (queue != nullptr && queue->config().sges > 1)
+            return rx_burst_scatter;
+    }
+    return rx_burst;
+}
+
 // Bursts go to the queues the primary lists now (they may have been set up again).
 void resume_fast_path(uint16_t port_id)
 {
@@ -271,7 +282,7 @@ void resume_fast_path(uint16_t port_id)
     __atomic_store_n(&ops.txq.data, data->tx_queues, __ATOMIC_RELEASE);
     publish(ops.tx_pkt_prepare, tx_prepare);
     publish(ops.tx_pkt_burst, primary_tx_burst(data));
-    publish(ops.rx_pkt_burst, rx_burst);
+    publish(ops.rx_pkt_burst, primary_rx_burst(data));
 }
 
 int on_primary_request(const rte_mp_msg *msg, const void *peer_name)
@@ -464,7 +475,7 @@ int probe_secondary(rte_pci_device *pci_dev, const std::string &bdf)
         process_ports[eth_dev->data->port_id].doorbell_page = page;
         eth_dev->device = &pci_dev->device;
         eth_dev->dev_ops = &secondary_port_ops();
-        eth_dev->rx_pkt_burst = rx_burst;
+        eth_dev->rx_pkt_burst = primary_rx_burst(eth_dev->data);
         eth_dev->tx_pkt_burst = primary_tx_burst(eth_dev->data);
         eth_dev->tx_pkt_prepare = tx_prepare;
         rte_eth_dev_probing_finish(eth_dev);

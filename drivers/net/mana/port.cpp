@@ -169,6 +169,11 @@ uint32_t Port::max_descriptors() const
     return std::bit_floor(limit);
 }
 
+uint32_t Port::max_rx_sges() const
+{
+    return std::clamp(static_cast<uint32_t>(attr_.max_sge), 1U, kMaxRxSegments);
+}
+
 uint32_t Port::max_tx_sges() const
 {
     return std::clamp(static_cast<uint32_t>(attr_.max_sge), 1U, kMaxTxSegments);
@@ -197,6 +202,9 @@ void Port::info(rte_eth_dev_info &info) const
     // An LSO WQE carries the headers in an SGE of their own (spec §3).
     if (max_tx_sges() >= 2)
         info.tx_offload_capa |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
+    // RX scatter: WQEs of several buffers (the RQ's max_sge).
+    if (max_rx_sges() >= 2)
+        info.rx_offload_capa |= RTE_ETH_RX_OFFLOAD_SCATTER;
     info.rx_queue_offload_capa = 0;
     info.tx_queue_offload_capa = 0;
 
@@ -209,8 +217,8 @@ void Port::info(rte_eth_dev_info &info) const
         .nb_max = descriptors,
         .nb_min = static_cast<uint16_t>(std::min<uint32_t>(kMinQueueDescriptors, descriptors)),
         .nb_align = 1,
-        .nb_seg_max = 1,
-        .nb_mtu_seg_max = 1};
+        .nb_seg_max = static_cast<uint16_t>(max_rx_sges()),
+        .nb_mtu_seg_max = static_cast<uint16_t>(max_rx_sges())};
     info.tx_desc_lim = {
         .nb_max = descriptors,
         .nb_min = static_cast<uint16_t>(std::min<uint32_t>(kMinQueueDescriptors, descriptors)),
@@ -410,6 +418,11 @@ int Port::start()
     for (uint16_t i = 0; i < tx_queue_count(); ++i)
         tso |= txq(i)->config().tso;
     rte_eth_devices[port_id_].tx_pkt_burst = tso ? tx_burst_tso : tx_burst;
+    // Likewise RX: the chain-building burst only where a queue scatters.
+    bool scatter = false;
+    for (uint16_t i = 0; i < rx_queue_count(); ++i)
+        scatter |= rxq(i)->config().sges > 1;
+    rte_eth_devices[port_id_].rx_pkt_burst = scatter ? rx_burst_scatter : rx_burst;
     const QueueVerbs verbs = queue_verbs();
     int ret = 0;
     for (uint16_t i = 0; i < tx_queue_count() && ret == 0; ++i)
@@ -479,14 +492,24 @@ int Port::rx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
                      kMinRxBufferBytes);
         return -EINVAL;
     }
-    const uint32_t frame = data_->mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN;
-    if (data_room - RTE_PKTMBUF_HEADROOM < frame)
+    const uint64_t offloads = data_->dev_conf.rxmode.offloads | conf.offloads;
+    const bool scatter = (offloads & RTE_ETH_RX_OFFLOAD_SCATTER) != 0;
+    const uint32_t buffer = rx_buffer_bytes(pool);
+    const uint32_t buffers = rx_buffers_for(rx_frame_bytes(data_->mtu), buffer);
+    if (scatter && buffers > max_rx_sges()) {
+        MANA_DRV_LOG(ERR,
+                     "port %u RX queue %u: a frame at MTU %u needs %u buffers of %u bytes "
+                     "(mempool %s); the device scatters into at most %u: use larger mbufs",
+                     port_id_, queue, data_->mtu, buffers, buffer, pool->name, max_rx_sges());
+        return -EINVAL;
+    }
+    if (!scatter && buffers > 1)
         MANA_DRV_LOG(WARNING,
                      "port %u RX queue %u: %u-byte buffers of mempool %s are shorter than a "
-                     "frame at MTU %u; longer frames are dropped as truncated (no RX scatter)",
-                     port_id_, queue, data_room - RTE_PKTMBUF_HEADROOM, pool->name, data_->mtu);
+                     "frame at MTU %u; longer frames are dropped as truncated (enable "
+                     "RTE_ETH_RX_OFFLOAD_SCATTER to receive them as mbuf chains)",
+                     port_id_, queue, buffer, pool->name, data_->mtu);
     rx_queue_release(queue);
-    const uint64_t offloads = data_->dev_conf.rxmode.offloads | conf.offloads;
     RxQueueConfig config{
         .port_id = port_id_,
         .queue_id = queue,
@@ -498,6 +521,8 @@ int Port::rx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
         .checksum_flags = (offloads & RTE_ETH_RX_OFFLOAD_CHECKSUM) != 0,
         .rss_hash = (offloads & RTE_ETH_RX_OFFLOAD_RSS_HASH) != 0,
         .interrupts = data_->dev_conf.intr_conf.rxq != 0,
+        .scatter = scatter,
+        .sges = scatter ? std::max(buffers, 1U) : 1,
     };
     auto rx = make_dpdk<RxQueue>("mana_rxq", config.socket, config, *mr_table_);
     if (!rx) {
@@ -728,8 +753,53 @@ int Port::reta_query(rte_eth_rss_reta_entry64 *conf, uint16_t size) const
 // The VF's MTU is the kernel netdev's (spec §8). The netdev is checked to carry this
 // port's MAC first: without it (an emulated device, a netdev renamed or moved to another
 // namespace) there is nothing to change and the ioctl could hit an unrelated interface.
+// RX queues set up for a smaller MTU: scattering ones need more buffers per WQE, which
+// takes effect at the next start, so a running port refuses; others get a warning, as
+// at queue setup.
+int Port::check_rx_queues_for_mtu(uint16_t mtu, bool apply)
+{
+    const uint32_t frame = rx_frame_bytes(mtu);
+    for (uint16_t i = 0; i < rx_queue_count(); ++i) {
+        RxQueue *queue = rxq(i);
+        if (queue == nullptr)
+            continue;
+        const uint32_t buffer = rx_buffer_bytes(queue->config().pool);
+        const uint32_t buffers = rx_buffers_for(frame, buffer);
+        if (!queue->config().scatter) {
+            if (apply && buffers > 1)
+                MANA_DRV_LOG(WARNING,
+                             "port %u RX queue %u: %u-byte buffers are shorter than a frame at "
+                             "MTU %u; longer frames are dropped as truncated (enable "
+                             "RTE_ETH_RX_OFFLOAD_SCATTER to receive them as mbuf chains)",
+                             port_id_, i, buffer, mtu);
+            continue;
+        }
+        if (buffers <= queue->config().sges)
+            continue;
+        if (buffers > max_rx_sges()) {
+            MANA_DRV_LOG(ERR,
+                         "port %u RX queue %u: a frame at MTU %u needs %u buffers of %u bytes; "
+                         "the device scatters into at most %u: use larger mbufs",
+                         port_id_, i, mtu, buffers, buffer, max_rx_sges());
+            return -EINVAL;
+        }
+        if (started_) {
+            MANA_DRV_LOG(ERR,
+                         "port %u RX queue %u: MTU %u needs %u buffers per packet, the running "
+                         "queue has %u; stop the port to change the MTU",
+                         port_id_, i, mtu, buffers, queue->config().sges);
+            return -EBUSY;
+        }
+        if (apply)
+            queue->set_sges(buffers);
+    }
+    return 0;
+}
+
 int Port::mtu_set(uint16_t mtu)
 {
+    if (const int ret = check_rx_queues_for_mtu(mtu, false); ret != 0)
+        return ret;
     const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
@@ -763,7 +833,7 @@ int Port::mtu_set(uint16_t mtu)
                      error == EPERM ? " (needs CAP_NET_ADMIN)" : "");
         return -error;
     }
-    return 0;
+    return check_rx_queues_for_mtu(mtu, true);
 }
 
 } // namespace mana

@@ -29,6 +29,11 @@ namespace mana
 
 inline constexpr uint16_t kMaxMtu = 9000;
 inline constexpr uint32_t kMinRxBufferBytes = 1024;
+// The frame RX buffers are sized for at an MTU: Ethernet header and one VLAN tag.
+constexpr uint32_t rx_frame_bytes(uint16_t mtu)
+{
+    return mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN;
+}
 // Largest frame: MTU plus Ethernet header and up to two VLAN tags.
 inline constexpr uint32_t kMaxFrameBytes = kMaxMtu + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN;
 // The link is a virtual function of the host's NIC; the device reports no speed, so the
@@ -102,9 +107,11 @@ class Port
     MrTable *memory_regions() { return mr_table_ ? &*mr_table_ : nullptr; }
     uint32_t max_descriptors() const;
     uint32_t max_tx_sges() const;
+    uint32_t max_rx_sges() const;
 
   private:
     QueueVerbs queue_verbs();
+    int check_rx_queues_for_mtu(uint16_t mtu, bool apply);
     int create_rss();
     void destroy_rss();
     // Recreates the RSS QP with the current key, types and RETA if the port runs.

@@ -7,6 +7,7 @@
 #include <infiniband/manadv.h>
 #include <rte_ethdev.h>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cerrno>
@@ -99,9 +100,10 @@ RxQueue::~RxQueue()
 
 int RxQueue::setup()
 {
-    const uint32_t data_room = rte_pktmbuf_data_room_size(config_.pool);
-    buffer_bytes_ = data_room - RTE_PKTMBUF_HEADROOM;
-    if (!ring_.allocate("mana_rx_ring", config_.descriptors, config_.socket)) {
+    buffer_bytes_ = rx_buffer_bytes(config_.pool);
+    // With scatter the MTU may grow while the port is stopped: room for the most buffers.
+    const uint32_t slots = config_.descriptors * (config_.scatter ? kMaxRxSegments : 1);
+    if (!ring_.allocate("mana_rx_ring", slots, config_.socket)) {
         MANA_DRV_LOG(ERR, "port %u RX queue %u: out of DPDK memory for %u descriptors",
                      config_.port_id, config_.queue_id, config_.descriptors);
         return -ENOMEM;
@@ -155,7 +157,7 @@ int RxQueue::start(const QueueVerbs &verbs)
     ibv_wq_init_attr wq_attr{};
     wq_attr.wq_type = IBV_WQT_RQ;
     wq_attr.max_wr = n;
-    wq_attr.max_sge = 1;
+    wq_attr.max_sge = config_.sges;
     wq_attr.pd = verbs.parent_domain;
     wq_attr.cq = cq_.get();
     wq_.reset(ibv_create_wq(verbs.context, &wq_attr));
@@ -180,8 +182,9 @@ int RxQueue::start(const QueueVerbs &verbs)
         stop();
         return ret < 0 ? ret : -ret;
     }
+    wqe_bu_ = gdma::wqe_size_bu(gdma::kSmallInlineOobBytes, config_.sges);
     if (!gdma::CqCursor::valid_count(cq_out.count) || cq_out.count < n ||
-        !std::has_single_bit(wq_out.size) || wq_out.size / gdma::kBasicUnitBytes < n ||
+        !std::has_single_bit(wq_out.size) || wq_out.size / gdma::kBasicUnitBytes < n * wqe_bu_ ||
         cq_out.buf == nullptr || wq_out.buf == nullptr || wq_out.db_page == nullptr) {
         MANA_DRV_LOG(ERR,
                      "port %u RX queue %u: unexpected queue geometry from rdma-core (CQ %u "
@@ -199,8 +202,9 @@ int RxQueue::start(const QueueVerbs &verbs)
     head_ = tail_ = 0;
     cqe_packet_ = 0;
     overflow_logged_ = false;
-    write_template();
-    if (refill() == 0) {
+    if (config_.sges == 1)
+        write_template();
+    if ((config_.sges == 1 ? refill() : refill_chains()) == 0) {
         MANA_DRV_LOG(ERR, "port %u RX queue %u: mempool %s has no free mbufs to post",
                      config_.port_id, config_.queue_id, config_.pool->name);
         stop();
@@ -211,7 +215,7 @@ int RxQueue::start(const QueueVerbs &verbs)
                      "port %u RX queue %u: only %u of %u buffers posted (mempool %s too small)",
                      config_.port_id, config_.queue_id, posted(), n, config_.pool->name);
     ring_doorbell(db_page_, gdma::doorbell_offset::rq,
-                  gdma::rq_doorbell(wq_id_, head_ << gdma::kBasicUnitShift));
+                  gdma::rq_doorbell(wq_id_, (head_ * wqe_bu()) << gdma::kBasicUnitShift));
     return 0;
 }
 
@@ -222,7 +226,8 @@ void RxQueue::stop()
     channel_.reset();
     if (ring_.data() != nullptr) {
         for (uint32_t i = tail_; i != head_; ++i)
-            rte_pktmbuf_free(ring_[i & ring_mask_]);
+            for (uint32_t j = 0; j < config_.sges; ++j)
+                rte_pktmbuf_free(wqe_mbufs(i)[j]);
     }
     head_ = tail_ = 0;
     cqe_packet_ = 0;
@@ -279,6 +284,7 @@ uint32_t RxQueue::refill()
     return got;
 }
 
+template <bool kScatter>
 uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
 {
     uint16_t received = 0;
@@ -325,14 +331,23 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
                     i = limit;
                     break;
                 }
-                rte_mbuf *mbuf = ring_[tail_ & ring_mask_];
-                ++tail_;
-                if (length > buffer_bytes_) [[unlikely]] {
-                    ++errors; // longer than the buffer it claims to be in
-                    reposted += repost(mbuf);
-                    continue;
+                rte_mbuf *mbuf;
+                if constexpr (kScatter) {
+                    mbuf = take_chain(length, reposted);
+                    if (mbuf == nullptr) [[unlikely]] {
+                        ++errors; // longer than the buffers it claims to be in
+                        continue;
+                    }
+                } else {
+                    mbuf = ring_[tail_ & ring_mask_];
+                    ++tail_;
+                    if (length > buffer_bytes_) [[unlikely]] {
+                        ++errors; // longer than the buffer it claims to be in
+                        reposted += repost(mbuf);
+                        continue;
+                    }
+                    mbuf->data_len = static_cast<uint16_t>(length);
                 }
-                mbuf->data_len = static_cast<uint16_t>(length);
                 mbuf->pkt_len = length;
                 mbuf->port = port_id;
                 mbuf->ol_flags = ol_flags;
@@ -363,9 +378,16 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
             // The frame did not fit: its buffer goes straight back to the device.
             ++errors;
             if (tail_ != head_) [[likely]] {
-                rte_mbuf *mbuf = ring_[tail_ & ring_mask_];
-                ++tail_;
-                reposted += repost(mbuf);
+                if constexpr (kScatter) {
+                    std::array<rte_mbuf *, kMaxRxSegments> buffers;
+                    std::copy_n(wqe_mbufs(tail_), config_.sges, buffers.begin());
+                    ++tail_;
+                    reposted += repost_chain(buffers.data());
+                } else {
+                    rte_mbuf *mbuf = ring_[tail_ & ring_mask_];
+                    ++tail_;
+                    reposted += repost(mbuf);
+                }
             }
         } else if (type != CqeType::rx_object_fence) {
             ++errors; // a completion type RX queues never get; no buffer was consumed
@@ -375,11 +397,14 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
         cq_cursor_.advance();
     }
 
-    const uint32_t refilled =
-        (received != 0 || head_ - tail_ != config_.descriptors) ? refill() : 0;
-    if (refilled + reposted != 0)
+    uint32_t refilled = 0;
+    if (received != 0 || head_ - tail_ != config_.descriptors)
+        refilled = kScatter ? refill_chains() : refill();
+    if (refilled + reposted != 0) {
+        const uint32_t head_bu = kScatter ? head_ * wqe_bu_ : head_;
         ring_doorbell(doorbell_page(local, db_page_), gdma::doorbell_offset::rq,
-                      gdma::rq_doorbell(wq_id_, head_ << gdma::kBasicUnitShift));
+                      gdma::rq_doorbell(wq_id_, head_bu << gdma::kBasicUnitShift));
+    }
     counters_.packets += received;
     counters_.bytes += bytes;
     counters_.errors += errors;
@@ -410,7 +435,12 @@ int RxQueue::drain_interrupt()
 
 uint16_t rx_burst(void *queue, rte_mbuf **packets, uint16_t max)
 {
-    return static_cast<RxQueue *>(queue)->burst(packets, max);
+    return static_cast<RxQueue *>(queue)->burst<false>(packets, max);
+}
+
+uint16_t rx_burst_scatter(void *queue, rte_mbuf **packets, uint16_t max)
+{
+    return static_cast<RxQueue *>(queue)->burst<true>(packets, max);
 }
 
 } // namespace mana

@@ -4,7 +4,9 @@
 //
 // Every RX WQE is one basic unit (header, zero OOB, one SGE) at the slot equal to its
 // index, so the ring is written once as a template at start and a refill only stores
-// the buffer address and lkey.
+// the buffer address and lkey. With RX scatter (sges > 1) every WQE carries that many
+// buffers, a frame fills them in order and arrives as an mbuf chain; such WQEs are
+// written whole at each post (rx_burst_scatter).
 #pragma once
 
 #include "dpdk_memory.h"
@@ -31,7 +33,24 @@ struct RxQueueConfig {
     bool checksum_flags = false; // RX checksum offload requested
     bool rss_hash = false;       // RSS hash delivered in mbufs
     bool interrupts = false;     // completion channel for RX interrupts
+    bool scatter = false;        // RTE_ETH_RX_OFFLOAD_SCATTER
+    uint32_t sges = 1;           // buffers per WQE (> 1 only with scatter)
 };
+
+// Most buffers a scattered frame is received into: 9022 bytes in 1024-byte buffers.
+inline constexpr uint32_t kMaxRxSegments = 9;
+
+// Bytes of one RX buffer: the data room after the headroom.
+inline uint32_t rx_buffer_bytes(const rte_mempool *pool)
+{
+    return rte_pktmbuf_data_room_size(const_cast<rte_mempool *>(pool)) - RTE_PKTMBUF_HEADROOM;
+}
+
+// Buffers a frame of `frame` bytes fills (control path only: it divides).
+constexpr uint32_t rx_buffers_for(uint32_t frame, uint32_t buffer_bytes)
+{
+    return (frame + buffer_bytes - 1) / buffer_bytes;
+}
 
 class RxQueue
 {
@@ -48,7 +67,11 @@ class RxQueue
     // Device stop: destroys the verbs objects and returns every mbuf to its pool.
     void stop();
 
+    // kScatter: a WQE carries config().sges buffers and packets arrive as mbuf chains.
+    template <bool kScatter>
     uint16_t burst(rte_mbuf **packets, uint16_t max);
+    // Buffers per WQE from the next start on (the port is stopped).
+    void set_sges(uint32_t sges) { config_.sges = sges; }
 
     // RX interrupts: the completion channel's fd (-1 without), arming the CQ for one
     // event on the next completion, and draining delivered events.
@@ -67,6 +90,16 @@ class RxQueue
     // Gives a consumed buffer straight back to the device (error completions).
     bool repost(rte_mbuf *mbuf);
     uint32_t refill();
+    // RX scatter (rx_scatter.cpp): the WQE at head_ with the buffers of `mbufs`
+    // (config().sges of them), stored in the WQE's ring slots.
+    bool post_chain(rte_mbuf *const *mbufs);
+    bool repost_chain(rte_mbuf **mbufs);
+    uint32_t refill_chains();
+    // The packet of `length` bytes in the WQE at tail_ as a chain (spare buffers freed);
+    // nullptr (buffers reposted) if the length cannot be in that WQE.
+    rte_mbuf *take_chain(uint32_t length, uint32_t &reposted);
+    rte_mbuf **wqe_mbufs(uint32_t index) { return &ring_[(index & ring_mask_) * config_.sges]; }
+    uint32_t wqe_bu() const { return config_.sges == 1 ? 1 : wqe_bu_; }
     void write_template();
 
     // Hot state first.
@@ -81,6 +114,7 @@ class RxQueue
     void *db_page_ = nullptr;
     uint64_t flag_mask_ = 0; // mbuf offload flags the configuration allows
     uint32_t buffer_bytes_ = 0;
+    uint32_t wqe_bu_ = 1; // BUs per WQE
     QueueCounters counters_;
     bool overflow_logged_ = false;
     MrQueueCache mr_cache_;
@@ -96,5 +130,7 @@ class RxQueue
 
 // The rx_burst entry point DPDK calls.
 uint16_t rx_burst(void *queue, rte_mbuf **packets, uint16_t max);
+// rx_burst for ports with a scattering RX queue.
+uint16_t rx_burst_scatter(void *queue, rte_mbuf **packets, uint16_t max);
 
 } // namespace mana
