@@ -4,7 +4,11 @@
 // runs dry between two WQEs and MTU changes lose no mbuf.
 #include "ethdev_harness.h"
 
+#include <rte_errno.h>
 #include <rte_ether.h>
+
+#include <cstdlib>
+#include <cstring>
 
 namespace ethdev_test
 {
@@ -185,6 +189,73 @@ TEST_F(Scatter, MtuGrowsTheChainsAfterARestart)
         expect_chain(got[i], frames[i]);
     free_all(got);
     EXPECT_EQ(stats(port1_).ierrors, 0U);
+}
+
+} // namespace
+} // namespace ethdev_test
+
+namespace ethdev_test
+{
+namespace
+{
+
+// A device whose WQEs take at most 4 SGEs (MANA_EMU_CONFIG max_sge=4): the limits are
+// reported, and configurations beyond them fail at setup, MTU change or tx_prepare.
+using DeviceSgeLimits = EthdevTest;
+
+TEST_F(DeviceSgeLimits, AreReportedAndEnforced)
+{
+    const char *config = std::getenv("MANA_EMU_CONFIG");
+    if (config == nullptr || std::strstr(config, "max_sge=4") == nullptr)
+        GTEST_SKIP() << "needs MANA_EMU_CONFIG with max_sge=4";
+    rte_eth_dev_info info{};
+    ASSERT_EQ(rte_eth_dev_info_get(port1_, &info), 0);
+    EXPECT_EQ(info.rx_desc_lim.nb_mtu_seg_max, 4);
+    EXPECT_EQ(info.tx_desc_lim.nb_seg_max, 4);
+    EXPECT_TRUE(info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER);
+    EXPECT_TRUE(info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO);
+
+    rte_mempool *small = make_pool(1024, RTE_PKTMBUF_HEADROOM + kBuffer);
+    rte_eth_conf conf{};
+    conf.rxmode.mtu = 9000; // 9018 bytes: 5 buffers of 2048
+    conf.rxmode.offloads = RTE_ETH_RX_OFFLOAD_SCATTER;
+    conf.txmode.offloads =
+        RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+    ASSERT_EQ(rte_eth_dev_configure(port1_, 1, 1, &conf), 0);
+    EXPECT_EQ(rte_eth_rx_queue_setup(port1_, 0, 64, SOCKET_ID_ANY, nullptr, small), -EINVAL);
+    conf.rxmode.mtu = 6000; // 3 buffers
+    ASSERT_EQ(rte_eth_dev_configure(port1_, 1, 1, &conf), 0);
+    ASSERT_EQ(rte_eth_rx_queue_setup(port1_, 0, 64, SOCKET_ID_ANY, nullptr, small), 0);
+    ASSERT_EQ(rte_eth_tx_queue_setup(port1_, 0, 64, SOCKET_ID_ANY, nullptr), 0);
+    EXPECT_EQ(rte_eth_dev_set_mtu(port1_, 9000), -EINVAL); // even on a stopped port
+    ASSERT_EQ(rte_eth_dev_start(port1_), 0);
+    uint16_t mtu = 0;
+    ASSERT_EQ(rte_eth_dev_get_mtu(port1_, &mtu), 0);
+    EXPECT_EQ(mtu, 6000);
+
+    // TSO: a chain of 4 mbufs whose first also holds payload needs 5 SGEs.
+    rte_mempool *tx_pool = make_pool(64);
+    const Frame frame = ipv4_flow_frame(1, true, 1000);
+    rte_mbuf *chain = nullptr;
+    for (const auto &[from, to] : std::vector<std::pair<std::size_t, std::size_t>>{
+             {0, 100}, {100, 400}, {400, 700}, {700, frame.size()}}) {
+        rte_mbuf *part = to_mbuf(tx_pool, Frame(frame.begin() + static_cast<long>(from),
+                                                frame.begin() + static_cast<long>(to)));
+        ASSERT_NE(part, nullptr);
+        if (chain == nullptr)
+            chain = part;
+        else
+            ASSERT_EQ(rte_pktmbuf_chain(chain, part), 0);
+    }
+    chain->l2_len = RTE_ETHER_HDR_LEN;
+    chain->l3_len = 20;
+    chain->l4_len = 20;
+    chain->tso_segsz = 300;
+    chain->ol_flags = RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+    EXPECT_EQ(rte_eth_tx_prepare(port1_, 0, &chain, 1), 0);
+    EXPECT_EQ(rte_errno, EINVAL);
+    EXPECT_EQ(rte_eth_tx_burst(port1_, 0, &chain, 1), 1); // dropped, counted, freed
+    EXPECT_EQ(stats(port1_).oerrors, 1U);
 }
 
 } // namespace
