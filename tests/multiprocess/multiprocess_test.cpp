@@ -604,6 +604,12 @@ int hold_primary()
     setup_port(p0, pool);
     setup_port(p1, pool);
     say("ready");
+    // A restart while the secondary is attached: it must stop polling, then poll the
+    // queues of the new start.
+    CHECK(read_line(STDIN_FILENO) == "restart", "no restart request");
+    CHECK(rte_eth_dev_stop(p0) == 0 && rte_eth_dev_stop(p1) == 0, "stop for the restart");
+    CHECK(rte_eth_dev_start(p0) == 0 && rte_eth_dev_start(p1) == 0, "start again");
+    say("restarted");
     while (!read_line(STDIN_FILENO).empty()) {
     }
     // The secondary is still attached and may still call bursts.
@@ -625,6 +631,9 @@ int outliving_secondary()
     rte_mempool *pool = make_pool(kSecondaryPool);
     exchange(pool, p0, p1, 0, 32);
     say("bursting");
+    CHECK(read_line(STDIN_FILENO) == "again", "no word after the restart");
+    exchange(pool, p0, p1, 32, 32); // on the queues of the primary's second start
+    say("bursting again");
     read_line(STDIN_FILENO); // the primary has exited
 
     // The ports are gone with the primary: bursts take and return nothing.
@@ -660,6 +669,11 @@ int primary_exits_first()
     CHECK(read_line(primary.out) == "ready", "the primary did not get ready");
     Child secondary = spawn({self(), "outliving_secondary"}, true);
     CHECK(read_line(secondary.out) == "bursting", "the secondary did not get going");
+    CHECK(write(primary.in, "restart\n", 8) == 8, "write to the primary");
+    CHECK(read_line(primary.out) == "restarted", "the primary did not restart its ports");
+    CHECK(write(secondary.in, "again\n", 6) == 6, "write to the secondary");
+    CHECK(read_line(secondary.out) == "bursting again",
+          "the secondary did not get going after the restart");
     close(primary.in);
     const int primary_status = wait_for(primary.pid);
     CHECK(primary_status == 0, "the primary exited with %d", primary_status);
@@ -668,7 +682,7 @@ int primary_exits_first()
     const int secondary_status = wait_for(secondary.pid);
     CHECK(secondary_status == 0, "the secondary exited with %d after the primary%s",
           secondary_status, secondary_status > 128 ? " (killed by a signal)" : "");
-    return finish("primary_exits_first: the secondary outlives the primary");
+    return finish("primary_exits_first: the secondary follows a restart and outlives the primary");
 }
 
 } // namespace

@@ -246,7 +246,11 @@ void halt_fast_path(uint16_t port_id)
     struct rte_eth_fp_ops &ops = rte_eth_fp_ops[port_id];
     publish(ops.rx_pkt_burst, halted_rx_burst);
     publish(ops.tx_pkt_burst, halted_tx_burst);
+    // The other queue functions are skipped when null (-ENOTSUP).
     publish(ops.tx_pkt_prepare, nullptr);
+    publish(ops.rx_queue_count, nullptr);
+    publish(ops.rx_descriptor_status, nullptr);
+    publish(ops.tx_descriptor_status, nullptr);
     publish(ops.rxq.data, no_queues);
     publish(ops.txq.data, no_queues);
 }
@@ -273,16 +277,23 @@ eth_rx_burst_t primary_rx_burst(const rte_eth_dev_data *data)
     return rx_burst;
 }
 
-// Bursts go to the queues the primary lists now (they may have been set up again).
+// Bursts go to the queues the primary lists now (they may have been set up again), through
+// the functions this process's ethdev names (set at attach; the bursts as the primary
+// picked them at its latest start).
 void resume_fast_path(uint16_t port_id)
 {
     struct rte_eth_fp_ops &ops = rte_eth_fp_ops[port_id];
-    const rte_eth_dev_data *data = rte_eth_devices[port_id].data;
-    __atomic_store_n(&ops.rxq.data, data->rx_queues, __ATOMIC_RELEASE);
-    __atomic_store_n(&ops.txq.data, data->tx_queues, __ATOMIC_RELEASE);
-    publish(ops.tx_pkt_prepare, tx_prepare);
-    publish(ops.tx_pkt_burst, primary_tx_burst(data));
-    publish(ops.rx_pkt_burst, primary_rx_burst(data));
+    rte_eth_dev &dev = rte_eth_devices[port_id];
+    dev.tx_pkt_burst = primary_tx_burst(dev.data);
+    dev.rx_pkt_burst = primary_rx_burst(dev.data);
+    publish(ops.rxq.data, dev.data->rx_queues);
+    publish(ops.txq.data, dev.data->tx_queues);
+    publish(ops.rx_queue_count, dev.rx_queue_count);
+    publish(ops.rx_descriptor_status, dev.rx_descriptor_status);
+    publish(ops.tx_descriptor_status, dev.tx_descriptor_status);
+    publish(ops.tx_pkt_prepare, dev.tx_pkt_prepare);
+    publish(ops.tx_pkt_burst, dev.tx_pkt_burst);
+    publish(ops.rx_pkt_burst, dev.rx_pkt_burst);
 }
 
 int on_primary_request(const rte_mp_msg *msg, const void *peer_name)
