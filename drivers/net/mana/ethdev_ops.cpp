@@ -79,6 +79,27 @@ int stats_reset(rte_eth_dev *dev)
     return Port::of(dev).stats_reset();
 }
 
+int xstats_get(rte_eth_dev *dev, rte_eth_xstat *stats, unsigned n)
+{
+    return Port::of(dev).xstats_get(stats, n);
+}
+
+int xstats_get_names(rte_eth_dev *dev, rte_eth_xstat_name *names, unsigned size)
+{
+    return Port::of(dev).xstats_get_names(names, size);
+}
+
+int xstats_get_by_id(rte_eth_dev *dev, const uint64_t *ids, uint64_t *values, unsigned n)
+{
+    return Port::of(dev).xstats_get_by_id(ids, values, n);
+}
+
+int xstats_get_names_by_id(rte_eth_dev *dev, const uint64_t *ids, rte_eth_xstat_name *names,
+                           unsigned size)
+{
+    return Port::of(dev).xstats_get_names_by_id(ids, names, size);
+}
+
 int rx_queue_setup(rte_eth_dev *dev, uint16_t queue, uint16_t descriptors, unsigned socket,
                    const rte_eth_rxconf *conf, rte_mempool *pool)
 {
@@ -162,6 +183,12 @@ constexpr eth_dev_ops make_ops()
     ops.link_update = link_update;
     ops.stats_get = stats_get;
     ops.stats_reset = stats_reset;
+    ops.xstats_get = xstats_get;
+    ops.xstats_get_names = xstats_get_names;
+    ops.xstats_get_by_id = xstats_get_by_id;
+    ops.xstats_get_names_by_id = xstats_get_names_by_id;
+    // The extended statistics are the queues' counters: one reset clears both views.
+    ops.xstats_reset = stats_reset;
     ops.rx_queue_setup = rx_queue_setup;
     ops.tx_queue_setup = tx_queue_setup;
     ops.rx_queue_release = rx_queue_release;

@@ -87,6 +87,12 @@ class Port
 
     int stats_get(rte_eth_stats &stats) const;
     int stats_reset();
+    // Extended statistics (xstats.cpp); reset with stats_reset.
+    int xstats_get(rte_eth_xstat *stats, unsigned n) const;
+    int xstats_get_names(rte_eth_xstat_name *names, unsigned size) const;
+    int xstats_get_by_id(const uint64_t *ids, uint64_t *values, unsigned n) const;
+    int xstats_get_names_by_id(const uint64_t *ids, rte_eth_xstat_name *names,
+                               unsigned size) const;
     int link_update();
 
     int rss_hash_update(const rte_eth_rss_conf &conf);
@@ -110,6 +116,8 @@ class Port
     uint32_t max_rx_sges() const;
 
   private:
+    uint64_t xstats_count() const;
+    uint64_t xstat_value(uint64_t id) const;
     QueueVerbs queue_verbs();
     int check_rx_queues_for_mtu(uint16_t mtu, bool apply);
     int create_rss();

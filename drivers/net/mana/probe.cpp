@@ -115,7 +115,8 @@ int create_port(rte_pci_device *pci_dev, const std::shared_ptr<Device> &device,
     eth_dev->rx_pkt_burst = rx_burst;
     eth_dev->tx_pkt_burst = tx_burst;
     eth_dev->tx_pkt_prepare = tx_prepare;
-    eth_dev->data->dev_flags |= RTE_ETH_DEV_AUTOFILL_QUEUE_XSTATS;
+    // No RTE_ETH_DEV_AUTOFILL_QUEUE_XSTATS: the driver's xstats name every queue's counters
+    // itself (xstats.cpp), beyond the first RTE_ETHDEV_QUEUE_STAT_CNTRS queues ethdev covers.
     const int ret = Port::of(eth_dev).init();
     if (ret != 0) {
         std::destroy_at(&Port::of(eth_dev));

@@ -3,6 +3,8 @@
 // and the doorbell write.
 #pragma once
 
+#include "gdma/cqe.h"
+
 #include <infiniband/verbs.h>
 #include <rte_config.h>
 #include <rte_io.h>
@@ -46,12 +48,29 @@ inline void *doorbell_page(const ProcessPort &local, void *queue_page)
     return local.doorbell_page != nullptr ? local.doorbell_page : queue_page;
 }
 
-// Written only by the lcore that polls the queue, once per burst; read by stats_get.
+// Written only by the lcore that polls the queue, once per burst (plain stores into the
+// queue's own cache lines); read by stats_get and xstats_get.
 struct QueueCounters {
     uint64_t packets = 0;
     uint64_t bytes = 0;
     uint64_t errors = 0;
-    uint64_t no_mbuf = 0; // RX only
+    uint64_t no_mbuf = 0;     // RX only
+    uint64_t completions = 0; // CQEs consumed
+    uint64_t doorbells = 0;   // SQ/RQ doorbells rung
+    uint64_t wqes = 0;        // TX only: WQEs posted
+};
+
+// TX error completion types, 33 (SA drop) to 41 (VLAN tagging violation), as indices.
+inline constexpr uint32_t kFirstTxErrorCqe = static_cast<uint32_t>(gdma::CqeType::tx_sa_drop);
+inline constexpr uint32_t kTxErrorCqeTypes =
+    static_cast<uint32_t>(gdma::CqeType::tx_vlan_tagging_violation) - kFirstTxErrorCqe + 1;
+
+// Counters of rare events, written by the polling lcore where they happen (outside the
+// hot part of the queue).
+struct QueueEventCounters {
+    uint64_t rx_truncated = 0; // RX truncated completions (frame longer than the buffer)
+    // TX error completions by CQE type (index = type - kFirstTxErrorCqe).
+    std::array<uint64_t, kTxErrorCqeTypes> tx_error_cqes{};
 };
 
 // A 64-bit doorbell write after the ring stores it publishes (write barrier for MMIO).

@@ -216,6 +216,7 @@ int RxQueue::start(const QueueVerbs &verbs)
                      config_.port_id, config_.queue_id, posted(), n, config_.pool->name);
     ring_doorbell(db_page_, gdma::doorbell_offset::rq,
                   gdma::rq_doorbell(wq_id_, (head_ * wqe_bu()) << gdma::kBasicUnitShift));
+    ++counters_.doorbells;
     return 0;
 }
 
@@ -296,6 +297,7 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
     const ProcessPort &local = process_ports[port_id];
     if (local.stop_bursts->load(std::memory_order_relaxed)) [[unlikely]]
         return 0;
+    const uint32_t first_cqe = cq_cursor_.head();
 
     while (received < max) {
         const gdma::CqSlot slot = cq_cursor_.peek();
@@ -377,6 +379,7 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
         } else if (type == CqeType::rx_truncated) {
             // The frame did not fit: its buffer goes straight back to the device.
             ++errors;
+            ++events_.rx_truncated;
             if (tail_ != head_) [[likely]] {
                 if constexpr (kScatter) {
                     std::array<rte_mbuf *, kMaxRxSegments> buffers;
@@ -404,7 +407,9 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
         const uint32_t head_bu = kScatter ? head_ * wqe_bu_ : head_;
         ring_doorbell(doorbell_page(local, db_page_), gdma::doorbell_offset::rq,
                       gdma::rq_doorbell(wq_id_, head_bu << gdma::kBasicUnitShift));
+        ++counters_.doorbells;
     }
+    counters_.completions += cq_cursor_.head() - first_cqe;
     counters_.packets += received;
     counters_.bytes += bytes;
     counters_.errors += errors;

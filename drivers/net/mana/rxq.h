@@ -82,7 +82,12 @@ class RxQueue
     ibv_wq *wq() const { return wq_.get(); }
     const RxQueueConfig &config() const { return config_; }
     QueueCounters counters() const { return counters_; }
-    void reset_counters() { counters_ = {}; }
+    QueueEventCounters event_counters() const { return events_; }
+    void reset_counters()
+    {
+        counters_ = {};
+        events_ = {};
+    }
     uint32_t posted() const { return head_ - tail_; }
 
   private:
@@ -119,6 +124,7 @@ class RxQueue
     bool overflow_logged_ = false;
     MrQueueCache mr_cache_;
     DpdkArray<rte_mbuf *> ring_;
+    QueueEventCounters events_;
 
     RxQueueConfig config_;
     MrTable &mr_table_;

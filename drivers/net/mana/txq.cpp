@@ -159,6 +159,7 @@ uint32_t TxQueue::reap()
     uint64_t failed_packets = 0;
     uint64_t failed_bytes = 0;
     const uint32_t capacity_mask = sq_.capacity_bu() - 1;
+    const uint32_t first_cqe = cq_cursor_.head();
     for (;;) {
         const gdma::CqSlot state = cq_cursor_.peek();
         if (state != gdma::CqSlot::ready) {
@@ -196,12 +197,14 @@ uint32_t TxQueue::reap()
             }
             ++errors;
             ++failed_packets;
+            ++events_.tx_error_cqes[static_cast<uint32_t>(type) - kFirstTxErrorCqe];
             failed_bytes += slots_[last & slot_mask_].mbuf->pkt_len;
             MANA_DP_LOG(ERR, "port %u TX queue %u: TX error CQE type %u", config_.port_id,
                         config_.queue_id, static_cast<unsigned>(type));
         }
         complete_through(last, to_free.data(), freed);
     }
+    counters_.completions += cq_cursor_.head() - first_cqe;
     if (freed != 0)
         release(to_free.data(), freed);
     if (errors != 0) [[unlikely]] {
@@ -359,7 +362,9 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
         }
         ring_doorbell(doorbell_page(local, db_page_), gdma::doorbell_offset::sq,
                       gdma::sq_doorbell(sq_id_, head_bu_ << gdma::kBasicUnitShift));
+        ++counters_.doorbells;
     }
+    counters_.wqes += posted;
     counters_.packets += posted;
     counters_.bytes += bytes;
     counters_.errors += dropped;

@@ -48,7 +48,12 @@ class TxQueue
 
     const TxQueueConfig &config() const { return config_; }
     QueueCounters counters() const { return counters_; }
-    void reset_counters() { counters_ = {}; }
+    QueueEventCounters event_counters() const { return events_; }
+    void reset_counters()
+    {
+        counters_ = {};
+        events_ = {};
+    }
     uint32_t in_flight() const { return head_ - tail_; }
 
   private:
@@ -84,6 +89,7 @@ class TxQueue
     QueueCounters counters_;
     MrQueueCache mr_cache_;
     DpdkArray<Slot> slots_;
+    QueueEventCounters events_;
 
     TxQueueConfig config_;
     MrTable &mr_table_;
