@@ -182,9 +182,6 @@ TEST_F(Configure, RejectsWhatTheDeviceCannotDo)
     EXPECT_NE(rte_eth_tx_queue_setup(port0_, 0, 4096, SOCKET_ID_ANY, nullptr), 0);
     rte_mempool *tiny = make_pool(512, RTE_PKTMBUF_HEADROOM + 512);
     EXPECT_NE(rte_eth_rx_queue_setup(port0_, 0, 256, SOCKET_ID_ANY, nullptr, tiny), 0);
-    rte_eth_rxconf deferred{};
-    deferred.rx_deferred_start = 1;
-    EXPECT_NE(rte_eth_rx_queue_setup(port0_, 0, 256, SOCKET_ID_ANY, &deferred, pool), 0);
     // Not set up: start refuses.
     EXPECT_NE(rte_eth_dev_start(port0_), 0);
     // A descriptor count that is not a power of two is rounded up.

@@ -161,9 +161,6 @@ TEST_F(BadInput, UnsupportedOffloadsAndModesAreRefused)
     rte_eth_txconf txconf{};
     txconf.offloads = RTE_ETH_TX_OFFLOAD_UDP_TSO;
     EXPECT_EQ(rte_eth_tx_queue_setup(port0_, 0, 256, SOCKET_ID_ANY, &txconf), -EINVAL);
-    rxconf = {};
-    rxconf.rx_deferred_start = 1;
-    EXPECT_EQ(rte_eth_rx_queue_setup(port0_, 0, 256, SOCKET_ID_ANY, &rxconf, pool), -ENOTSUP);
     // Runtime changes that cannot apply.
     ASSERT_EQ(rte_eth_rx_queue_setup(port0_, 0, 256, SOCKET_ID_ANY, nullptr, pool), 0);
     ASSERT_EQ(rte_eth_tx_queue_setup(port0_, 0, 256, SOCKET_ID_ANY, nullptr), 0);

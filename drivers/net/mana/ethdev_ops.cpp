@@ -124,6 +124,46 @@ void tx_queue_release(rte_eth_dev *dev, uint16_t queue)
     Port::of(dev).tx_queue_release(queue);
 }
 
+int rx_queue_start(rte_eth_dev *dev, uint16_t queue)
+{
+    return Port::of(dev).rx_queue_start(queue);
+}
+
+int rx_queue_stop(rte_eth_dev *dev, uint16_t queue)
+{
+    return Port::of(dev).rx_queue_stop(queue);
+}
+
+int tx_queue_start(rte_eth_dev *dev, uint16_t queue)
+{
+    return Port::of(dev).tx_queue_start(queue);
+}
+
+int tx_queue_stop(rte_eth_dev *dev, uint16_t queue)
+{
+    return Port::of(dev).tx_queue_stop(queue);
+}
+
+void rxq_info_get(rte_eth_dev *dev, uint16_t queue, rte_eth_rxq_info *info)
+{
+    Port::of(dev).rxq_info(queue, *info);
+}
+
+void txq_info_get(rte_eth_dev *dev, uint16_t queue, rte_eth_txq_info *info)
+{
+    Port::of(dev).txq_info(queue, *info);
+}
+
+int rx_burst_mode_get(rte_eth_dev *dev, uint16_t queue, rte_eth_burst_mode *mode)
+{
+    return Port::of(dev).rx_burst_mode(queue, *mode);
+}
+
+int tx_burst_mode_get(rte_eth_dev *dev, uint16_t queue, rte_eth_burst_mode *mode)
+{
+    return Port::of(dev).tx_burst_mode(queue, *mode);
+}
+
 int rss_hash_update(rte_eth_dev *dev, rte_eth_rss_conf *conf)
 {
     return Port::of(dev).rss_hash_update(*conf);
@@ -193,6 +233,16 @@ constexpr eth_dev_ops make_ops()
     ops.tx_queue_setup = tx_queue_setup;
     ops.rx_queue_release = rx_queue_release;
     ops.tx_queue_release = tx_queue_release;
+    ops.rx_queue_start = rx_queue_start;
+    ops.rx_queue_stop = rx_queue_stop;
+    ops.tx_queue_start = tx_queue_start;
+    ops.tx_queue_stop = tx_queue_stop;
+    ops.rxq_info_get = rxq_info_get;
+    ops.txq_info_get = txq_info_get;
+    ops.rx_burst_mode_get = rx_burst_mode_get;
+    ops.tx_burst_mode_get = tx_burst_mode_get;
+    ops.tx_done_cleanup = tx_done_cleanup;
+    ops.get_monitor_addr = get_monitor_addr;
     ops.rss_hash_update = rss_hash_update;
     ops.rss_hash_conf_get = rss_hash_conf_get;
     ops.reta_update = reta_update;

@@ -425,10 +425,13 @@ int Port::start()
     rte_eth_devices[port_id_].rx_pkt_burst = scatter ? rx_burst_scatter : rx_burst;
     const QueueVerbs verbs = queue_verbs();
     int ret = 0;
+    // Deferred queues wait for rte_eth_dev_*_queue_start; a deferred RX queue still gets
+    // its (empty) WQ now, for the RSS table.
     for (uint16_t i = 0; i < tx_queue_count() && ret == 0; ++i)
-        ret = txq(i)->start(verbs);
+        if (!txq(i)->config().deferred_start)
+            ret = txq(i)->start(verbs);
     for (uint16_t i = 0; i < rx_queue_count() && ret == 0; ++i)
-        ret = rxq(i)->start(verbs);
+        ret = rxq(i)->config().deferred_start ? rxq(i)->open(verbs) : rxq(i)->start(verbs);
     if (ret == 0 && rx_queue_count() != 0)
         ret = create_rss();
     if (ret == 0 && data_->dev_conf.intr_conf.rxq != 0 && rx_queue_count() != 0)
@@ -439,9 +442,11 @@ int Port::start()
         return ret;
     }
     for (uint16_t i = 0; i < rx_queue_count(); ++i)
-        data_->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+        data_->rx_queue_state[i] =
+            rxq(i)->running() ? RTE_ETH_QUEUE_STATE_STARTED : RTE_ETH_QUEUE_STATE_STOPPED;
     for (uint16_t i = 0; i < tx_queue_count(); ++i)
-        data_->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+        data_->tx_queue_state[i] =
+            txq(i)->running() ? RTE_ETH_QUEUE_STATE_STARTED : RTE_ETH_QUEUE_STATE_STOPPED;
     started_ = true;
     link_update();
     resume_secondaries(port_id_);
@@ -474,10 +479,6 @@ int Port::stop()
 int Port::rx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
                          const rte_eth_rxconf &conf, rte_mempool *pool)
 {
-    if (conf.rx_deferred_start) {
-        MANA_DRV_LOG(ERR, "port %u RX queue %u: deferred start is not supported", port_id_, queue);
-        return -ENOTSUP;
-    }
     if (pool == nullptr) {
         MANA_DRV_LOG(ERR, "port %u RX queue %u: no mempool given", port_id_, queue);
         return -EINVAL;
@@ -523,6 +524,8 @@ int Port::rx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
         .interrupts = data_->dev_conf.intr_conf.rxq != 0,
         .scatter = scatter,
         .sges = scatter ? std::max(buffers, 1U) : 1,
+        .deferred_start = conf.rx_deferred_start != 0,
+        .offloads = offloads,
     };
     auto rx = make_dpdk<RxQueue>("mana_rxq", config.socket, config, *mr_table_);
     if (!rx) {
@@ -542,10 +545,6 @@ int Port::rx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
 int Port::tx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
                          const rte_eth_txconf &conf)
 {
-    if (conf.tx_deferred_start) {
-        MANA_DRV_LOG(ERR, "port %u TX queue %u: deferred start is not supported", port_id_, queue);
-        return -ENOTSUP;
-    }
     tx_queue_release(queue);
     const uint64_t offloads = data_->dev_conf.txmode.offloads | conf.offloads;
     TxQueueConfig config{
@@ -559,6 +558,8 @@ int Port::tx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
         .vlan_insert = (offloads & RTE_ETH_TX_OFFLOAD_VLAN_INSERT) != 0,
         .fast_free = (offloads & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) != 0,
         .tso = (offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO) != 0,
+        .deferred_start = conf.tx_deferred_start != 0,
+        .offloads = offloads,
     };
     if (config.tso && max_tx_sges() < 2) {
         MANA_DRV_LOG(ERR, "port %u TX queue %u: TSO needs 2 SGEs per WQE; the device takes %u",

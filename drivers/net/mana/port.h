@@ -85,14 +85,23 @@ class Port
     void rx_queue_release(uint16_t queue);
     void tx_queue_release(uint16_t queue);
 
+    // Per-queue control of a started port and queue information (queue_control.cpp).
+    int rx_queue_start(uint16_t queue);
+    int rx_queue_stop(uint16_t queue);
+    int tx_queue_start(uint16_t queue);
+    int tx_queue_stop(uint16_t queue);
+    void rxq_info(uint16_t queue, rte_eth_rxq_info &info) const;
+    void txq_info(uint16_t queue, rte_eth_txq_info &info) const;
+    int rx_burst_mode(uint16_t queue, rte_eth_burst_mode &mode) const;
+    int tx_burst_mode(uint16_t queue, rte_eth_burst_mode &mode) const;
+
     int stats_get(rte_eth_stats &stats) const;
     int stats_reset();
     // Extended statistics (xstats.cpp); reset with stats_reset.
     int xstats_get(rte_eth_xstat *stats, unsigned n) const;
     int xstats_get_names(rte_eth_xstat_name *names, unsigned size) const;
     int xstats_get_by_id(const uint64_t *ids, uint64_t *values, unsigned n) const;
-    int xstats_get_names_by_id(const uint64_t *ids, rte_eth_xstat_name *names,
-                               unsigned size) const;
+    int xstats_get_names_by_id(const uint64_t *ids, rte_eth_xstat_name *names, unsigned size) const;
     int link_update();
 
     int rss_hash_update(const rte_eth_rss_conf &conf);

@@ -115,6 +115,9 @@ int create_port(rte_pci_device *pci_dev, const std::shared_ptr<Device> &device,
     eth_dev->rx_pkt_burst = rx_burst;
     eth_dev->tx_pkt_burst = tx_burst;
     eth_dev->tx_pkt_prepare = tx_prepare;
+    eth_dev->rx_queue_count = rx_queue_count;
+    eth_dev->rx_descriptor_status = rx_descriptor_status;
+    eth_dev->tx_descriptor_status = tx_descriptor_status;
     // No RTE_ETH_DEV_AUTOFILL_QUEUE_XSTATS: the driver's xstats name every queue's counters
     // itself (xstats.cpp), beyond the first RTE_ETHDEV_QUEUE_STAT_CNTRS queues ethdev covers.
     const int ret = Port::of(eth_dev).init();

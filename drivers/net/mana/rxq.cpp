@@ -127,9 +127,19 @@ void RxQueue::write_template()
 
 int RxQueue::start(const QueueVerbs &verbs)
 {
+    int ret = open(verbs);
+    if (ret == 0)
+        ret = post_all();
+    if (ret != 0)
+        stop();
+    return ret;
+}
+
+int RxQueue::open(const QueueVerbs &verbs)
+{
     const uint32_t n = config_.descriptors;
     *verbs.allocator_socket = config_.socket;
-    if (config_.interrupts) {
+    if (config_.interrupts && !channel_) {
         channel_.reset(ibv_create_comp_channel(verbs.context));
         if (!channel_) {
             const int error = errno != 0 ? errno : ENOMEM;
@@ -143,7 +153,7 @@ int RxQueue::start(const QueueVerbs &verbs)
             const int error = errno;
             MANA_DRV_LOG(ERR, "port %u RX queue %u: cannot make the event fd non-blocking: %s",
                          config_.port_id, config_.queue_id, strerror(error));
-            stop();
+            channel_.reset();
             return -error;
         }
     }
@@ -165,7 +175,7 @@ int RxQueue::start(const QueueVerbs &verbs)
         const int error = errno != 0 ? errno : ENOMEM;
         MANA_DRV_LOG(ERR, "port %u RX queue %u: ibv_create_wq(%u) failed: %s", config_.port_id,
                      config_.queue_id, n, strerror(error));
-        stop();
+        close();
         return -error;
     }
     manadv_cq cq_out{};
@@ -179,7 +189,7 @@ int RxQueue::start(const QueueVerbs &verbs)
     if (ret != 0) {
         MANA_DRV_LOG(ERR, "port %u RX queue %u: manadv_init_obj failed: %s", config_.port_id,
                      config_.queue_id, strerror(ret < 0 ? -ret : ret));
-        stop();
+        close();
         return ret < 0 ? ret : -ret;
     }
     wqe_bu_ = gdma::wqe_size_bu(gdma::kSmallInlineOobBytes, config_.sges);
@@ -190,7 +200,7 @@ int RxQueue::start(const QueueVerbs &verbs)
                      "port %u RX queue %u: unexpected queue geometry from rdma-core (CQ %u "
                      "entries, RQ %u bytes for %u descriptors); rdma-core 44 is required",
                      config_.port_id, config_.queue_id, cq_out.count, wq_out.size, n);
-        stop();
+        close();
         return -EPROTO;
     }
     cq_cursor_ = gdma::CqCursor(static_cast<const gdma::Cqe *>(cq_out.buf), cq_out.count);
@@ -204,10 +214,17 @@ int RxQueue::start(const QueueVerbs &verbs)
     overflow_logged_ = false;
     if (config_.sges == 1)
         write_template();
+    return 0;
+}
+
+int RxQueue::post_all()
+{
+    const uint32_t n = config_.descriptors;
+    if (wq_base_ == nullptr)
+        return -EINVAL;
     if ((config_.sges == 1 ? refill() : refill_chains()) == 0) {
         MANA_DRV_LOG(ERR, "port %u RX queue %u: mempool %s has no free mbufs to post",
                      config_.port_id, config_.queue_id, config_.pool->name);
-        stop();
         return -ENOMEM;
     }
     if (posted() < n)
@@ -217,14 +234,24 @@ int RxQueue::start(const QueueVerbs &verbs)
     ring_doorbell(db_page_, gdma::doorbell_offset::rq,
                   gdma::rq_doorbell(wq_id_, (head_ * wqe_bu()) << gdma::kBasicUnitShift));
     ++counters_.doorbells;
+    halted_ = false;
     return 0;
 }
 
 void RxQueue::stop()
 {
+    close();
+    channel_.reset();
+}
+
+void RxQueue::close()
+{
+    halted_ = true;
+    // Events of the CQ about to go must be acknowledged before it is destroyed.
+    if (channel_ && cq_)
+        drain_interrupt();
     wq_.reset();
     cq_.reset();
-    channel_.reset();
     if (ring_.data() != nullptr) {
         for (uint32_t i = tail_; i != head_; ++i)
             for (uint32_t j = 0; j < config_.sges; ++j)
@@ -295,7 +322,7 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
     const uint16_t port_id = config_.port_id;
     const bool vlan_strip = config_.vlan_strip;
     const ProcessPort &local = process_ports[port_id];
-    if (local.stop_bursts->load(std::memory_order_relaxed)) [[unlikely]]
+    if (halted_ || local.stop_bursts->load(std::memory_order_relaxed)) [[unlikely]]
         return 0;
     const uint32_t first_cqe = cq_cursor_.head();
 

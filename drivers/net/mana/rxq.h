@@ -17,6 +17,7 @@
 
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_power_intrinsics.h>
 
 #include <cstdint>
 
@@ -35,6 +36,8 @@ struct RxQueueConfig {
     bool interrupts = false;     // completion channel for RX interrupts
     bool scatter = false;        // RTE_ETH_RX_OFFLOAD_SCATTER
     uint32_t sges = 1;           // buffers per WQE (> 1 only with scatter)
+    bool deferred_start = false; // rx_deferred_start: posted by rte_eth_dev_rx_queue_start
+    uint64_t offloads = 0;       // port and queue offloads (reported by rxq_info_get)
 };
 
 // Most buffers a scattered frame is received into: 9022 bytes in 1024-byte buffers.
@@ -66,6 +69,23 @@ class RxQueue
     int start(const QueueVerbs &verbs);
     // Device stop: destroys the verbs objects and returns every mbuf to its pool.
     void stop();
+
+    // Per-queue control (queue_control.cpp). A stopped queue of a started port keeps a WQ
+    // with no buffers in the RSS table, so the device drops what is steered to it.
+    // open: creates the CQ and WQ without posting; post_all: fills the ring and starts
+    // the bursts; close: destroys CQ and WQ and frees the buffers, keeping the
+    // completion channel (its fd is in the port's interrupt handle).
+    int open(const QueueVerbs &verbs);
+    int post_all();
+    void close();
+    bool running() const { return !halted_; }
+
+    // Fast-path queries (queue_control.cpp): buffers the device has filled that no burst
+    // has returned yet, the state of the descriptor `offset` places after the next one a
+    // burst returns, and the power-monitor condition that says a completion has arrived.
+    uint32_t filled_count() const;
+    int descriptor_status(uint16_t offset) const;
+    int monitor_condition(rte_power_monitor_cond &condition) const;
 
     // kScatter: a WQE carries config().sges buffers and packets arrive as mbuf chains.
     template <bool kScatter>
@@ -121,6 +141,9 @@ class RxQueue
     uint32_t buffer_bytes_ = 0;
     uint32_t wqe_bu_ = 1; // BUs per WQE
     QueueCounters counters_;
+    // Set while the queue does not run (not started, stopped, deferred): bursts return 0
+    // without touching the rings. Shared memory, so secondaries see it too.
+    bool halted_ = true;
     bool overflow_logged_ = false;
     MrQueueCache mr_cache_;
     DpdkArray<rte_mbuf *> ring_;
@@ -138,5 +161,9 @@ class RxQueue
 uint16_t rx_burst(void *queue, rte_mbuf **packets, uint16_t max);
 // rx_burst for ports with a scattering RX queue.
 uint16_t rx_burst_scatter(void *queue, rte_mbuf **packets, uint16_t max);
+// Fast-path queries DPDK calls with the queue pointer (queue_control.cpp).
+uint32_t rx_queue_count(void *queue);
+int rx_descriptor_status(void *queue, uint16_t offset);
+int get_monitor_addr(void *queue, rte_power_monitor_cond *condition);
 
 } // namespace mana

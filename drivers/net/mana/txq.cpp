@@ -119,11 +119,13 @@ int TxQueue::start(const QueueVerbs &verbs)
     oob_template_.short_vport_offset = static_cast<uint8_t>(qp_out.tx_vp_offset);
     head_ = tail_ = head_bu_ = tail_bu_ = 0;
     overflow_logged_ = false;
+    halted_ = false;
     return 0;
 }
 
 void TxQueue::stop()
 {
+    halted_ = true;
     qp_.reset();
     cq_.reset();
     // After the QP is gone the device reads none of these buffers any more.
@@ -151,7 +153,7 @@ void TxQueue::complete_through(uint32_t last, rte_mbuf **to_free, uint32_t &free
 // suppressed or not; its WQE offset (in basic units) says which WQE failed. A CQE that
 // fits none of this (nothing in flight, a type TX queues never get) is counted and
 // ignored: completing WQEs on its word could free buffers the device still reads.
-uint32_t TxQueue::reap()
+uint32_t TxQueue::reap(uint32_t limit)
 {
     std::array<rte_mbuf *, kMaxQueueDescriptors> to_free;
     uint32_t freed = 0;
@@ -175,10 +177,10 @@ uint32_t TxQueue::reap()
             break;
         }
         const gdma::Cqe &cqe = cq_cursor_.current();
-        cq_cursor_.advance();
         const gdma::CqeType type = cqe.type();
         const bool failed = gdma::is_tx_error(type);
         if (tail_ == head_ || (type != gdma::CqeType::tx_ok && !failed)) [[unlikely]] {
+            cq_cursor_.advance();
             ++errors;
             continue;
         }
@@ -195,6 +197,16 @@ uint32_t TxQueue::reap()
                     break;
                 }
             }
+        }
+        if (last - tail_ >= limit - freed) [[unlikely]] {
+            // More than may be freed now: free the oldest ones and leave the completion
+            // unread; read again, it completes the rest (tail_ moved, `last` did not).
+            if (limit != freed)
+                complete_through(tail_ + (limit - freed) - 1, to_free.data(), freed);
+            break;
+        }
+        cq_cursor_.advance();
+        if (failed) [[unlikely]] {
             ++errors;
             ++failed_packets;
             ++events_.tx_error_cqes[static_cast<uint32_t>(type) - kFirstTxErrorCqe];
@@ -293,7 +305,7 @@ template <bool kTso>
 uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
 {
     const ProcessPort &local = process_ports[config_.port_id];
-    if (local.stop_bursts->load(std::memory_order_relaxed)) [[unlikely]]
+    if (halted_ || local.stop_bursts->load(std::memory_order_relaxed)) [[unlikely]]
         return 0; // the device is gone (or, in a secondary, the port stopped)
     reap();
     const uint32_t first = head_;

@@ -21,11 +21,13 @@ struct TxQueueConfig {
     uint16_t queue_id = 0;
     uint32_t descriptors = 0; // power of two
     int socket = 0;
-    uint32_t max_sges = 1;    // device SGE limit per WQE
-    uint32_t max_frame = 0;   // longest frame the device takes (bytes)
-    bool vlan_insert = false; // RTE_ETH_TX_OFFLOAD_VLAN_INSERT
-    bool fast_free = false;   // RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE
-    bool tso = false;         // RTE_ETH_TX_OFFLOAD_TCP_TSO
+    uint32_t max_sges = 1;       // device SGE limit per WQE
+    uint32_t max_frame = 0;      // longest frame the device takes (bytes)
+    bool vlan_insert = false;    // RTE_ETH_TX_OFFLOAD_VLAN_INSERT
+    bool fast_free = false;      // RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE
+    bool tso = false;            // RTE_ETH_TX_OFFLOAD_TCP_TSO
+    bool deferred_start = false; // tx_deferred_start: created by rte_eth_dev_tx_queue_start
+    uint64_t offloads = 0;       // port and queue offloads (reported by txq_info_get)
 };
 
 class TxQueue
@@ -45,6 +47,15 @@ class TxQueue
     // the variant at start, so queues without TSO never test the flag.
     template <bool kTso>
     uint16_t burst(rte_mbuf **packets, uint16_t count);
+
+    bool running() const { return !halted_; }
+    // A completion is requested at least every this many WQEs.
+    uint32_t completion_interval() const { return cqe_interval_mask_ + 1; }
+    // Fast-path queries (queue_control.cpp); both read new completions first, like
+    // tx_burst, so they belong to the lcore that sends on the queue. done_cleanup frees
+    // at most `limit` sent packets (0: all) and returns how many it freed.
+    int descriptor_status(uint16_t offset);
+    int done_cleanup(uint32_t limit);
 
     const TxQueueConfig &config() const { return config_; }
     QueueCounters counters() const { return counters_; }
@@ -66,7 +77,8 @@ class TxQueue
     };
     static_assert(sizeof(Slot) == 16);
 
-    uint32_t reap();
+    // Reads completions and frees what they complete, at most `limit` packets.
+    uint32_t reap(uint32_t limit = UINT32_MAX);
     void release(rte_mbuf **mbufs, uint32_t count) const;
     void complete_through(uint32_t last, rte_mbuf **to_free, uint32_t &freed);
     bool post(rte_mbuf *mbuf, bool request_cqe);
@@ -85,6 +97,9 @@ class TxQueue
     uint32_t sq_id_ = 0;
     void *db_page_ = nullptr;
     gdma::TxShortOobFields oob_template_{};
+    // Set while the queue does not run (not started, stopped, deferred): bursts return 0
+    // and take nothing. Shared memory, so secondaries see it too.
+    bool halted_ = true;
     bool overflow_logged_ = false;
     QueueCounters counters_;
     MrQueueCache mr_cache_;
@@ -101,6 +116,9 @@ uint16_t tx_burst(void *queue, rte_mbuf **packets, uint16_t count);
 // tx_burst for ports with a TSO queue.
 uint16_t tx_burst_tso(void *queue, rte_mbuf **packets, uint16_t count);
 uint16_t tx_prepare(void *queue, rte_mbuf **packets, uint16_t count);
+// Fast-path queries DPDK calls with the queue pointer (queue_control.cpp).
+int tx_descriptor_status(void *queue, uint16_t offset);
+int tx_done_cleanup(void *queue, uint32_t free_count);
 
 // Most SGEs a TX WQE gets from this driver, whatever larger limit the device reports.
 inline constexpr uint32_t kMaxTxSegments = 32;

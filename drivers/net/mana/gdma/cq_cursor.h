@@ -85,6 +85,18 @@ class CqCursor
 
     void advance(uint32_t n = 1) { head_ += n; }
 
+    // The entry `ahead` places after the head and its state, for queries that look at
+    // completions without consuming them (queue counts, descriptor status). Entries past
+    // the first one that is not ready say nothing.
+    const Cqe &at(uint32_t ahead) const { return ring_[(head_ + ahead) & mask_]; }
+    CqSlot peek_at(uint32_t ahead) const
+    {
+        const uint32_t trailer = __atomic_load_n(&at(ahead).trailer, __ATOMIC_ACQUIRE);
+        return classify_owner_bits(static_cast<uint8_t>(trailer >> 29), head_ + ahead, count_);
+    }
+    // Owner bits the head entry holds while nothing new has arrived.
+    uint8_t empty_owner_bits_at_head() const { return empty_owner_bits(head_, count_); }
+
   private:
     const Cqe *ring_ = nullptr;
     uint32_t count_ = 0;

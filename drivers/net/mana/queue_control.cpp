@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// Per-queue control and queries: start and stop of single queues (and deferred start),
+// queue information, burst mode, the number of filled RX descriptors, descriptor status,
+// tx_done_cleanup and the power-monitor condition of an RX queue.
+//
+// A stopped RX queue of a running port keeps a CQ and a WQ with no buffers posted: the RSS
+// indirection table must name a WQ for each of its entries, and an empty WQ makes the
+// device drop what the table steers to that queue instead of moving it to another queue.
+#include "log.h"
+#include "port.h"
+
+#include <rte_ethdev.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+
+namespace mana
+{
+
+// ---- RX queue queries ------------------------------------------------------------------
+
+namespace
+{
+
+// Buffers one completion accounts for: the packets of an RX completion, or the buffer a
+// truncated frame was put in.
+uint32_t buffers_of(const gdma::Cqe &cqe)
+{
+    switch (cqe.type()) {
+    case gdma::CqeType::rx_ok:
+    case gdma::CqeType::rx_truncated:
+        return 1;
+    case gdma::CqeType::rx_coalesced: {
+        uint32_t packets = 0;
+        while (packets < gdma::kRxPacketsPerCqe &&
+               (cqe.oob[gdma::rx_oob_word::packet_length(packets)] & 0xFFFF) != 0)
+            ++packets;
+        return packets;
+    }
+    default:
+        return 0;
+    }
+}
+
+// The power-monitor callback: opaque[0] is the trailer value (under the mask opaque[1])
+// that means "no new completion". Anything else (a completion, an overflow, or a mask of
+// 0 for a queue that has packets waiting) aborts the sleep.
+int completion_arrived(const uint64_t value, const uint64_t opaque[RTE_POWER_MONITOR_OPAQUE_SZ])
+{
+    return (value & opaque[1]) == opaque[0] ? 0 : -1;
+}
+
+constexpr uint32_t kOwnerBitsShift = 29;
+
+} // namespace
+
+uint32_t RxQueue::filled_count() const
+{
+    if (!running())
+        return 0;
+    uint32_t filled = 0;
+    for (uint32_t ahead = 0; ahead < cq_cursor_.count(); ++ahead) {
+        if (cq_cursor_.peek_at(ahead) != gdma::CqSlot::ready)
+            break;
+        filled += buffers_of(cq_cursor_.at(ahead));
+    }
+    // Packets of the head completion a burst has already returned.
+    filled -= std::min(filled, cqe_packet_);
+    return std::min(filled, posted());
+}
+
+int RxQueue::descriptor_status(uint16_t offset) const
+{
+    if (offset >= config_.descriptors)
+        return -EINVAL;
+    if (!running())
+        return RTE_ETH_RX_DESC_UNAVAIL;
+    if (offset < filled_count())
+        return RTE_ETH_RX_DESC_DONE;
+    return offset < posted() ? RTE_ETH_RX_DESC_AVAIL : RTE_ETH_RX_DESC_UNAVAIL;
+}
+
+// The next completion lands in the trailer of the CQE at the head, whose owner bits then
+// stop being the "empty" value (spec §4). A head completion with packets a burst has not
+// returned yet means there is work now: the condition then aborts the sleep at once.
+int RxQueue::monitor_condition(rte_power_monitor_cond &condition) const
+{
+    if (wq_base_ == nullptr)
+        return -EINVAL; // no CQ: the port is not started
+    const gdma::Cqe &head = cq_cursor_.current();
+    condition.addr = const_cast<uint32_t *>(&head.trailer);
+    condition.size = sizeof(head.trailer);
+    condition.fn = completion_arrived;
+    const bool waiting = running() && cqe_packet_ != 0;
+    condition.opaque[0] = waiting ? 1
+                                  : static_cast<uint64_t>(cq_cursor_.empty_owner_bits_at_head())
+                                        << kOwnerBitsShift;
+    condition.opaque[1] = waiting ? 0 : uint64_t{gdma::kOwnerBitsMask} << kOwnerBitsShift;
+    return 0;
+}
+
+// ---- TX queue queries ------------------------------------------------------------------
+
+// Offset 0 is the slot the next packet goes to; the slots still held by packets in
+// flight come last, after the free ones.
+int TxQueue::descriptor_status(uint16_t offset)
+{
+    if (offset >= config_.descriptors)
+        return -EINVAL;
+    if (!running() || process_ports[config_.port_id].stop_bursts->load(std::memory_order_relaxed))
+        return RTE_ETH_TX_DESC_UNAVAIL;
+    reap();
+    const uint32_t free_slots = config_.descriptors - in_flight();
+    return offset < free_slots ? RTE_ETH_TX_DESC_DONE : RTE_ETH_TX_DESC_FULL;
+}
+
+int TxQueue::done_cleanup(uint32_t limit)
+{
+    if (!running() || process_ports[config_.port_id].stop_bursts->load(std::memory_order_relaxed))
+        return 0;
+    return static_cast<int>(reap(limit == 0 ? UINT32_MAX : limit));
+}
+
+// ---- Port: per-queue start and stop ------------------------------------------------------
+
+int Port::rx_queue_start(uint16_t queue)
+{
+    RxQueue *rx = rxq(queue);
+    if (rx == nullptr || !started_)
+        return -EINVAL; // ethdev checks both; kept for direct callers
+    const int ret = rx->running() ? 0 : rx->post_all();
+    if (ret == 0)
+        data_->rx_queue_state[queue] = RTE_ETH_QUEUE_STATE_STARTED;
+    return ret;
+}
+
+int Port::rx_queue_stop(uint16_t queue)
+{
+    RxQueue *rx = rxq(queue);
+    if (rx == nullptr || !started_)
+        return -EINVAL;
+    // The WQ is in the RSS table: the table goes first, and comes back naming a new, empty
+    // WQ for this queue. Buffers go back to the pool once the device can no longer write
+    // them (its WQ is destroyed).
+    destroy_rss();
+    rx->close();
+    int ret = rx->open(queue_verbs());
+    if (ret == 0)
+        ret = create_rss();
+    data_->rx_queue_state[queue] = RTE_ETH_QUEUE_STATE_STOPPED;
+    if (ret != 0)
+        MANA_DRV_LOG(ERR,
+                     "port %u RX queue %u: stopped, but the port receives nothing until it is "
+                     "restarted (the RSS table could not be rebuilt)",
+                     port_id_, queue);
+    return ret;
+}
+
+int Port::tx_queue_start(uint16_t queue)
+{
+    TxQueue *tx = txq(queue);
+    if (tx == nullptr || !started_)
+        return -EINVAL;
+    const int ret = tx->running() ? 0 : tx->start(queue_verbs());
+    if (ret == 0)
+        data_->tx_queue_state[queue] = RTE_ETH_QUEUE_STATE_STARTED;
+    return ret;
+}
+
+int Port::tx_queue_stop(uint16_t queue)
+{
+    TxQueue *tx = txq(queue);
+    if (tx == nullptr || !started_)
+        return -EINVAL;
+    tx->stop(); // frees the packets still in flight once the device is done with the QP
+    data_->tx_queue_state[queue] = RTE_ETH_QUEUE_STATE_STOPPED;
+    return 0;
+}
+
+// ---- Port: queue information and burst modes -------------------------------------------
+
+void Port::rxq_info(uint16_t queue, rte_eth_rxq_info &info) const
+{
+    const RxQueue *rx = rxq(queue);
+    if (rx == nullptr)
+        return;
+    const RxQueueConfig &config = rx->config();
+    info.mp = config.pool;
+    info.scattered_rx = config.scatter ? 1 : 0;
+    info.nb_desc = static_cast<uint16_t>(config.descriptors);
+    info.rx_buf_size =
+        static_cast<uint16_t>(rte_pktmbuf_data_room_size(config.pool) - RTE_PKTMBUF_HEADROOM);
+    info.conf.offloads = config.offloads;
+    info.conf.rx_deferred_start = config.deferred_start ? 1 : 0;
+    info.conf.rx_drop_en = 1; // with no buffer posted the device drops
+    info.queue_state = data_->rx_queue_state[queue];
+}
+
+void Port::txq_info(uint16_t queue, rte_eth_txq_info &info) const
+{
+    const TxQueue *tx = txq(queue);
+    if (tx == nullptr)
+        return;
+    const TxQueueConfig &config = tx->config();
+    info.nb_desc = static_cast<uint16_t>(config.descriptors);
+    info.conf.offloads = config.offloads;
+    info.conf.tx_deferred_start = config.deferred_start ? 1 : 0;
+    // A completion (which frees sent packets) is requested at least this often.
+    info.conf.tx_rs_thresh = static_cast<uint16_t>(tx->completion_interval());
+    info.queue_state = data_->tx_queue_state[queue];
+}
+
+int Port::rx_burst_mode(uint16_t queue, rte_eth_burst_mode &mode) const
+{
+    const RxQueue *rx = rxq(queue);
+    if (rx == nullptr)
+        return -EINVAL;
+    mode.flags = 0;
+    std::snprintf(mode.info, sizeof(mode.info),
+                  "Scalar%s, up to %u packets per completion, one doorbell per burst",
+                  rx->config().scatter ? ", scattered" : "", gdma::kRxPacketsPerCqe);
+    return 0;
+}
+
+int Port::tx_burst_mode(uint16_t queue, rte_eth_burst_mode &mode) const
+{
+    const TxQueue *tx = txq(queue);
+    if (tx == nullptr)
+        return -EINVAL;
+    mode.flags = 0;
+    std::snprintf(mode.info, sizeof(mode.info),
+                  "Scalar, a completion every %u packets and per burst, one doorbell per "
+                  "burst%s",
+                  tx->completion_interval(), tx->config().fast_free ? ", fast free" : "");
+    return 0;
+}
+
+// ---- Fast-path entry points DPDK calls with the queue pointer -------------------------
+
+uint32_t rx_queue_count(void *queue)
+{
+    return static_cast<const RxQueue *>(queue)->filled_count();
+}
+
+int rx_descriptor_status(void *queue, uint16_t offset)
+{
+    return static_cast<const RxQueue *>(queue)->descriptor_status(offset);
+}
+
+int tx_descriptor_status(void *queue, uint16_t offset)
+{
+    return static_cast<TxQueue *>(queue)->descriptor_status(offset);
+}
+
+int tx_done_cleanup(void *queue, uint32_t free_count)
+{
+    return static_cast<TxQueue *>(queue)->done_cleanup(free_count);
+}
+
+int get_monitor_addr(void *queue, rte_power_monitor_cond *condition)
+{
+    return static_cast<const RxQueue *>(queue)->monitor_condition(*condition);
+}
+
+} // namespace mana
