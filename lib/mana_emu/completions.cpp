@@ -41,12 +41,14 @@ void Emulator::write_cqe(Cq &cq, const std::array<uint32_t, gdma::kCqeOobWords> 
     }
     const uint32_t index = static_cast<uint32_t>(cq.written % cq.count);
     const uint8_t owner = gdma::device_owner_bits(cq.written, cq.count);
-    gdma::Cqe &entry = cq.ring[index];
-    std::memcpy(entry.oob.data(), oob.data(), sizeof(entry.oob));
-    const uint32_t trailer =
+    if (staged_count_ == staged_.size()) [[unlikely]]
+        flush_cqes();
+    StagedCqe &staged = staged_[staged_count_++];
+    staged.entry = &cq.ring[index];
+    staged.value.oob = oob;
+    staged.value.trailer =
         gdma::encode_cqe_trailer({.wq_num = wq_num, .is_sq = is_sq, .owner_bits = owner});
-    // The owner bits publish the entry: everything else must be visible first.
-    __atomic_store_n(&entry.trailer, trailer, __ATOMIC_RELEASE);
+    staged.event_cq = nullptr;
     ++cq.written;
     t.add(&Counters::cqes);
     ++cq.counters.cqes;
@@ -55,11 +57,33 @@ void Emulator::write_cqe(Cq &cq, const std::array<uint32_t, gdma::kCqeOobWords> 
         // The driver wakes up and polls without reporting its head until it re-arms: the
         // head of the arming doorbell says nothing about what it consumes from now on.
         cq.head_known = false;
-        if (cq.channel != nullptr) {
-            cq.channel->pending.push_back(&cq);
-            cq.channel->events.signal();
+        staged.event_cq = cq.channel != nullptr ? &cq : nullptr;
+    }
+    // A batch must not lap a ring (the driver would never see the overwritten entries):
+    // CQs smaller than a batch are written through.
+    if (cq.count < staged_.size()) [[unlikely]]
+        flush_cqes();
+}
+
+// Completions are written to the rings in batches (at the end of every pass of the model,
+// or when the staging area fills), in the order they were produced. Writing each one as it
+// was produced made the model thread wait, at the next load that could not be served from
+// the store buffer, for the ownership of the line the driver was polling; batched, those
+// line transfers overlap and happen once per batch, not per frame.
+void Emulator::flush_cqes()
+{
+    for (unsigned i = 0; i < staged_count_; ++i) {
+        const StagedCqe &staged = staged_[i];
+        std::memcpy(staged.entry->oob.data(), staged.value.oob.data(), sizeof(staged.value.oob));
+        // The owner bits publish the entry: everything else must be visible first.
+        __atomic_store_n(&staged.entry->trailer, staged.value.trailer, __ATOMIC_RELEASE);
+        if (staged.event_cq != nullptr) [[unlikely]] {
+            Channel &channel = *staged.event_cq->channel;
+            channel.pending.push_back(staged.event_cq);
+            channel.events.signal();
         }
     }
+    staged_count_ = 0;
 }
 
 void Emulator::write_raw_cqe(Cq &cq, const uint8_t bytes[64])
@@ -70,6 +94,7 @@ void Emulator::write_raw_cqe(Cq &cq, const uint8_t bytes[64])
     std::memcpy(&raw_trailer, bytes + 60, sizeof(raw_trailer));
     const auto decoded = gdma::decode_cqe_trailer(raw_trailer);
     write_cqe(cq, oob, decoded.wq_num, decoded.is_sq, port_ptr(cq.port), nullptr);
+    flush_cqes();
     // Keep the raw reserved bits too: the caller wants these exact bytes.
     gdma::Cqe &entry = cq.ring[(cq.written - 1) % cq.count];
     const uint32_t owner_bits = entry.trailer & (gdma::kOwnerBitsMask << 29);

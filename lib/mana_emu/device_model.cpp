@@ -221,6 +221,7 @@ unsigned Emulator::poll_pass()
     }
     work += poll_wires();
     flush_coalesced();
+    flush_cqes();
     return work;
 }
 

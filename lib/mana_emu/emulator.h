@@ -167,6 +167,7 @@ class Emulator
     void write_cqe(Cq &cq, const std::array<uint32_t, gdma::kCqeOobWords> &oob, uint32_t wq_num,
                    bool is_sq, Port *port, Counters *queue);
     void write_raw_cqe(Cq &cq, const uint8_t bytes[64]);
+    void flush_cqes(); // puts the staged completions into their rings
     void arm_cq(Cq &cq);
     bool queue_alive(const Context *ctx) const { return ctx->dead_errno == 0; }
 
@@ -194,6 +195,15 @@ class Emulator
     void on_doorbell(Watch &watch, unsigned slot, uint64_t value);
     void on_short_doorbell(Watch &watch, unsigned slot, uint32_t value);
     std::vector<Wq *> coalescing_;
+    // Completions produced but not yet in their rings (see flush_cqes). Never left staged
+    // when the lock is released, so a CQ cannot go away under a staged entry.
+    struct StagedCqe {
+        gdma::Cqe *entry;
+        gdma::Cqe value;
+        Cq *event_cq; // armed CQ whose channel gets an event once the entry is visible
+    };
+    std::array<StagedCqe, 64> staged_{};
+    unsigned staged_count_ = 0;
     std::vector<uint8_t> tx_frame_;
     std::vector<uint8_t> rx_frame_;
     std::vector<uint8_t> tap_buffer_ = std::vector<uint8_t>(65536);

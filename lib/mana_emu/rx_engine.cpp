@@ -58,11 +58,9 @@ void Emulator::receive(Port &port, std::span<const uint8_t> frame)
             data = rx_frame_;
         }
     }
-    uint32_t hash = 0;
-    if (const auto rss = qp->rss_cache.lookup(data, qp->hash_fields, qp->key)) {
-        hash = rss->hash;
-        fields.hash_type = rss->type;
-    }
+    const frame_ops::RssHash rss = qp->rss_cache.lookup(data, qp->hash_fields, qp->key);
+    const uint32_t hash = rss.hash;
+    fields.hash_type = rss.type;
     Wq &wq = *qp->reta[hash % qp->reta.size()];
     const auto checks = frame_ops::validate_checksums(data);
     fields.ip_csum_ok = checks.ip_ok;

@@ -119,8 +119,7 @@ unsigned remove_stale_trees(const std::string &tmp_dir)
     std::error_code error;
     for (const auto &entry : fs::directory_iterator(tmp_dir, error)) {
         const std::string name = entry.path().filename().string();
-        if (!name.starts_with(kTreePrefix) || !entry.is_directory(error) ||
-            entry.is_symlink(error))
+        if (!name.starts_with(kTreePrefix) || !entry.is_directory(error) || entry.is_symlink(error))
             continue;
         const auto owner = read_owner(entry.path());
         if (!owner || owner->pid_namespace != our_namespace || owner->pid == ::getpid())

@@ -2,7 +2,8 @@
 // Throughput of the threaded device model: 64-byte frames through a loopback wire, with a
 // minimal driver loop on the test thread (batches of 32 TX WQEs, one CQE per batch; RX
 // buffers reposted as they complete). Prints the received rate; not part of suite 'emu'
-// (run: meson test -C build --suite emu-perf -v).
+// (run: meson test -C build --suite emu-perf -v). On a shared machine, run it under
+// `chrt -f 10` so that other processes do not take the two threads' cores.
 #include "emu_harness.h"
 
 #include <chrono>
@@ -83,7 +84,8 @@ TEST(LoopbackRate, ThreadedLoopbackOf64ByteFrames)
     struct mana_emu_counters k {
     };
     ASSERT_EQ(mana_emu_counters(&k), 0);
-    std::printf("threaded loopback: %.2f Mpps received (%.2f Mpps sent), drops %llu\n",
+    std::printf("%s loopback: %.2f Mpps received (%.2f Mpps sent), drops %llu\n",
+                step ? "step (one thread)" : "threaded",
                 static_cast<double>(received) / seconds / 1e6,
                 static_cast<double>(k.tx_frames) / seconds / 1e6,
                 static_cast<unsigned long long>(k.rx_drops_no_buffer));

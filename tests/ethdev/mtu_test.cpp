@@ -117,8 +117,8 @@ TEST_F(Mtu, SetMtuChangesTheKernelNetdevOfThatPortOnly)
 TEST_F(Mtu, InvalidMtusAreRejectedAndChangeNothing)
 {
     ASSERT_EQ(rte_eth_dev_set_mtu(port0_, 3000), 0);
-    for (const uint16_t bad : {uint16_t{9001}, uint16_t{20000}, uint16_t{RTE_ETHER_MIN_MTU - 1},
-                               uint16_t{0}}) {
+    for (const uint16_t bad :
+         {uint16_t{9001}, uint16_t{20000}, uint16_t{RTE_ETHER_MIN_MTU - 1}, uint16_t{0}}) {
         EXPECT_EQ(rte_eth_dev_set_mtu(port0_, bad), -EINVAL) << "MTU " << bad;
         EXPECT_EQ(kernel_mtu(ifname_), 3000) << "after MTU " << bad;
         EXPECT_EQ(ethdev_mtu(port0_), 3000) << "after MTU " << bad;

@@ -15,7 +15,8 @@ namespace mana_emu::packet
 {
 
 // Ones'-complement sum of `data` as big-endian 16-bit words (an odd trailing byte is the high
-// half of a zero-padded word), added to `initial`. Not folded, not inverted: partial sums
+// half of a zero-padded word), added to `initial`. Not inverted and not necessarily folded to
+// 16 bits (the value is only meaningful modulo 0xffff, as fold_sum reads it): partial sums
 // from several ranges can be added before folding. Ranges after the first must start at an
 // even offset of the checksummed whole.
 uint32_t ones_complement_sum(std::span<const uint8_t> data, uint32_t initial = 0);
