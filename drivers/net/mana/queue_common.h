@@ -7,7 +7,6 @@
 
 #include <infiniband/verbs.h>
 #include <rte_config.h>
-#include <rte_io.h>
 
 #include <array>
 #include <atomic>
@@ -48,16 +47,43 @@ inline void *doorbell_page(const ProcessPort &local, void *queue_page)
     return local.doorbell_page != nullptr ? local.doorbell_page : queue_page;
 }
 
-// Written only by the lcore that polls the queue, once per burst (plain stores into the
-// queue's own cache lines); read by stats_get and xstats_get.
+// One statistics counter of a queue. Written only by the lcore that polls the queue,
+// once per burst, while stats_get may read it from any thread: relaxed atomic loads and
+// stores (plain moves on x86, no locked read-modify-write on the data path) so a reader
+// never sees a torn value and the race is a defined one.
+class QueueCounter
+{
+  public:
+    QueueCounter() = default;
+    QueueCounter(const QueueCounter &other) : value_(other) {}
+    QueueCounter &operator=(const QueueCounter &other) { return *this = uint64_t{other}; }
+    QueueCounter &operator=(uint64_t value)
+    {
+        value_.store(value, std::memory_order_relaxed);
+        return *this;
+    }
+    // Single writer: a load and a store, not fetch_add.
+    QueueCounter &operator+=(uint64_t n) { return *this = uint64_t{*this} + n; }
+    QueueCounter &operator-=(uint64_t n) { return *this = uint64_t{*this} - n; }
+    QueueCounter &operator++() { return *this += 1; }
+    operator uint64_t() const { return value_.load(std::memory_order_relaxed); }
+
+  private:
+    std::atomic<uint64_t> value_{0};
+};
+
+// Written only by the lcore that polls the queue, once per burst (into the queue's own
+// cache lines); read by stats_get and xstats_get. A stats_reset while the queue is being
+// polled may be overwritten by the burst in flight (its store of the old value plus its
+// packets); stats are exact once the queue is quiet.
 struct QueueCounters {
-    uint64_t packets = 0;
-    uint64_t bytes = 0;
-    uint64_t errors = 0;
-    uint64_t no_mbuf = 0;     // RX only
-    uint64_t completions = 0; // CQEs consumed
-    uint64_t doorbells = 0;   // SQ/RQ doorbells rung
-    uint64_t wqes = 0;        // TX only: WQEs posted
+    QueueCounter packets;
+    QueueCounter bytes;
+    QueueCounter errors;
+    QueueCounter no_mbuf;     // RX only
+    QueueCounter completions; // CQEs consumed
+    QueueCounter doorbells;   // SQ/RQ doorbells rung
+    QueueCounter wqes;        // TX only: WQEs posted
 };
 
 // TX error completion types, 33 (SA drop) to 41 (VLAN tagging violation), as indices.
@@ -68,15 +94,20 @@ inline constexpr uint32_t kTxErrorCqeTypes =
 // Counters of rare events, written by the polling lcore where they happen (outside the
 // hot part of the queue).
 struct QueueEventCounters {
-    uint64_t rx_truncated = 0; // RX truncated completions (frame longer than the buffer)
+    QueueCounter rx_truncated; // RX truncated completions (frame longer than the buffer)
     // TX error completions by CQE type (index = type - kFirstTxErrorCqe).
-    std::array<uint64_t, kTxErrorCqeTypes> tx_error_cqes{};
+    std::array<QueueCounter, kTxErrorCqeTypes> tx_error_cqes{};
 };
 
-// A 64-bit doorbell write after the ring stores it publishes (write barrier for MMIO).
+// A 64-bit doorbell write after the ring stores it publishes. A release store: on x86
+// the same plain store as DPDK's rte_write64 (whose I/O write barrier is a compiler
+// barrier there), but an atomic one, so the device reading the doorbell with an acquire
+// load (the emulator's device thread) is ordered after the WQE contents, and a race
+// detector can see that ordering.
 inline void ring_doorbell(void *page, uint32_t offset, uint64_t value)
 {
-    rte_write64(value, static_cast<uint8_t *>(page) + offset);
+    __atomic_store_n(reinterpret_cast<uint64_t *>(static_cast<uint8_t *>(page) + offset), value,
+                     __ATOMIC_RELEASE);
 }
 
 } // namespace mana

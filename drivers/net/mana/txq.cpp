@@ -222,8 +222,8 @@ uint32_t TxQueue::reap(uint32_t limit)
     if (errors != 0) [[unlikely]] {
         counters_.errors += errors;
         // Failed packets were counted as sent when posted; they were not.
-        counters_.packets -= std::min(counters_.packets, failed_packets);
-        counters_.bytes -= std::min(counters_.bytes, failed_bytes);
+        counters_.packets -= std::min<uint64_t>(counters_.packets, failed_packets);
+        counters_.bytes -= std::min<uint64_t>(counters_.bytes, failed_bytes);
     }
     return freed;
 }

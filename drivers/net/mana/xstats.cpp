@@ -47,13 +47,13 @@ uint64_t tx_error_cqes(const QueueView &q)
 }
 
 constexpr XstatField kRxFields[] = {
-    {"packets", [](const QueueView &q) { return q.basic.packets; }},
-    {"bytes", [](const QueueView &q) { return q.basic.bytes; }},
-    {"errors", [](const QueueView &q) { return q.basic.errors; }},
-    {"truncated_errors", [](const QueueView &q) { return q.events.rx_truncated; }},
-    {"mbuf_allocation_errors", [](const QueueView &q) { return q.basic.no_mbuf; }},
-    {"completions", [](const QueueView &q) { return q.basic.completions; }},
-    {"doorbells", [](const QueueView &q) { return q.basic.doorbells; }},
+    {"packets", [](const QueueView &q) -> uint64_t { return q.basic.packets; }},
+    {"bytes", [](const QueueView &q) -> uint64_t { return q.basic.bytes; }},
+    {"errors", [](const QueueView &q) -> uint64_t { return q.basic.errors; }},
+    {"truncated_errors", [](const QueueView &q) -> uint64_t { return q.events.rx_truncated; }},
+    {"mbuf_allocation_errors", [](const QueueView &q) -> uint64_t { return q.basic.no_mbuf; }},
+    {"completions", [](const QueueView &q) -> uint64_t { return q.basic.completions; }},
+    {"doorbells", [](const QueueView &q) -> uint64_t { return q.basic.doorbells; }},
 };
 
 using gdma::CqeType;
@@ -63,13 +63,13 @@ constexpr uint32_t type(CqeType t)
 }
 
 constexpr XstatField kTxFields[] = {
-    {"packets", [](const QueueView &q) { return q.basic.packets; }},
-    {"bytes", [](const QueueView &q) { return q.basic.bytes; }},
-    {"errors", [](const QueueView &q) { return q.basic.errors; }},
-    {"wqes", [](const QueueView &q) { return q.basic.wqes; }},
-    {"completions", [](const QueueView &q) { return q.basic.completions; }},
+    {"packets", [](const QueueView &q) -> uint64_t { return q.basic.packets; }},
+    {"bytes", [](const QueueView &q) -> uint64_t { return q.basic.bytes; }},
+    {"errors", [](const QueueView &q) -> uint64_t { return q.basic.errors; }},
+    {"wqes", [](const QueueView &q) -> uint64_t { return q.basic.wqes; }},
+    {"completions", [](const QueueView &q) -> uint64_t { return q.basic.completions; }},
     {"cqe_suppression_permille", cqe_suppression_permille},
-    {"doorbells", [](const QueueView &q) { return q.basic.doorbells; }},
+    {"doorbells", [](const QueueView &q) -> uint64_t { return q.basic.doorbells; }},
     {"sa_drop_errors", tx_error_cqes<type(CqeType::tx_sa_drop)>},
     {"mtu_drop_errors", tx_error_cqes<type(CqeType::tx_mtu_drop)>},
     {"invalid_oob_errors", tx_error_cqes<type(CqeType::tx_invalid_oob)>},
