@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "ethdev_harness.h"
+#include "test_mempool.h"
 
 #include <rte_bus.h>
 #include <rte_dev.h>
@@ -249,8 +250,7 @@ rte_mempool *EthdevTest::make_pool(unsigned mbufs, uint16_t data_room)
 {
     static std::atomic<unsigned> serial{0};
     const std::string name = "test_pool_" + std::to_string(serial++);
-    rte_mempool *pool =
-        rte_pktmbuf_pool_create(name.c_str(), mbufs, 0, 0, data_room, SOCKET_ID_ANY);
+    rte_mempool *pool = test_mempool::create(name.c_str(), mbufs, 0, data_room, SOCKET_ID_ANY);
     EXPECT_NE(pool, nullptr) << rte_strerror(rte_errno);
     if (pool != nullptr)
         pools_.push_back(pool);
@@ -381,7 +381,7 @@ int main(int argc, char **argv)
                                      "-m",
                                      "512",
                                      "--no-shconf",
-                                     "-l",
+                                     "--lcores",
                                      lcores ? lcores : "0",
                                      "-a",
                                      allow,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 // net_mana through rte_eth_* only, over the emulator in step mode.
 #include "ethdev_harness.h"
+#include "lcore_launch.h"
 
 #include <rte_cycles.h>
 #include <rte_epoll.h>
@@ -1177,9 +1178,9 @@ TEST_F(EthdevTest, ThreadedTwoLcoresConserveEveryPacket)
         LcoreTraffic{port0_, port1_, 1, make_pool(1024)},
     };
     const unsigned worker = rte_get_next_lcore(rte_lcore_id(), 1, 0);
-    ASSERT_EQ(rte_eal_remote_launch(run_lcore_traffic, &work[1], worker), 0);
+    ASSERT_EQ(lcore_launch::launch(run_lcore_traffic, &work[1], worker), 0);
     run_lcore_traffic(&work[0]);
-    ASSERT_EQ(rte_eal_wait_lcore(worker), 0);
+    ASSERT_EQ(lcore_launch::wait(worker), 0);
     // Let the device finish, then drain both RX queues and reap both TX queues.
     uint64_t received = work[0].received + work[1].received;
     for (int i = 0; i < 100; ++i) {
@@ -1213,6 +1214,138 @@ TEST_F(EthdevTest, ThreadedTwoLcoresConserveEveryPacket)
     const auto rx = stats(port1_);
     EXPECT_EQ(tx.opackets, sent);
     EXPECT_EQ(rx.ipackets, received);
+    EXPECT_EQ(tx.oerrors, 0U);
+    EXPECT_EQ(rx.ierrors, 0U);
+}
+
+// A worker of the control-path race: run_lcore_traffic, then say so.
+struct RacingLcore {
+    LcoreTraffic traffic;
+    std::atomic<unsigned> *finished;
+};
+
+int run_racing_lcore(void *arg)
+{
+    auto *racing = static_cast<RacingLcore *>(arg);
+    run_lcore_traffic(&racing->traffic);
+    racing->finished->fetch_add(1, std::memory_order_release);
+    return 0;
+}
+
+// Two worker lcores burst on their own queues of the same ports while the main lcore
+// runs the control path DPDK allows concurrently with the data path (stats, xstats,
+// link, MAC, RSS key and RETA queries, and RETA updates that rebuild the port's RSS
+// object). What a user sees: every control call succeeds and reports the configuration,
+// counters never run backwards, and at the end every packet is accounted for. Under
+// ThreadSanitizer (devtools/sanitize tsan) this is the race check for the counters the
+// lcores write and stats_get reads. Needs three lcores: MANA_TEST_LCORES=(0-2)@(0,1).
+TEST_F(EthdevTest, ThreadedControlPathRacesTheDataPath)
+{
+    if (mana_emu_get_mode() != MANA_EMU_THREADED || rte_lcore_count() < 3)
+        GTEST_SKIP() << "needs MANA_EMU_MODE=threaded and MANA_TEST_LCORES=(0-2)@(0,1)";
+    rte_mempool *pool = make_pool(4096);
+    PortConfig config;
+    config.rx_queues = 2;
+    config.tx_queues = 2;
+    config.rss = true;
+    config.rss_hf = RTE_ETH_RSS_NONFRAG_IPV4_TCP;
+    setup_and_start(port0_, config, pool);
+    setup_and_start(port1_, config, pool);
+    std::array<rte_eth_rss_reta_entry64, 1> reta{};
+    reta[0].mask = ~0ULL;
+    ASSERT_EQ(rte_eth_dev_rss_reta_query(port1_, reta.data(), 64), 0);
+    const std::array<uint8_t, 6> mac = port_mac(port1_);
+    const int xstats_count = rte_eth_xstats_get(port1_, nullptr, 0);
+    ASSERT_GT(xstats_count, 0);
+
+    std::atomic<unsigned> finished{0};
+    std::array<RacingLcore, 2> work = {
+        RacingLcore{{port0_, port1_, 0, make_pool(1024)}, &finished},
+        RacingLcore{{port0_, port1_, 1, make_pool(1024)}, &finished},
+    };
+    std::vector<unsigned> workers;
+    for (unsigned lcore = rte_get_next_lcore(-1, 1, 0); lcore < RTE_MAX_LCORE && workers.size() < 2;
+         lcore = rte_get_next_lcore(lcore, 1, 0))
+        workers.push_back(lcore);
+    ASSERT_EQ(workers.size(), 2U);
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+        ASSERT_EQ(lcore_launch::launch(run_racing_lcore, &work[i], workers[i]), 0);
+    }
+
+    uint64_t rounds = 0;
+    uint64_t last_opackets = 0;
+    uint64_t last_ipackets = 0;
+    std::vector<rte_eth_xstat> xstats(static_cast<std::size_t>(xstats_count));
+    while (finished.load(std::memory_order_acquire) < workers.size()) {
+        ++rounds;
+        rte_eth_stats tx{}, rx{};
+        ASSERT_EQ(rte_eth_stats_get(port0_, &tx), 0);
+        ASSERT_EQ(rte_eth_stats_get(port1_, &rx), 0);
+        EXPECT_GE(tx.opackets, last_opackets);
+        EXPECT_GE(rx.ipackets, last_ipackets);
+        last_opackets = tx.opackets;
+        last_ipackets = rx.ipackets;
+        EXPECT_EQ(rte_eth_xstats_get(port1_, xstats.data(), xstats.size()), xstats_count);
+        rte_eth_link link{};
+        EXPECT_EQ(rte_eth_link_get_nowait(port0_, &link), 0);
+        EXPECT_EQ(link.link_status, RTE_ETH_LINK_UP);
+        EXPECT_EQ(port_mac(port1_), mac);
+        uint8_t key[40] = {};
+        rte_eth_rss_conf rss{};
+        rss.rss_key = key;
+        rss.rss_key_len = sizeof(key);
+        EXPECT_EQ(rte_eth_dev_rss_hash_conf_get(port1_, &rss), 0);
+        EXPECT_EQ(std::memcmp(key, kDefaultKey, sizeof(key)), 0);
+        EXPECT_EQ(rss.rss_hf, RTE_ETH_RSS_NONFRAG_IPV4_TCP);
+        std::array<rte_eth_rss_reta_entry64, 1> query{};
+        query[0].mask = ~0ULL;
+        EXPECT_EQ(rte_eth_dev_rss_reta_query(port1_, query.data(), 64), 0);
+        EXPECT_EQ(std::memcmp(query[0].reta, reta[0].reta, sizeof(reta[0].reta)), 0);
+        if (rounds % 16 == 0) {
+            EXPECT_EQ(rte_eth_dev_rss_reta_update(port1_, reta.data(), 64), 0);
+        }
+        rte_delay_us_sleep(200);
+    }
+    for (unsigned lcore : workers) {
+        ASSERT_EQ(lcore_launch::wait(lcore), 0);
+    }
+
+    // Let the device finish, then drain both RX queues and reap both TX queues.
+    uint64_t received = work[0].traffic.received + work[1].traffic.received;
+    for (int i = 0; i < 100; ++i) {
+        usleep(2000);
+        for (uint16_t q = 0; q < 2; ++q) {
+            std::array<rte_mbuf *, 32> burst;
+            uint16_t n;
+            while ((n = rte_eth_rx_burst(port1_, q, burst.data(), burst.size())) != 0) {
+                received += n;
+                rte_pktmbuf_free_bulk(burst.data(), n);
+            }
+            rte_eth_tx_burst(port0_, q, nullptr, 0);
+        }
+    }
+    const uint64_t sent = work[0].traffic.sent + work[1].traffic.sent;
+    struct mana_emu_counters counters = {};
+    ASSERT_EQ(mana_emu_counters(&counters), 0);
+    std::printf("%lu control rounds; sent %lu, received %lu, device dropped %lu (no buffer) "
+                "and %lu (RSS object being rebuilt)\n",
+                static_cast<unsigned long>(rounds), static_cast<unsigned long>(sent),
+                static_cast<unsigned long>(received),
+                static_cast<unsigned long>(counters.rx_drops_no_buffer),
+                static_cast<unsigned long>(counters.rx_drops_other));
+    EXPECT_GT(rounds, 16U);
+    EXPECT_GT(work[0].traffic.received, 0U);
+    EXPECT_GT(work[1].traffic.received, 0U);
+    EXPECT_EQ(counters.tx_frames, sent);
+    EXPECT_EQ(counters.rx_frames, received);
+    EXPECT_EQ(counters.tx_frames,
+              counters.rx_frames + counters.rx_drops_no_buffer + counters.rx_drops_other);
+    const auto tx = stats(port0_);
+    const auto rx = stats(port1_);
+    EXPECT_EQ(tx.opackets, sent);
+    EXPECT_GE(tx.opackets, last_opackets);
+    EXPECT_EQ(rx.ipackets, received);
+    EXPECT_GE(rx.ipackets, last_ipackets);
     EXPECT_EQ(tx.oerrors, 0U);
     EXPECT_EQ(rx.ierrors, 0U);
 }

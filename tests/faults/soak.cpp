@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 // mana-soak: long-running multi-queue, multi-lcore traffic over the threaded emulator
-// with random frame sizes, offloads and injected faults, then conservation and leak
-// checks. Driven by devtools/soak (and by devtools/sanitize tsan for a short run).
+// with random frame sizes, offloads and injected faults while the main lcore runs the
+// control path (stats, xstats, link, RSS queries) between faults, then conservation and
+// leak checks. Driven by devtools/soak (and by devtools/sanitize tsan for a short run).
 //
 // Port 0 sends and port 1 receives (wired together). Worker lcore w owns TX queue w of
 // port 0 and RX queue w of port 1 (RSS spreads the frames over the RX queues); the main
-// lcore injects faults. At the end, once the device is idle:
+// lcore injects faults and reads the ports' state. At the end, once the device is idle:
 //   offered  = opackets + oerrors                      (port 0, every packet tx_burst took)
 //   opackets = received + device drops + ierrors       (port 1 and the emulator)
 // every mempool is full after stop, and after close no verbs object or emulator fd is
 // left and the device saw no DMA or WQE violation.
+#include "lcore_launch.h"
+#include "test_mempool.h"
+
 #include <mana_emu.h>
 
 #include <rte_cycles.h>
@@ -260,6 +264,57 @@ int configure_port(uint16_t port, uint16_t queues, bool rx, rte_mempool *pool)
     return ret;
 }
 
+// The control path DPDK allows while lcores burst, for `microseconds`: statistics and
+// extended statistics, link, RSS key and RETA. Every call must succeed and ipackets must
+// never run backwards (opackets may: a TX error completion takes back a packet counted
+// as sent); returns how many rounds ran.
+uint64_t read_port_state(unsigned microseconds, int &violations)
+{
+    static uint64_t last_ipackets = 0;
+    static std::vector<rte_eth_xstat> xstats;
+    const uint64_t end = rte_get_timer_cycles() + microseconds * rte_get_timer_hz() / 1000000;
+    uint64_t rounds = 0;
+    auto check = [&](bool ok, const char *what) {
+        if (!ok) {
+            std::fprintf(stderr, "soak: VIOLATION: %s\n", what);
+            ++violations;
+        }
+        return ok;
+    };
+    while (rte_get_timer_cycles() < end) {
+        ++rounds;
+        rte_eth_stats tx{}, rx{};
+        if (!check(rte_eth_stats_get(g_tx_port, &tx) == 0 && rte_eth_stats_get(g_rx_port, &rx) == 0,
+                   "stats_get failed") ||
+            !check(rx.ipackets >= last_ipackets, "ipackets ran backwards"))
+            return rounds;
+        last_ipackets = rx.ipackets;
+        const int count = rte_eth_xstats_get(g_rx_port, nullptr, 0);
+        xstats.resize(count > 0 ? static_cast<std::size_t>(count) : 0);
+        if (!check(count > 0 &&
+                       rte_eth_xstats_get(g_rx_port, xstats.data(), xstats.size()) == count,
+                   "xstats_get failed"))
+            return rounds;
+        rte_eth_link link{};
+        if (!check(rte_eth_link_get_nowait(g_rx_port, &link) == 0 &&
+                       link.link_status == RTE_ETH_LINK_UP,
+                   "link_get_nowait failed or link down"))
+            return rounds;
+        uint8_t key[40];
+        rte_eth_rss_conf rss{};
+        rss.rss_key = key;
+        rss.rss_key_len = sizeof(key);
+        std::array<rte_eth_rss_reta_entry64, 1> reta{};
+        reta[0].mask = ~0ULL;
+        if (!check(rte_eth_dev_rss_hash_conf_get(g_rx_port, &rss) == 0 &&
+                       rte_eth_dev_rss_reta_query(g_rx_port, reta.data(), 64) == 0,
+                   "RSS queries failed"))
+            return rounds;
+        rte_delay_us_sleep(500);
+    }
+    return rounds;
+}
+
 // One fault from the menu, at random; returns whether one was injected.
 bool inject_fault(std::mt19937 &random, rte_mempool *rx_pool)
 {
@@ -334,11 +389,10 @@ int main(int argc, char **argv)
     mana_emu_wire_ports(0, 1);
     const auto queues = static_cast<uint16_t>(g_options.workers);
     rte_mempool *rx_pool =
-        rte_pktmbuf_pool_create("soak_rx", 4096, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+        test_mempool::create("soak_rx", 4096, 256, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
     for (unsigned w = 0; w < g_options.workers; ++w)
-        g_tx_pools.push_back(rte_pktmbuf_pool_create(("soak_tx" + std::to_string(w)).c_str(), 2048,
-                                                     128, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                                     SOCKET_ID_ANY));
+        g_tx_pools.push_back(test_mempool::create(("soak_tx" + std::to_string(w)).c_str(), 2048,
+                                                  128, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY));
     if (rx_pool == nullptr || configure_port(g_tx_port, queues, false, rx_pool) != 0 ||
         configure_port(g_rx_port, queues, true, rx_pool) != 0) {
         std::fprintf(stderr, "soak: port setup failed\n");
@@ -351,17 +405,18 @@ int main(int argc, char **argv)
     RTE_LCORE_FOREACH_WORKER(lcore)
     {
         if (w < g_options.workers)
-            rte_eal_remote_launch(worker, reinterpret_cast<void *>(uintptr_t{w++}), lcore);
+            lcore_launch::launch(worker, reinterpret_cast<void *>(uintptr_t{w++}), lcore);
     }
     std::mt19937 random(g_options.seed);
     uint64_t faults = 0;
+    uint64_t control_rounds = 0;
     const uint64_t end = rte_get_timer_cycles() + g_options.seconds * rte_get_timer_hz();
     while (rte_get_timer_cycles() < end) {
-        rte_delay_us_sleep(20000 + random() % 30000);
+        control_rounds += read_port_state(20000 + random() % 30000, violations);
         faults += inject_fault(random, rx_pool) ? 1 : 0;
     }
     g_running = false;
-    rte_eal_mp_wait_lcore();
+    lcore_launch::wait_all();
 
     // Let the device finish and reap everything until the counters stop moving.
     mana_emu_clear_faults();
@@ -432,9 +487,10 @@ int main(int argc, char **argv)
     check(leaks == 0, "mbufs, verbs objects or fds leaked");
     std::printf("soak: %u s, %u lcores: packets moved %" PRIu64 ", faults injected %" PRIu64
                 ", leaks %" PRIu64 " (offered %" PRIu64 ", oerrors %" PRIu64 ", ierrors %" PRIu64
-                ", device drops %" PRIu64 ", violations %d)\n",
+                ", device drops %" PRIu64 ", control rounds %" PRIu64 ", violations %d)\n",
                 g_options.seconds, g_options.workers, total.received, faults, leaks, total.offered,
-                tx.oerrors, rx.ierrors, emu.rx_drops_no_buffer + emu.rx_drops_other, violations);
+                tx.oerrors, rx.ierrors, emu.rx_drops_no_buffer + emu.rx_drops_other, control_rounds,
+                violations);
     for (rte_mempool *pool : g_tx_pools)
         rte_mempool_free(pool);
     rte_mempool_free(rx_pool);
