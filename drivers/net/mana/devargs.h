@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 // The driver's device arguments: `mac=xx:xx:xx:xx:xx:xx`, repeatable up to kMaxMacFilters
-// times, restricting probe to the ports with those MACs.
+// times, restricting probe to the ports with those MACs; `recovery_timeout_ms=N`, how
+// long a service reset may keep the device away before recovery gives up (0: no
+// recovery, the ports stay down).
 #pragma once
 
 #include "mac_address.h"
@@ -13,9 +15,13 @@ namespace mana
 
 inline constexpr std::size_t kMaxMacFilters = 8;
 inline constexpr const char *kMacDevarg = "mac";
+inline constexpr const char *kRecoveryTimeoutDevarg = "recovery_timeout_ms";
+inline constexpr unsigned kDefaultRecoveryTimeoutMs = 60000;
+inline constexpr unsigned kMaxRecoveryTimeoutMs = 3600000; // one hour
 
 struct Devargs {
     std::vector<MacAddress> macs; // empty: every port
+    unsigned recovery_timeout_ms = kDefaultRecoveryTimeoutMs;
 
     bool accepts(const MacAddress &mac) const;
 };

@@ -3,11 +3,8 @@
 
 #include "log.h"
 
-#include <bus_pci_driver.h>
-#include <ethdev_driver.h>
 #include <rte_interrupts.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -32,18 +29,6 @@ void free_after_callback(rte_intr_handle *handle, void *arg)
 
 } // namespace
 
-void AsyncEvents::add_port(uint16_t port)
-{
-    const std::lock_guard guard(mutex_);
-    ports_.push_back(port);
-}
-
-void AsyncEvents::remove_port(uint16_t port)
-{
-    const std::lock_guard guard(mutex_);
-    std::erase(ports_, port);
-}
-
 void AsyncEvents::on_readable()
 {
     bool fatal = false;
@@ -56,28 +41,8 @@ void AsyncEvents::on_readable()
     if (!fatal || fatal_reported_)
         return;
     fatal_reported_ = true;
-    dead_->store(true, std::memory_order_relaxed);
-    const std::string function = std::string(rte_pci_get_sysfs_path()) + "/" + bdf_;
-    const bool removed = access(function.c_str(), F_OK) != 0;
-    std::vector<uint16_t> ports;
-    {
-        const std::lock_guard guard(mutex_);
-        ports = ports_;
-    }
-    if (!removed) {
-        MANA_DRV_LOG(ERR,
-                     "%s: the device reported a fatal error (service reset?); its ports stop "
-                     "working: stop, close and probe the device again",
-                     bdf_.c_str());
-        return;
-    }
-    MANA_DRV_LOG(NOTICE, "%s: PCI function removed; notifying %zu port(s)", bdf_.c_str(),
-                 ports.size());
-    // Only local copies from here: an application may close the ports (and so this
-    // object) from its callback.
-    for (const uint16_t port : ports)
-        if (rte_eth_dev_is_valid_port(port))
-            rte_eth_dev_callback_process(&rte_eth_devices[port], RTE_ETH_EVENT_INTR_RMV, nullptr);
+    // Last: the handler may destroy this object.
+    on_fatal_();
 }
 
 void AsyncEventsDeleter::operator()(AsyncEvents *events) const
@@ -98,9 +63,10 @@ void AsyncEventsDeleter::operator()(AsyncEvents *events) const
 }
 
 AsyncEventsOwner watch_async_events(ibv_context *context, const std::string &bdf,
-                                    std::atomic<bool> *dead)
+                                    AsyncEvents::FatalHandler on_fatal)
 {
-    AsyncEventsOwner events(std::make_unique<AsyncEvents>(context, bdf, dead).release());
+    AsyncEventsOwner events(
+        std::make_unique<AsyncEvents>(context, bdf, std::move(on_fatal)).release());
     const int fd = context->async_fd;
     const int flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {

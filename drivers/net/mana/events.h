@@ -1,18 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 // Asynchronous device events: the verbs context's async fd is watched by the EAL
-// interrupt thread. A fatal device event whose PCI function has left sysfs is a
-// hot-removal (Azure maintenance, accelerated networking toggled) and becomes
-// RTE_ETH_EVENT_INTR_RMV on every port of the function.
+// interrupt thread, and the first fatal event of the context is handed to the device
+// (which tells a hot-removal from a service reset: see recovery.cpp).
 #pragma once
 
 #include <infiniband/verbs.h>
 
-#include <atomic>
-#include <cstdint>
+#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <vector>
 
 struct rte_intr_handle;
 
@@ -22,13 +18,14 @@ namespace mana
 class AsyncEvents
 {
   public:
-    AsyncEvents(ibv_context *context, std::string bdf, std::atomic<bool> *dead)
-        : context_(context), bdf_(std::move(bdf)), dead_(dead)
+    // Runs on the interrupt thread, at most once per context. It may close the ports
+    // (and so destroy this object): nothing touches the object after calling it.
+    using FatalHandler = std::function<void()>;
+
+    AsyncEvents(ibv_context *context, std::string bdf, FatalHandler on_fatal)
+        : context_(context), bdf_(std::move(bdf)), on_fatal_(std::move(on_fatal))
     {
     }
-
-    void add_port(uint16_t port);
-    void remove_port(uint16_t port);
 
     // Called on the EAL interrupt thread when the async fd is readable.
     void on_readable();
@@ -41,11 +38,9 @@ class AsyncEvents
 
     ibv_context *context_;
     std::string bdf_;
-    std::atomic<bool> *dead_; // the device's "stop all bursts" flag
+    FatalHandler on_fatal_;
     rte_intr_handle *handle_ = nullptr;
     bool fatal_reported_ = false;
-    std::mutex mutex_; // ports_ is changed by probe/close while the interrupt thread reads it
-    std::vector<uint16_t> ports_;
 };
 
 // Unregisters from the interrupt thread (deferred if the callback is running, e.g. an
@@ -57,9 +52,8 @@ struct AsyncEventsDeleter {
 using AsyncEventsOwner = std::unique_ptr<AsyncEvents, AsyncEventsDeleter>;
 
 // Starts watching; null (with a log line) if the interrupt thread cannot take the fd,
-// in which case the driver works without removal events.
-// `dead` is set when the device is removed or fails.
+// in which case the driver works without removal events or recovery.
 AsyncEventsOwner watch_async_events(ibv_context *context, const std::string &bdf,
-                                    std::atomic<bool> *dead);
+                                    AsyncEvents::FatalHandler on_fatal);
 
 } // namespace mana

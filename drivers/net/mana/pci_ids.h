@@ -27,6 +27,6 @@ inline constexpr std::array<PciId, 2> kPciIds{{
 
 inline constexpr std::string_view kDriverName = "net_mana";
 inline constexpr std::string_view kKernelModules = "* ib_uverbs & mana_ib & mana";
-inline constexpr std::string_view kDevargsHelp = "mac=<mac>";
+inline constexpr std::string_view kDevargsHelp = "mac=<mac> recovery_timeout_ms=<0..3600000>";
 
 } // namespace mana

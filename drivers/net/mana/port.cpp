@@ -47,45 +47,77 @@ int errno_or(int fallback)
 
 } // namespace
 
-int Device::open(ibv_device *device, const std::string &bdf, std::shared_ptr<Device> &out)
+ibv_device *find_rdma_device(const DeviceList &list, const std::string &bdf)
+{
+    for (ibv_device *device : list.devices()) {
+        const auto uevent = read_small_file(std::string(device->ibdev_path) + "/device/uevent");
+        if (!uevent)
+            continue;
+        const auto slot = pci_slot_from_uevent(*uevent);
+        if (slot && *slot == bdf)
+            return device;
+    }
+    return nullptr;
+}
+
+int Device::open(ibv_device *device, const std::string &bdf,
+                 std::chrono::milliseconds recovery_timeout, std::shared_ptr<Device> &out)
 {
     auto opened = std::make_shared<Device>();
     opened->bdf = bdf;
-    opened->context.reset(ibv_open_device(device));
-    if (!opened->context) {
+    opened->recovery_timeout = recovery_timeout;
+    const int ret = opened->attach(device, true);
+    if (ret != 0)
+        return ret;
+    out = std::move(opened);
+    return 0;
+}
+
+int Device::attach(ibv_device *device, bool log_errors)
+{
+    context.reset(ibv_open_device(device));
+    if (!context) {
         const int error = errno_or(ENODEV);
-        MANA_INIT_LOG(ERR,
-                      "%s: ibv_open_device(%s) failed: %s; check permissions on /dev/infiniband",
-                      bdf.c_str(), ibv_get_device_name(device), strerror(error));
+        if (log_errors)
+            MANA_INIT_LOG(
+                ERR, "%s: ibv_open_device(%s) failed: %s; check permissions on /dev/infiniband",
+                bdf.c_str(), ibv_get_device_name(device), strerror(error));
         return -error;
     }
-    const int ret = ibv_query_device_ex(opened->context.get(), nullptr, &opened->attr);
+    const int ret = ibv_query_device_ex(context.get(), nullptr, &attr);
     if (ret != 0) {
         MANA_INIT_LOG(ERR, "%s: ibv_query_device_ex failed: %s", bdf.c_str(), strerror(ret));
+        context.reset();
         return -ret;
     }
-    const uint32_t part = opened->attr.orig_attr.vendor_part_id;
+    const uint32_t part = attr.orig_attr.vendor_part_id;
     if (!is_mana_part(part)) {
         MANA_INIT_LOG(ERR,
                       "%s: RDMA device %s has vendor_part_id %u, not a MANA Ethernet function "
                       "(0, 2 or 3); not probing it",
                       bdf.c_str(), ibv_get_device_name(device), part);
+        context.reset();
         return -ENODEV;
     }
-    opened->allocators = {
-        .alloc = ring_alloc, .free = ring_free, .data = &opened->allocator_socket};
-    const int set = manadv_set_context_attr(opened->context.get(), MANADV_CTX_ATTR_BUF_ALLOCATORS,
-                                            &opened->allocators);
+    allocators = {.alloc = ring_alloc, .free = ring_free, .data = &allocator_socket};
+    const int set =
+        manadv_set_context_attr(context.get(), MANADV_CTX_ATTR_BUF_ALLOCATORS, &allocators);
     if (set != 0) {
         MANA_INIT_LOG(
             ERR,
             "%s: manadv_set_context_attr(BUF_ALLOCATORS) failed: %s; rdma-core >= 44 is required",
             bdf.c_str(), strerror(set < 0 ? -set : set));
+        context.reset();
         return set < 0 ? set : -set;
     }
-    opened->events = watch_async_events(opened->context.get(), bdf, &opened->dead);
-    out = std::move(opened);
+    events = watch_async_events(context.get(), bdf, [this] { on_fatal(); });
     return 0;
+}
+
+void Device::add_port(uint16_t port)
+{
+    const std::lock_guard guard(mutex);
+    ports.push_back(port);
 }
 
 Port::Port(std::shared_ptr<Device> device, const NetdevPort &netdev, rte_eth_dev *eth_dev)
@@ -102,12 +134,31 @@ Port::~Port()
 
 int Port::init()
 {
+    const int ret = create_domains(true);
+    if (ret != 0)
+        return ret;
+    device_->add_port(port_id_);
+    process_ports[port_id_].stop_bursts = &device_->dead;
+    rte_eth_devices[port_id_].data->dev_flags |= device_->events ? RTE_ETH_DEV_INTR_RMV : 0;
+    // Kept in the port (shared memory): secondaries ask too and cannot reach the device.
+    err_handle_mode_ = device_->recovery_timeout.count() != 0 && device_->events
+                           ? RTE_ETH_ERROR_HANDLE_MODE_PROACTIVE
+                           : RTE_ETH_ERROR_HANDLE_MODE_NONE;
+    const auto max_mr = static_cast<std::size_t>(std::max(device_->attr.orig_attr.max_mr, 1));
+    mr_table_.emplace(*registrar_, std::min(kMaxMemoryRegions, max_mr));
+    watch_memory_events(*mr_table_);
+    return 0;
+}
+
+int Port::create_domains(bool log_errors)
+{
     ibv_context *context = device_->context.get();
     pd_.reset(ibv_alloc_pd(context));
     if (!pd_) {
         const int error = errno_or(ENOMEM);
-        MANA_INIT_LOG(ERR, "%s port %u: ibv_alloc_pd failed: %s", device_->bdf.c_str(), ib_port_,
-                      strerror(error));
+        if (log_errors)
+            MANA_INIT_LOG(ERR, "%s port %u: ibv_alloc_pd failed: %s", device_->bdf.c_str(),
+                          ib_port_, strerror(error));
         return -error;
     }
     ibv_parent_domain_init_attr attr{};
@@ -117,25 +168,23 @@ int Port::init()
     parent_domain_.reset(ibv_alloc_parent_domain(context, &attr));
     if (!parent_domain_) {
         const int error = errno_or(ENOMEM);
-        MANA_INIT_LOG(ERR, "%s port %u: ibv_alloc_parent_domain failed: %s", device_->bdf.c_str(),
-                      ib_port_, strerror(error));
+        if (log_errors)
+            MANA_INIT_LOG(ERR, "%s port %u: ibv_alloc_parent_domain failed: %s",
+                          device_->bdf.c_str(), ib_port_, strerror(error));
         pd_.reset();
         return -error;
     }
-    if (device_->events)
-        device_->events->add_port(port_id_);
-    process_ports[port_id_].stop_bursts = &device_->dead;
-    rte_eth_devices[port_id_].data->dev_flags |= device_->events ? RTE_ETH_DEV_INTR_RMV : 0;
+    // The table (if any) keeps its address, so queues' references to it stay valid.
     registrar_.emplace(pd_.get());
-    const auto max_mr = static_cast<std::size_t>(std::max(device_->attr.orig_attr.max_mr, 1));
-    mr_table_.emplace(*registrar_, std::min(kMaxMemoryRegions, max_mr));
-    watch_memory_events(*mr_table_);
     return 0;
 }
 
 int Port::close()
 {
-    stop();
+    if (!device_)
+        return 0;
+    std::unique_lock lock(device_->mutex);
+    stop_locked();
     rxqs_.clear();
     txqs_.clear();
     if (data_->rx_queues != nullptr)
@@ -148,9 +197,10 @@ int Port::close()
     registrar_.reset();
     parent_domain_.reset();
     pd_.reset();
-    if (device_ && device_->events)
-        device_->events->remove_port(port_id_);
+    std::erase(device_->ports, port_id_);
     process_ports[port_id_].stop_bursts = &kDeviceAlive;
+    lock.unlock();
+    // May be the last reference: the device cancels its recovery, which needs the lock.
     device_.reset();
     return 0;
 }
@@ -229,6 +279,9 @@ void Port::info(rte_eth_dev_info &info) const
     info.default_txportconf = {.burst_size = 32, .ring_size = descriptors, .nb_queues = 1};
     info.speed_capa = RTE_ETH_LINK_SPEED_100G | RTE_ETH_LINK_SPEED_FIXED;
     info.dev_capa = 0;
+    // With recovery the driver recovers from a service reset itself and reports it
+    // with RTE_ETH_EVENT_ERR_RECOVERING and RTE_ETH_EVENT_RECOVERY_*.
+    info.err_handle_mode = err_handle_mode_;
 }
 
 int Port::configure()
@@ -396,8 +449,28 @@ int Port::rx_interrupt_disable(uint16_t queue)
 
 int Port::start()
 {
+    const std::lock_guard guard(device_->mutex);
+    return start_locked();
+}
+
+int Port::start_locked()
+{
     if (started_)
         return 0;
+    if (device_->recovery == RecoveryPhase::failed) {
+        MANA_DRV_LOG(ERR,
+                     "port %u: the device did not come back from a service reset; close the "
+                     "port",
+                     port_id_);
+        return -ENODEV;
+    }
+    if (device_->recovery != RecoveryPhase::none) {
+        MANA_DRV_LOG(ERR,
+                     "port %u: the device is recovering from a service reset; start the port "
+                     "after RTE_ETH_EVENT_RECOVERY_SUCCESS",
+                     port_id_);
+        return -EBUSY;
+    }
     for (uint16_t i = 0; i < rx_queue_count(); ++i) {
         if (rxq(i) == nullptr) {
             MANA_DRV_LOG(ERR, "port %u: RX queue %u is not set up; call rte_eth_rx_queue_setup",
@@ -423,24 +496,9 @@ int Port::start()
     for (uint16_t i = 0; i < rx_queue_count(); ++i)
         scatter |= rxq(i)->config().sges > 1;
     rte_eth_devices[port_id_].rx_pkt_burst = scatter ? rx_burst_scatter : rx_burst;
-    const QueueVerbs verbs = queue_verbs();
-    int ret = 0;
-    // Deferred queues wait for rte_eth_dev_*_queue_start; a deferred RX queue still gets
-    // its (empty) WQ now, for the RSS table.
-    for (uint16_t i = 0; i < tx_queue_count() && ret == 0; ++i)
-        if (!txq(i)->config().deferred_start)
-            ret = txq(i)->start(verbs);
-    for (uint16_t i = 0; i < rx_queue_count() && ret == 0; ++i)
-        ret = rxq(i)->config().deferred_start ? rxq(i)->open(verbs) : rxq(i)->start(verbs);
-    if (ret == 0 && rx_queue_count() != 0)
-        ret = create_rss();
-    if (ret == 0 && data_->dev_conf.intr_conf.rxq != 0 && rx_queue_count() != 0)
-        ret = setup_rx_interrupts();
-    if (ret != 0) {
-        started_ = true; // so that stop() tears down what was created
-        stop();
+    const int ret = start_queues(false);
+    if (ret != 0)
         return ret;
-    }
     for (uint16_t i = 0; i < rx_queue_count(); ++i)
         data_->rx_queue_state[i] =
             rxq(i)->running() ? RTE_ETH_QUEUE_STATE_STARTED : RTE_ETH_QUEUE_STATE_STOPPED;
@@ -453,32 +511,112 @@ int Port::start()
     return 0;
 }
 
+int Port::start_queues(bool recovering)
+{
+    const QueueVerbs verbs = queue_verbs();
+    int ret = 0;
+    // Deferred queues wait for rte_eth_dev_*_queue_start; a deferred RX queue still gets
+    // its (empty) WQ now, for the RSS table. After a reset, the queues that ran run again.
+    const auto runs = [&](bool deferred, uint8_t state) {
+        return recovering ? state == RTE_ETH_QUEUE_STATE_STARTED : !deferred;
+    };
+    for (uint16_t i = 0; i < tx_queue_count() && ret == 0; ++i)
+        if (runs(txq(i)->config().deferred_start, data_->tx_queue_state[i]))
+            ret = txq(i)->start(verbs);
+    for (uint16_t i = 0; i < rx_queue_count() && ret == 0; ++i)
+        ret = runs(rxq(i)->config().deferred_start, data_->rx_queue_state[i]) ? rxq(i)->start(verbs)
+                                                                              : rxq(i)->open(verbs);
+    if (ret == 0 && rx_queue_count() != 0)
+        ret = create_rss();
+    if (ret == 0 && data_->dev_conf.intr_conf.rxq != 0 && rx_queue_count() != 0)
+        ret = setup_rx_interrupts();
+    if (ret != 0)
+        destroy_queue_objects();
+    return ret;
+}
+
+void Port::destroy_queue_objects()
+{
+    teardown_rx_interrupts();
+    destroy_rss();
+    for (uint16_t i = 0; i < rx_queue_count(); ++i)
+        if (RxQueue *queue = rxq(i))
+            queue->stop();
+    for (uint16_t i = 0; i < tx_queue_count(); ++i)
+        if (TxQueue *queue = txq(i))
+            queue->stop();
+}
+
 int Port::stop()
+{
+    const std::lock_guard guard(device_->mutex);
+    return stop_locked();
+}
+
+int Port::stop_locked()
 {
     if (!started_)
         return 0;
     started_ = false;
     // Before any queue goes away: secondaries stop polling it.
     halt_secondaries(port_id_);
-    teardown_rx_interrupts();
-    destroy_rss();
-    for (uint16_t i = 0; i < rx_queue_count(); ++i) {
-        if (RxQueue *queue = rxq(i))
-            queue->stop();
+    // A failed or recovering device leaves the lcores polling: bursts that passed the
+    // dead check before it was set must be out of the queues before they go.
+    if (device_->dead.load(std::memory_order_acquire))
+        device_->quiesce_port_bursts(port_id_);
+    destroy_queue_objects();
+    for (uint16_t i = 0; i < rx_queue_count(); ++i)
         data_->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
-    }
-    for (uint16_t i = 0; i < tx_queue_count(); ++i) {
-        if (TxQueue *queue = txq(i))
-            queue->stop();
+    for (uint16_t i = 0; i < tx_queue_count(); ++i)
         data_->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
-    }
     link_update();
     return 0;
+}
+
+void Port::wait_for_bursts() const
+{
+    for (const auto &queue : rxqs_)
+        if (queue)
+            queue->burst_gate().wait_for_exit();
+    for (const auto &queue : txqs_)
+        if (queue)
+            queue->burst_gate().wait_for_exit();
+}
+
+void Port::release_for_recovery()
+{
+    if (started_) {
+        // Secondaries map the context's doorbell page and cannot follow it to a new
+        // context: they stay halted (restart them after the recovery).
+        halt_secondaries(port_id_);
+        for (uint16_t i = 0; i < tx_queue_count(); ++i)
+            if (TxQueue *queue = txq(i))
+                queue->abandon_in_flight();
+        destroy_queue_objects();
+    }
+    if (mr_table_)
+        mr_table_->clear(); // and queues' caches flush on their next lookup
+    parent_domain_.reset();
+    pd_.reset();
+}
+
+int Port::rebuild_after_recovery()
+{
+    int ret = create_domains(false);
+    for (uint16_t i = 0; i < rx_queue_count() && ret == 0; ++i)
+        if (RxQueue *queue = rxq(i))
+            ret = register_mempool(*mr_table_, queue->config().pool);
+    if (ret == 0 && started_)
+        ret = start_queues(true);
+    if (ret == 0)
+        link_update();
+    return ret;
 }
 
 int Port::rx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
                          const rte_eth_rxconf &conf, rte_mempool *pool)
 {
+    const std::lock_guard guard(device_->mutex);
     if (pool == nullptr) {
         MANA_DRV_LOG(ERR, "port %u RX queue %u: no mempool given", port_id_, queue);
         return -EINVAL;
@@ -545,6 +683,7 @@ int Port::rx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
 int Port::tx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
                          const rte_eth_txconf &conf)
 {
+    const std::lock_guard guard(device_->mutex);
     tx_queue_release(queue);
     const uint64_t offloads = data_->dev_conf.txmode.offloads | conf.offloads;
     TxQueueConfig config{
@@ -661,16 +800,20 @@ int Port::stats_reset()
 
 int Port::link_update()
 {
+    // A removed, failed or recovering device carries no traffic.
+    const bool up =
+        started_ && !process_ports[port_id_].stop_bursts->load(std::memory_order_relaxed);
     rte_eth_link link{};
-    link.link_speed = started_ ? kLinkSpeed : RTE_ETH_SPEED_NUM_NONE;
+    link.link_speed = up ? kLinkSpeed : RTE_ETH_SPEED_NUM_NONE;
     link.link_duplex = RTE_ETH_LINK_FULL_DUPLEX;
     link.link_autoneg = RTE_ETH_LINK_FIXED;
-    link.link_status = started_ ? RTE_ETH_LINK_UP : RTE_ETH_LINK_DOWN;
+    link.link_status = up ? RTE_ETH_LINK_UP : RTE_ETH_LINK_DOWN;
     return rte_eth_linkstatus_set(&rte_eth_devices[port_id_], &link);
 }
 
 int Port::rss_hash_update(const rte_eth_rss_conf &conf)
 {
+    const std::lock_guard guard(device_->mutex);
     if (conf.rss_hf & ~kSupportedRssTypes) {
         MANA_DRV_LOG(
             ERR, "port %u: RSS hash types %#" PRIx64 " are not supported (supported: %#" PRIx64 ")",
@@ -710,6 +853,7 @@ int Port::rss_hash_conf_get(rte_eth_rss_conf &conf) const
 
 int Port::reta_update(const rte_eth_rss_reta_entry64 *conf, uint16_t size)
 {
+    const std::lock_guard guard(device_->mutex);
     if (size != kRetaSize) {
         MANA_DRV_LOG(ERR, "port %u: RETA of %u entries; the device has exactly %zu", port_id_, size,
                      kRetaSize);

@@ -19,7 +19,10 @@
 #include <infiniband/manadv.h>
 
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,21 +45,69 @@ inline constexpr uint32_t kLinkSpeed = RTE_ETH_SPEED_NUM_100G;
 // Memory regions per port; a full table makes lookups of new memory fail (packet dropped).
 inline constexpr std::size_t kMaxMemoryRegions = 512;
 
+// The ibv_device whose sysfs device/uevent names this PCI function, or nullptr.
+ibv_device *find_rdma_device(const DeviceList &list, const std::string &bdf);
+
+// Where a device is in service-reset recovery (recovery.cpp).
+enum class RecoveryPhase {
+    none,      // working, or removed
+    releasing, // fatal error reported: quiesce bursts, release every verbs object
+    reopening, // waiting for the device to open again, then rebuilding the ports
+    failed,    // did not come back in time: the ports behave as removed
+};
+
 // One opened RDMA device (PCI function), shared by its ports.
-struct Device {
+struct Device : std::enable_shared_from_this<Device> {
     std::string bdf;
     ContextOwner context;
     ibv_device_attr_ex attr{};
     // The NUMA socket ring buffers of the queue being created go to (allocator data).
     int allocator_socket = SOCKET_ID_ANY;
     manadv_ctx_allocators allocators{};
-    // Removed or failed: bursts stop (set on the interrupt thread).
+    // Removed, failed or recovering: bursts stop (set on the interrupt thread).
     std::atomic<bool> dead{false};
+    // How long a service reset may keep the device away; 0 disables recovery.
+    std::chrono::milliseconds recovery_timeout{0};
+
+    // Serialises recovery steps (interrupt thread) with the ports' control operations,
+    // and guards the fields below. Never held while events are delivered.
+    std::mutex mutex;
+    std::vector<uint16_t> ports;
+    RecoveryPhase recovery = RecoveryPhase::none;
+    std::chrono::steady_clock::time_point recovery_deadline{};
+
     // After the context: stops watching its async fd before it is closed.
     AsyncEventsOwner events;
 
+    Device() = default;
+    ~Device();
+    Device(const Device &) = delete;
+    Device &operator=(const Device &) = delete;
+
     // Opens the device and checks it is a MANA Ethernet function. Negative errno.
-    static int open(ibv_device *device, const std::string &bdf, std::shared_ptr<Device> &out);
+    static int open(ibv_device *device, const std::string &bdf,
+                    std::chrono::milliseconds recovery_timeout, std::shared_ptr<Device> &out);
+
+    // Probe; close takes the port out with `mutex` held.
+    void add_port(uint16_t port);
+
+    // Waits until no burst of the port that started before `dead` was set still runs.
+    // Caller holds `mutex`.
+    void quiesce_port_bursts(uint16_t port);
+
+  private:
+    // Context, attributes, ring allocators and the async event watch. Negative errno;
+    // `log_errors` is off while recovery polls for the device to come back.
+    int attach(ibv_device *device, bool log_errors);
+    // Interrupt thread: the first fatal event of a context.
+    void on_fatal();
+    static void on_recovery_alarm(void *device);
+    void recovery_step();
+    // With `mutex` held: every port's verbs objects, then the context.
+    void release_locked();
+    int reopen_locked();
+    bool function_present() const;
+    void notify(const std::vector<uint16_t> &ports, rte_eth_event_type event) const;
 };
 
 class Port
@@ -114,6 +165,14 @@ class Port
     int rx_interrupt_enable(uint16_t queue);
     int rx_interrupt_disable(uint16_t queue);
 
+    // Service-reset recovery, with the device's mutex held: wait for the bursts that
+    // passed the dead check; release every verbs object (in-flight packets freed, the
+    // configuration, queues and counters kept); create them again on the reopened
+    // context and restart the queues if the port was started. Negative errno.
+    void wait_for_bursts() const;
+    void release_for_recovery();
+    int rebuild_after_recovery();
+
     const std::string &ifname() const { return ifname_; }
     unsigned ib_port() const { return ib_port_; }
     // Primary only: the verbs context's command fd (a secondary maps its doorbell page
@@ -127,6 +186,16 @@ class Port
   private:
     uint64_t xstats_count() const;
     uint64_t xstat_value(uint64_t id) const;
+    // PD and parent domain (and the registrar on that PD). Negative errno.
+    int create_domains(bool log_errors);
+    int start_locked();
+    int stop_locked();
+    // Creates every queue's verbs objects, RSS and RX interrupts, and starts the queues
+    // that run (after a reset: those whose state says started); on failure leaves none
+    // of them. Negative errno.
+    int start_queues(bool recovering);
+    // Destroys them, returning every mbuf the device held.
+    void destroy_queue_objects();
     QueueVerbs queue_verbs();
     int check_rx_queues_for_mtu(uint16_t mtu, bool apply);
     int create_rss();
@@ -173,6 +242,7 @@ class Port
     bool rss_enabled_ = false; // mq_mode has RSS; otherwise everything goes to queue 0
     std::array<uint16_t, kRetaSize> reta_{};
     bool started_ = false;
+    rte_eth_err_handle_mode err_handle_mode_ = RTE_ETH_ERROR_HANDLE_MODE_NONE;
 };
 
 } // namespace mana

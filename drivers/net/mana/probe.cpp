@@ -48,20 +48,6 @@ std::string pci_name(const rte_pci_device *pci_dev)
     return name;
 }
 
-// The ibv_device whose sysfs device/uevent names this PCI function, or nullptr.
-ibv_device *find_rdma_device(const DeviceList &list, const std::string &bdf)
-{
-    for (ibv_device *device : list.devices()) {
-        const auto uevent = read_small_file(std::string(device->ibdev_path) + "/device/uevent");
-        if (!uevent)
-            continue;
-        const auto slot = pci_slot_from_uevent(*uevent);
-        if (slot && *slot == bdf)
-            return device;
-    }
-    return nullptr;
-}
-
 // Closes every port of the PCI function; closing releases all the port owns.
 int pci_remove(rte_pci_device *pci_dev)
 {
@@ -165,7 +151,8 @@ int pci_probe(rte_pci_driver *, rte_pci_device *pci_dev)
     }
     MANA_INIT_LOG(INFO, "%s: RDMA device %s", bdf.c_str(), ibv_get_device_name(rdma_device));
     std::shared_ptr<Device> device;
-    int ret = Device::open(rdma_device, bdf, device);
+    int ret = Device::open(rdma_device, bdf,
+                           std::chrono::milliseconds(parsed.devargs.recovery_timeout_ms), device);
     if (ret != 0)
         return ret;
 

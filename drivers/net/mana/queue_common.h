@@ -7,6 +7,9 @@
 
 #include <infiniband/verbs.h>
 #include <rte_config.h>
+#include <rte_pause.h>
+
+#include <sched.h>
 
 #include <array>
 #include <atomic>
@@ -46,6 +49,57 @@ inline void *doorbell_page(const ProcessPort &local, void *queue_page)
 {
     return local.doorbell_page != nullptr ? local.doorbell_page : queue_page;
 }
+
+// Tells a thread tearing the queue down whether a burst is running. The polling lcore
+// bumps the sequence when it enters a burst (odd) and when it leaves (even): two plain
+// stores to a line only it writes, so the fast path pays nothing measurable. Bursts read
+// the device's dead flag after entering; a thread that has set the flag, made every
+// lcore's entry store visible (membarrier) and then sees an even sequence, or an odd one
+// that has moved on, knows no burst that missed the flag is still running.
+class BurstGate
+{
+  public:
+    void enter()
+    {
+        sequence_.store(sequence_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        // The dead flag must be read after the entry store in program order; the
+        // hardware order comes from the tearing-down thread's membarrier.
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+    }
+    void leave()
+    {
+        sequence_.store(sequence_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
+    // Returns once the burst running now (if any) has left. Later bursts see the flag.
+    void wait_for_exit() const
+    {
+        const uint32_t seen = sequence_.load(std::memory_order_acquire);
+        if ((seen & 1U) == 0)
+            return;
+        for (unsigned spins = 0; sequence_.load(std::memory_order_acquire) == seen; ++spins) {
+            if (spins < 1024)
+                rte_pause();
+            else
+                sched_yield(); // the lcore was preempted in the middle of a burst
+        }
+    }
+
+  private:
+    std::atomic<uint32_t> sequence_{0};
+};
+
+// Scope of one burst for BurstGate.
+class BurstSection
+{
+  public:
+    explicit BurstSection(BurstGate &gate) : gate_(gate) { gate_.enter(); }
+    ~BurstSection() { gate_.leave(); }
+    BurstSection(const BurstSection &) = delete;
+    BurstSection &operator=(const BurstSection &) = delete;
+
+  private:
+    BurstGate &gate_;
+};
 
 // One statistics counter of a queue. Written only by the lcore that polls the queue,
 // once per burst, while stats_get may read it from any thread: relaxed atomic loads and

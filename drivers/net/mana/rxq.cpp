@@ -322,7 +322,8 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
     const uint16_t port_id = config_.port_id;
     const bool vlan_strip = config_.vlan_strip;
     const ProcessPort &local = process_ports[port_id];
-    if (halted_ || local.stop_bursts->load(std::memory_order_relaxed)) [[unlikely]]
+    const BurstSection section(burst_gate_);
+    if (halted_ || local.stop_bursts->load(std::memory_order_acquire)) [[unlikely]]
         return 0;
     const uint32_t first_cqe = cq_cursor_.head();
 

@@ -109,6 +109,7 @@ class RxQueue
         events_ = {};
     }
     uint32_t posted() const { return head_ - tail_; }
+    const BurstGate &burst_gate() const { return burst_gate_; }
 
   private:
     bool post(uint32_t index, rte_mbuf *mbuf);
@@ -140,6 +141,7 @@ class RxQueue
     uint64_t flag_mask_ = 0; // mbuf offload flags the configuration allows
     uint32_t buffer_bytes_ = 0;
     uint32_t wqe_bu_ = 1; // BUs per WQE
+    BurstGate burst_gate_;
     QueueCounters counters_;
     // Set while the queue does not run (not started, stopped, deferred): bursts return 0
     // without touching the rings. Shared memory, so secondaries see it too.

@@ -138,6 +138,21 @@ void TxQueue::stop()
     sq_ = {};
 }
 
+uint32_t TxQueue::abandon_in_flight()
+{
+    if (slots_.data() == nullptr || cq_ == nullptr)
+        return 0;
+    reap();
+    uint64_t bytes = 0;
+    for (uint32_t i = tail_; i != head_; ++i)
+        bytes += slots_[i & slot_mask_].mbuf->pkt_len;
+    const uint32_t lost = head_ - tail_;
+    counters_.packets -= std::min<uint64_t>(counters_.packets, lost);
+    counters_.bytes -= std::min<uint64_t>(counters_.bytes, bytes);
+    counters_.errors += lost;
+    return lost;
+}
+
 void TxQueue::complete_through(uint32_t last, rte_mbuf **to_free, uint32_t &freed)
 {
     for (uint32_t i = tail_; i != last + 1; ++i)
@@ -305,7 +320,8 @@ template <bool kTso>
 uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
 {
     const ProcessPort &local = process_ports[config_.port_id];
-    if (halted_ || local.stop_bursts->load(std::memory_order_relaxed)) [[unlikely]]
+    const BurstSection section(burst_gate_);
+    if (halted_ || local.stop_bursts->load(std::memory_order_acquire)) [[unlikely]]
         return 0; // the device is gone (or, in a secondary, the port stopped)
     reap();
     const uint32_t first = head_;

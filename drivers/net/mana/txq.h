@@ -66,6 +66,12 @@ class TxQueue
         events_ = {};
     }
     uint32_t in_flight() const { return head_ - tail_; }
+    const BurstGate &burst_gate() const { return burst_gate_; }
+
+    // Device reset: takes in what the device completed, then counts every packet still
+    // in flight as an error instead of sent (the device may or may not have sent it)
+    // and returns how many; stop() then frees them.
+    uint32_t abandon_in_flight();
 
   private:
     // One posted WQE.
@@ -100,6 +106,7 @@ class TxQueue
     // Set while the queue does not run (not started, stopped, deferred): bursts return 0
     // and take nothing. Shared memory, so secondaries see it too.
     bool halted_ = true;
+    BurstGate burst_gate_;
     bool overflow_logged_ = false;
     QueueCounters counters_;
     MrQueueCache mr_cache_;

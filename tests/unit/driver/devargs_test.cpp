@@ -57,5 +57,36 @@ TEST(Devargs, AtMostEightMacs)
     EXPECT_EQ(parse_devargs(args.c_str()).devargs.macs.size(), 8U);
 }
 
+TEST(Devargs, RecoveryTimeoutDefaultsToAMinute)
+{
+    EXPECT_EQ(parse_devargs(nullptr).devargs.recovery_timeout_ms, 60000U);
+    EXPECT_EQ(parse_devargs("mac=00:15:5d:78:70:01").devargs.recovery_timeout_ms, 60000U);
+}
+
+TEST(Devargs, RecoveryTimeoutIsMilliseconds)
+{
+    auto result = parse_devargs("recovery_timeout_ms=2500,mac=00:15:5d:78:70:01");
+    ASSERT_EQ(result.error, 0) << result.what;
+    EXPECT_EQ(result.devargs.recovery_timeout_ms, 2500U);
+    EXPECT_EQ(result.devargs.macs.size(), 1U);
+    result = parse_devargs("recovery_timeout_ms=0");
+    ASSERT_EQ(result.error, 0) << result.what;
+    EXPECT_EQ(result.devargs.recovery_timeout_ms, 0U); // recovery off
+    result = parse_devargs("recovery_timeout_ms=3600000");
+    EXPECT_EQ(result.error, 0) << result.what;
+}
+
+TEST(Devargs, BadRecoveryTimeoutNamesTheArgument)
+{
+    for (const char *args :
+         {"recovery_timeout_ms=3600001", "recovery_timeout_ms=-1", "recovery_timeout_ms=10s",
+          "recovery_timeout_ms=99999999999", "recovery_timeout_ms="}) {
+        const auto result = parse_devargs(args);
+        EXPECT_EQ(result.error, -EINVAL) << args;
+        EXPECT_NE(result.what.find("recovery_timeout_ms"), std::string::npos) << result.what;
+        EXPECT_EQ(result.devargs.recovery_timeout_ms, 60000U) << args;
+    }
+}
+
 } // namespace
 } // namespace mana
