@@ -448,21 +448,27 @@ TEST_F(Recovery, ThreadedResetDuringTrafficConservesEveryPacket)
     Traffic traffic{port0_, port1_, make_pool(1024)};
     const unsigned worker = rte_get_next_lcore(rte_lcore_id(), 1, 0);
     ASSERT_EQ(rte_eal_remote_launch(run_traffic, &traffic, worker), 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // Until packets flow (a loaded machine may take a while to schedule everyone).
+    const auto received_more_than = [&](uint64_t count) {
+        const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (traffic.received.load() <= count && std::chrono::steady_clock::now() < end)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        return traffic.received.load() > count;
+    };
+    const bool flowing = received_more_than(1000);
     // With the traffic pool registered on demand, as it is again after the reset.
     const uint64_t objects = live_objects();
-    const uint64_t received_before = traffic.received.load();
     ASSERT_EQ(mana_emu_device_fatal(kBdf, 50), 0);
     const bool recovered = events_.wait_for({port0_, port1_}, RTE_ETH_EVENT_RECOVERY_SUCCESS);
     const uint64_t received_at_recovery = traffic.received.load();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const bool resumed = recovered && received_more_than(received_at_recovery + 1000);
     traffic.stop = true;
     ASSERT_EQ(rte_eal_wait_lcore(worker), 0);
+    ASSERT_TRUE(flowing);
     ASSERT_TRUE(recovered);
+    EXPECT_TRUE(resumed) << "traffic did not resume";
     EXPECT_EQ(events_.of(port0_), kRecovered);
     EXPECT_EQ(events_.of(port1_), kRecovered);
-    EXPECT_GT(received_before, 0U);
-    EXPECT_GT(traffic.received.load(), received_at_recovery) << "traffic did not resume";
     EXPECT_EQ(live_objects(), objects);
 
     // Let the device finish, then drain RX and reap TX.
