@@ -3,6 +3,7 @@
 // monitor mode of l3fwd-power and of rte_power_ethdev_pmgmt) says "sleep" while the RX
 // queue has nothing and "wake" as soon as a completion lands or packets wait.
 #include "ethdev_harness.h"
+#include "lcore_launch.h"
 
 #include <rte_cpuflags.h>
 #include <rte_cycles.h>
@@ -175,14 +176,14 @@ TEST_F(EthdevTest, ThreadedPowerMonitorWakesOnArrival)
     ASSERT_EQ(rte_eth_get_monitor_addr(port1_, 0, &sleeper.condition), 0);
     sleeper.deadline = rte_get_timer_cycles() + 10 * rte_get_timer_hz();
     const unsigned worker = rte_get_next_lcore(rte_lcore_id(), 1, 0);
-    ASSERT_EQ(rte_eal_remote_launch(sleep_until_completion, &sleeper, worker), 0);
+    ASSERT_EQ(lcore_launch::launch(sleep_until_completion, &sleeper, worker), 0);
     while (!sleeper.waiting)
         rte_pause();
     usleep(50 * 1000);
     const uint64_t sent_at = rte_get_timer_cycles();
     rte_mbuf *mbuf = to_mbuf(pool, ipv4_flow_frame(7, true));
     ASSERT_EQ(rte_eth_tx_burst(port0_, 0, &mbuf, 1), 1);
-    ASSERT_EQ(rte_eal_wait_lcore(worker), 0);
+    ASSERT_EQ(lcore_launch::wait(worker), 0);
     const uint64_t woke_at = rte_get_timer_cycles();
     EXPECT_EQ(sleeper.monitor_result, 0);
     EXPECT_TRUE(sleeper.woke_by_condition) << "the sleeper ran into its deadline";

@@ -4,6 +4,7 @@
 // working), deferred start, queue state, rx_queue_count, descriptor status,
 // tx_done_cleanup, queue information and burst modes.
 #include "ethdev_harness.h"
+#include "lcore_launch.h"
 
 #include <ethdev_driver.h>
 #include <rte_cycles.h>
@@ -406,7 +407,7 @@ TEST_F(EthdevTest, ThreadedQueueRestartUnderTraffic)
     setup_and_start(port1_, config, pool);
     Queue0Traffic traffic{port0_, port1_, make_pool(1024)};
     const unsigned worker = rte_get_next_lcore(rte_lcore_id(), 1, 0);
-    ASSERT_EQ(rte_eal_remote_launch(run_queue0_traffic, &traffic, worker), 0);
+    ASSERT_EQ(lcore_launch::launch(run_queue0_traffic, &traffic, worker), 0);
     rte_mempool *own = make_pool(1024);
     uint64_t sent = 0;
     uint64_t received = 0;
@@ -431,7 +432,7 @@ TEST_F(EthdevTest, ThreadedQueueRestartUnderTraffic)
         ASSERT_EQ(rte_eth_dev_tx_queue_start(port0_, 1), 0);
     }
     traffic.stop = true;
-    ASSERT_EQ(rte_eal_wait_lcore(worker), 0);
+    ASSERT_EQ(lcore_launch::wait(worker), 0);
     uint64_t received_q0 = traffic.received;
     for (int i = 0; i < 100; ++i) {
         usleep(2000);

@@ -5,6 +5,7 @@
 // must report RTE_ETH_EVENT_ERR_RECOVERING then RECOVERY_SUCCESS (or RECOVERY_FAILED),
 // keep the configuration, lose no mbuf and no verbs object, and carry traffic again.
 #include "ethdev_harness.h"
+#include "lcore_launch.h"
 
 #include <rte_cycles.h>
 #include <rte_launch.h>
@@ -447,7 +448,7 @@ TEST_F(Recovery, ThreadedResetDuringTrafficConservesEveryPacket)
     setup_and_start(port1_, {}, pool);
     Traffic traffic{port0_, port1_, make_pool(1024)};
     const unsigned worker = rte_get_next_lcore(rte_lcore_id(), 1, 0);
-    ASSERT_EQ(rte_eal_remote_launch(run_traffic, &traffic, worker), 0);
+    ASSERT_EQ(lcore_launch::launch(run_traffic, &traffic, worker), 0);
     // Until packets flow (a loaded machine may take a while to schedule everyone).
     const auto received_more_than = [&](uint64_t count) {
         const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -463,7 +464,7 @@ TEST_F(Recovery, ThreadedResetDuringTrafficConservesEveryPacket)
     const uint64_t received_at_recovery = traffic.received.load();
     const bool resumed = recovered && received_more_than(received_at_recovery + 1000);
     traffic.stop = true;
-    ASSERT_EQ(rte_eal_wait_lcore(worker), 0);
+    ASSERT_EQ(lcore_launch::wait(worker), 0);
     ASSERT_TRUE(flowing);
     ASSERT_TRUE(recovered);
     EXPECT_TRUE(resumed) << "traffic did not resume";
