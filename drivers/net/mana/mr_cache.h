@@ -118,18 +118,22 @@ class MrQueueCache
     // The lkey of a buffer if this cache holds it; no lock, no registration.
     std::optional<uint32_t> cached(uintptr_t addr, std::size_t len)
     {
-        if (table_ != nullptr && table_->generation() != generation_) [[unlikely]]
-            resync();
-        const MrRange &last = entries_[last_];
-        if (last.contains(addr, len)) [[likely]]
-            return last.lkey;
-        for (uint32_t i = 0; i < kEntries; ++i) {
-            if (entries_[i].contains(addr, len)) {
-                last_ = i;
-                return entries_[i].lkey;
-            }
-        }
+        if (const MrRange *hit = cached_range(addr, len)) [[likely]]
+            return hit->lkey;
         return std::nullopt;
+    }
+
+    // The whole registered range covering a buffer, asking the shared table (and
+    // registering) on a miss; nullopt when it cannot be registered. A queue posting a
+    // batch of buffers keeps the range and tests the next buffers against it: a mempool
+    // is one or a few chunks, so one lookup usually serves the whole batch.
+    std::optional<MrRange> range(uintptr_t addr, std::size_t len)
+    {
+        if (const MrRange *hit = cached_range(addr, len)) [[likely]]
+            return *hit;
+        if (!miss(addr, len))
+            return std::nullopt;
+        return entries_[last_];
     }
 
     // The lkey of a buffer, asking the shared table (and registering) on a miss;
@@ -141,9 +145,28 @@ class MrQueueCache
         return miss(addr, len);
     }
 
+    // The range the last successful lookup hit (valid after cached() or lkey() gave a key).
+    const MrRange &last_hit() const { return entries_[last_]; }
+
     void flush() { entries_ = {}; }
 
   private:
+    const MrRange *cached_range(uintptr_t addr, std::size_t len)
+    {
+        if (table_ != nullptr && table_->generation() != generation_) [[unlikely]]
+            resync();
+        const MrRange &last = entries_[last_];
+        if (last.contains(addr, len)) [[likely]]
+            return &last;
+        for (uint32_t i = 0; i < kEntries; ++i) {
+            if (entries_[i].contains(addr, len)) {
+                last_ = i;
+                return &entries_[i];
+            }
+        }
+        return nullptr;
+    }
+
     void resync()
     {
         flush();

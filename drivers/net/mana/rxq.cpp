@@ -23,8 +23,6 @@ using gdma::CqeType;
 namespace rx_flag = gdma::rx_flag;
 namespace hash_type = gdma::rx_hash_type;
 
-// Where the SGE sits in an RX WQE: after the DMA header and the 8-byte inline OOB.
-constexpr uint32_t kRxSgeOffset = sizeof(gdma::DmaHeader) + gdma::kSmallInlineOobBytes;
 static_assert(gdma::wqe_size_bytes(gdma::kSmallInlineOobBytes, 1) == gdma::kBasicUnitBytes,
               "an RX WQE must be exactly one basic unit");
 
@@ -80,6 +78,41 @@ inline uint32_t packet_type(uint32_t flags)
     return ptype;
 }
 
+// The 8 bytes at rearm_data: data_off, refcnt, nb_segs, port. A delivered mbuf gets them
+// in one store instead of rte_pktmbuf_reset's field-by-field writes.
+uint64_t rearm_template(uint16_t port_id)
+{
+    static_assert(offsetof(rte_mbuf, port) - offsetof(rte_mbuf, data_off) == 6,
+                  "data_off, refcnt, nb_segs and port must be the 8 bytes of rearm_data");
+    rte_mbuf proto{};
+    proto.data_off = RTE_PKTMBUF_HEADROOM;
+    rte_mbuf_refcnt_set(&proto, 1);
+    proto.nb_segs = 1;
+    proto.port = port_id;
+    uint64_t value;
+    std::memcpy(&value, &proto.data_off, sizeof(value));
+    return value;
+}
+
+// How far past a range's start a buffer of `len` bytes may begin and still lie inside it;
+// with this, "is the buffer inside" is one subtraction and one comparison. The empty
+// check (start 0, offset 0) admits only address 0, which no mbuf buffer has.
+struct RangeCheck {
+    uintptr_t start = 0;
+    uintptr_t last_offset = 0;
+    uint32_t lkey = 0;
+
+    RangeCheck() = default;
+    RangeCheck(const MrRange &range, uint32_t len) : lkey(range.lkey)
+    {
+        if (range.end - range.start >= len) {
+            start = range.start;
+            last_offset = range.end - range.start - len;
+        }
+    }
+    bool contains(uintptr_t address) const { return address - start <= last_offset; }
+};
+
 } // namespace
 
 RxQueue::RxQueue(const RxQueueConfig &config, MrTable &mr_table)
@@ -91,6 +124,20 @@ RxQueue::RxQueue(const RxQueueConfig &config, MrTable &mr_table)
                       RTE_MBUF_F_RX_OUTER_IP_CKSUM_BAD;
     if (config.rss_hash)
         flag_mask_ |= RTE_MBUF_F_RX_RSS_HASH;
+    rearm_ = rearm_template(config.port_id);
+    decoded_ = decode(0);
+}
+
+RxQueue::DecodedFlags RxQueue::decode(uint32_t flags) const
+{
+    const bool tagged = (flags & rx_flag::vlan_present) != 0;
+    return DecodedFlags{
+        .flags = flags,
+        .packet_type = packet_type(flags),
+        .ol_flags = ol_flags_base_ | (offload_flags(flags, config_.vlan_strip) & flag_mask_),
+        .vlan_tci = static_cast<uint16_t>(tagged ? flags & rx_flag::vlan_id_mask : 0),
+        .restore_tag = tagged && !config_.vlan_strip,
+    };
 }
 
 RxQueue::~RxQueue()
@@ -109,6 +156,12 @@ int RxQueue::setup()
         return -ENOMEM;
     }
     ring_mask_ = config_.descriptors - 1;
+    // Mbufs of a pinned-external-buffer pool keep RTE_MBUF_F_EXTERNAL for life
+    // (rte_pktmbuf_reset preserves it); every delivered mbuf's flags start from it.
+    ol_flags_base_ = (rte_pktmbuf_priv_flags(config_.pool) & RTE_PKTMBUF_POOL_F_PINNED_EXT_BUF)
+                         ? RTE_MBUF_F_EXTERNAL
+                         : 0;
+    decoded_ = decode(0);
     const int ret = register_mempool(mr_table_, config_.pool);
     if (ret != 0)
         MANA_DRV_LOG(ERR, "port %u RX queue %u: mempool %s cannot be registered with the device",
@@ -263,175 +316,220 @@ void RxQueue::close()
     db_page_ = nullptr;
 }
 
-bool RxQueue::post(uint32_t index, rte_mbuf *mbuf)
+bool RxQueue::repost(rte_mbuf *mbuf)
 {
     const uintptr_t address = reinterpret_cast<uintptr_t>(mbuf->buf_addr) + RTE_PKTMBUF_HEADROOM;
     const auto lkey = mr_cache_.lkey(address, buffer_bytes_);
-    if (!lkey) [[unlikely]]
+    if (!lkey) [[unlikely]] {
+        rte_pktmbuf_free(mbuf);
         return false;
-    ring_[index & ring_mask_] = mbuf;
-    std::byte *sge = wq_base_ + ((index << gdma::kBasicUnitShift) & wq_bytes_mask_) + kRxSgeOffset;
-    gdma::store_le64(sge + offsetof(gdma::Sge, address), address);
-    gdma::store_le32(sge + offsetof(gdma::Sge, memory_key), *lkey);
+    }
+    ring_[head_ & ring_mask_] = mbuf;
+    post_buffer(head_, address, *lkey);
+    ++head_;
     return true;
 }
 
-bool RxQueue::repost(rte_mbuf *mbuf)
-{
-    if (post(head_, mbuf)) [[likely]] {
-        ++head_;
-        return true;
-    }
-    rte_pktmbuf_free(mbuf);
-    return false;
-}
-
-// Fills the free slots with fresh mbufs in one bulk allocation (halving the request while
-// the pool cannot satisfy it, so a nearly dry pool still refills what it can).
+// Fills the free slots with fresh mbufs taken from the pool straight into the ring, in at
+// most two bulk gets (the ring wraps), halving a request the pool cannot satisfy so that
+// a nearly dry pool still refills what it can. Mbufs come from the pool in their free
+// state (refcnt 1, one segment, no next); the fields a packet needs are written when it
+// is delivered, so a refill touches only buf_addr. One registered-range lookup usually
+// covers the whole batch.
 uint32_t RxQueue::refill()
 {
-    const uint32_t want = config_.descriptors - (head_ - tail_);
+    uint32_t want = config_.descriptors - (head_ - tail_);
     if (want == 0)
         return 0;
-    std::array<rte_mbuf *, kMaxQueueDescriptors> fresh;
-    uint32_t got = want;
-    while (got != 0 && rte_pktmbuf_alloc_bulk(config_.pool, fresh.data(), got) != 0)
-        [[unlikely]] got >>= 1;
-    if (got < want) [[unlikely]]
-        counters_.no_mbuf += want - got;
-    for (uint32_t i = 0; i < got; ++i) {
-        if (!post(head_, fresh[i])) [[unlikely]] {
-            // The pool's memory was registered at setup, so this means the table is
-            // full; keep the mbufs out of the ring rather than post a bad key.
-            rte_pktmbuf_free_bulk(&fresh[i], got - i);
-            counters_.errors += 1;
-            return i;
+    rte_mbuf **ring = ring_.data();
+    const uint32_t len = buffer_bytes_;
+    uint32_t head = head_;
+    RangeCheck range;
+    uint32_t posted = 0;
+    while (want != 0) {
+        const uint32_t slot = head & ring_mask_;
+        const uint32_t chunk = std::min(want, config_.descriptors - slot);
+        uint32_t got = chunk;
+        while (got != 0 &&
+               rte_mempool_get_bulk(config_.pool, reinterpret_cast<void **>(ring + slot), got) != 0)
+            [[unlikely]] got >>= 1;
+        for (uint32_t i = 0; i < got; ++i) {
+            const uintptr_t address =
+                reinterpret_cast<uintptr_t>(ring[slot + i]->buf_addr) + RTE_PKTMBUF_HEADROOM;
+            if (!range.contains(address)) [[unlikely]] {
+                const auto covering = mr_cache_.range(address, len);
+                if (!covering) {
+                    // The pool's memory was registered at setup, so this means the table
+                    // is full; keep the mbufs out of the ring rather than post a bad key.
+                    rte_mempool_put_bulk(config_.pool, reinterpret_cast<void **>(ring + slot + i),
+                                         got - i);
+                    counters_.errors += 1;
+                    head_ = head + i;
+                    return posted + i;
+                }
+                range = RangeCheck(*covering, len);
+            }
+            post_buffer(head + i, address, range.lkey);
         }
-        ++head_;
+        head += got;
+        posted += got;
+        want -= got;
+        if (got < chunk) [[unlikely]]
+            break;
     }
-    return got;
+    counters_.no_mbuf += want;
+    head_ = head;
+    return posted;
+}
+
+// The common case, in a loop of its own so that its state stays in registers: CQEs with
+// one packet that fits, the same flags as the previous CQE's and no tag to put back. It
+// stops at the first CQE that is anything else (receive_any() takes that one) or when the
+// burst is full, the CQ is empty or no posted buffer is left.
+inline uint32_t RxQueue::receive_simple(rte_mbuf **packets, uint32_t received, uint32_t max)
+{
+    gdma::CqCursor cursor = cq_cursor_;
+    rte_mbuf **const ring = ring_.data();
+    const uint32_t ring_mask = ring_mask_;
+    const uint32_t buffer_bytes = buffer_bytes_;
+    const uint64_t rearm = rearm_;
+    const DecodedFlags decoded = decoded_;
+    // The first two OOB words of a simple CQE: the header (type rx_ok, no vendor error)
+    // and the flags of the previous decode; one 64-bit comparison tests both.
+    const uint64_t simple_head =
+        static_cast<uint64_t>(CqeType::rx_ok) | (static_cast<uint64_t>(decoded.flags) << 32);
+    const uint32_t tail = tail_;
+    rte_mbuf **const out = packets + received;
+    // Each simple CQE consumes one posted buffer: the burst ends at whichever runs out.
+    const uint32_t room = std::min(max - received, head_ - tail);
+    uint64_t bytes = 0;
+    uint32_t n = 0;
+    for (; n < room; ++n) {
+        if (!cursor.ready())
+            break;
+        const gdma::Cqe &cqe = cursor.current();
+        const uint32_t length = cqe.oob[gdma::rx_oob_word::packet_length(0)] & 0xFFFF;
+        if (gdma::load_le64(cqe.oob.data()) != simple_head || length - 1 >= buffer_bytes)
+            [[unlikely]]
+            break;
+        rte_mbuf *mbuf = ring[(tail + n) & ring_mask];
+        fill_mbuf(mbuf, rearm, decoded, length, cqe.oob[gdma::rx_oob_word::packet_hash(0)]);
+        out[n] = mbuf;
+        bytes += length;
+        cursor.advance();
+    }
+    cq_cursor_ = cursor;
+    tail_ = tail + n;
+    counters_.bytes += bytes;
+    return received + n;
+}
+
+// Any CQE at the head: coalesced ones (resuming one a full burst left in the middle),
+// new flags, tags to restore, truncated frames and corrupt completions. Returns false
+// when the burst ends here (CQ empty or overflowed, or the burst full mid-CQE).
+bool RxQueue::receive_any(rte_mbuf **packets, uint32_t &received, uint32_t max)
+{
+    const gdma::CqSlot slot = cq_cursor_.peek();
+    if (slot != gdma::CqSlot::ready) {
+        if (slot == gdma::CqSlot::overflow && !overflow_logged_) {
+            overflow_logged_ = true;
+            ++counters_.errors;
+            MANA_DRV_LOG(ERR, "port %u RX queue %u: completion queue overflow; restart the port",
+                         config_.port_id, config_.queue_id);
+        }
+        return false;
+    }
+    const gdma::Cqe &cqe = cq_cursor_.current();
+    const CqeType type = cqe.type();
+    if (type == CqeType::rx_coalesced || type == CqeType::rx_ok) {
+        const uint32_t flags = cqe.oob[gdma::rx_oob_word::flags];
+        if (flags != decoded_.flags)
+            decoded_ = decode(flags);
+        const DecodedFlags &decoded = decoded_;
+        const uint32_t limit = type == CqeType::rx_ok ? 1 : gdma::kRxPacketsPerCqe;
+        uint32_t i = cqe_packet_;
+        for (; i < limit; ++i) {
+            uint32_t length = cqe.oob[gdma::rx_oob_word::packet_length(i)] & 0xFFFF;
+            if (length == 0) {
+                counters_.errors += i == 0; // a completion without a packet
+                i = limit;
+                break;
+            }
+            if (received == max)
+                break;
+            if (tail_ == head_) {
+                ++counters_.errors; // a packet in no posted buffer: a corrupt completion
+                i = limit;
+                break;
+            }
+            rte_mbuf *mbuf = ring_[tail_ & ring_mask_];
+            ++tail_;
+            if (length > buffer_bytes_) {
+                ++counters_.errors; // longer than the buffer it claims to be in
+                repost(mbuf);
+                continue;
+            }
+            fill_mbuf(mbuf, rearm_, decoded, length, cqe.oob[gdma::rx_oob_word::packet_hash(i)]);
+            // The device always strips the tag; without the offload the application
+            // expects it in the frame. Only the VLAN id is reported, so the restored tag
+            // has priority 0.
+            if (decoded.restore_tag && rte_vlan_insert(&mbuf) == 0) {
+                mbuf->packet_type =
+                    (decoded.packet_type & ~RTE_PTYPE_L2_MASK) | RTE_PTYPE_L2_ETHER_VLAN;
+                length += RTE_VLAN_HLEN;
+            }
+            packets[received++] = mbuf;
+            counters_.bytes += length;
+        }
+        if (i < limit) {
+            cqe_packet_ = i; // out of room in the middle of a coalesced CQE
+            return false;
+        }
+        cqe_packet_ = 0;
+    } else if (type == CqeType::rx_truncated) {
+        // The frame did not fit: its buffer goes straight back to the device.
+        ++counters_.errors;
+        ++events_.rx_truncated;
+        if (tail_ != head_) {
+            rte_mbuf *mbuf = ring_[tail_ & ring_mask_];
+            ++tail_;
+            repost(mbuf);
+        }
+    } else if (type != CqeType::rx_object_fence) {
+        ++counters_.errors; // a completion type RX queues never get; no buffer was consumed
+        MANA_DP_LOG(ERR, "port %u RX queue %u: unexpected CQE type %u", config_.port_id,
+                    config_.queue_id, static_cast<unsigned>(type));
+    }
+    cq_cursor_.advance();
+    return true;
 }
 
 template <bool kScatter>
 uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
 {
-    uint16_t received = 0;
-    uint64_t bytes = 0;
-    uint32_t errors = 0;
-    uint32_t reposted = 0;
-    const uint16_t port_id = config_.port_id;
-    const bool vlan_strip = config_.vlan_strip;
-    const ProcessPort &local = process_ports[port_id];
+    const ProcessPort &local = process_ports[config_.port_id];
     const BurstSection section(burst_gate_);
     if (halted_ || local.stop_bursts->load(std::memory_order_acquire)) [[unlikely]]
         return 0;
     const uint32_t first_cqe = cq_cursor_.head();
-
-    while (received < max) {
-        const gdma::CqSlot slot = cq_cursor_.peek();
-        if (slot != gdma::CqSlot::ready) [[unlikely]] {
-            if (slot == gdma::CqSlot::overflow && !overflow_logged_) {
-                overflow_logged_ = true;
-                ++errors;
-                MANA_DRV_LOG(ERR,
-                             "port %u RX queue %u: completion queue overflow; restart the port",
-                             port_id, config_.queue_id);
-            }
-            break;
-        }
-        const gdma::Cqe &cqe = cq_cursor_.current();
-        const CqeType type = cqe.type();
-        if (type == CqeType::rx_coalesced || type == CqeType::rx_ok) [[likely]] {
-            const uint32_t flags = cqe.oob[gdma::rx_oob_word::flags];
-            const uint64_t ol_flags = offload_flags(flags, vlan_strip) & flag_mask_;
-            const uint32_t ptype = packet_type(flags);
-            const uint32_t limit = type == CqeType::rx_ok ? 1 : gdma::kRxPacketsPerCqe;
-            uint32_t i = cqe_packet_;
-            for (; i < limit; ++i) {
-                uint32_t length = cqe.oob[gdma::rx_oob_word::packet_length(i)] & 0xFFFF;
-                if (length == 0) {
-                    errors += i == 0; // a completion without a packet
-                    i = limit;
-                    break;
-                }
-                if (received == max)
-                    break;
-                if (tail_ == head_) [[unlikely]] {
-                    ++errors; // a packet in no posted buffer: a corrupt completion
-                    i = limit;
-                    break;
-                }
-                rte_mbuf *mbuf;
-                if constexpr (kScatter) {
-                    mbuf = take_chain(length, reposted);
-                    if (mbuf == nullptr) [[unlikely]] {
-                        ++errors; // longer than the buffers it claims to be in
-                        continue;
-                    }
-                } else {
-                    mbuf = ring_[tail_ & ring_mask_];
-                    ++tail_;
-                    if (length > buffer_bytes_) [[unlikely]] {
-                        ++errors; // longer than the buffer it claims to be in
-                        reposted += repost(mbuf);
-                        continue;
-                    }
-                    mbuf->data_len = static_cast<uint16_t>(length);
-                }
-                mbuf->pkt_len = length;
-                mbuf->port = port_id;
-                mbuf->ol_flags = ol_flags;
-                mbuf->packet_type = ptype;
-                mbuf->hash.rss = cqe.oob[gdma::rx_oob_word::packet_hash(i)];
-                if (flags & rx_flag::vlan_present) [[unlikely]] {
-                    mbuf->vlan_tci = static_cast<uint16_t>(flags & rx_flag::vlan_id_mask);
-                    // The device always strips the tag; without the offload the
-                    // application expects it in the frame. Only the VLAN id is
-                    // reported, so the restored tag has priority 0.
-                    if (!vlan_strip) {
-                        if (rte_vlan_insert(&mbuf) == 0) {
-                            mbuf->packet_type =
-                                (ptype & ~RTE_PTYPE_L2_MASK) | RTE_PTYPE_L2_ETHER_VLAN;
-                            length += RTE_VLAN_HLEN;
-                        }
-                    }
-                }
-                packets[received++] = mbuf;
-                bytes += length;
-            }
-            if (i < limit) {
-                cqe_packet_ = i; // out of room in the middle of a coalesced CQE
+    const uint32_t head_before = head_;
+    uint32_t received = 0;
+    if constexpr (kScatter) {
+        received = receive_chains(packets, max);
+        if (received != 0 || head_ - tail_ != config_.descriptors)
+            refill_chains();
+    } else {
+        for (;;) {
+            if (!decoded_.restore_tag) [[likely]]
+                received = receive_simple(packets, received, max);
+            if (received == max || !receive_any(packets, received, max))
                 break;
-            }
-            cqe_packet_ = 0;
-        } else if (type == CqeType::rx_truncated) {
-            // The frame did not fit: its buffer goes straight back to the device.
-            ++errors;
-            ++events_.rx_truncated;
-            if (tail_ != head_) [[likely]] {
-                if constexpr (kScatter) {
-                    std::array<rte_mbuf *, kMaxRxSegments> buffers;
-                    std::copy_n(wqe_mbufs(tail_), config_.sges, buffers.begin());
-                    ++tail_;
-                    reposted += repost_chain(buffers.data());
-                } else {
-                    rte_mbuf *mbuf = ring_[tail_ & ring_mask_];
-                    ++tail_;
-                    reposted += repost(mbuf);
-                }
-            }
-        } else if (type != CqeType::rx_object_fence) {
-            ++errors; // a completion type RX queues never get; no buffer was consumed
-            MANA_DP_LOG(ERR, "port %u RX queue %u: unexpected CQE type %u", port_id,
-                        config_.queue_id, static_cast<unsigned>(type));
         }
-        cq_cursor_.advance();
+        if (received != 0 || head_ - tail_ != config_.descriptors)
+            refill();
     }
-
-    uint32_t refilled = 0;
-    if (received != 0 || head_ - tail_ != config_.descriptors)
-        refilled = kScatter ? refill_chains() : refill();
-    if (refilled + reposted != 0) {
+    // Reposted and refilled buffers are announced together.
+    if (head_ != head_before) {
         const uint32_t head_bu = kScatter ? head_ * wqe_bu_ : head_;
         ring_doorbell(doorbell_page(local, db_page_), gdma::doorbell_offset::rq,
                       gdma::rq_doorbell(wq_id_, head_bu << gdma::kBasicUnitShift));
@@ -439,9 +537,7 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
     }
     counters_.completions += cq_cursor_.head() - first_cqe;
     counters_.packets += received;
-    counters_.bytes += bytes;
-    counters_.errors += errors;
-    return received;
+    return static_cast<uint16_t>(received);
 }
 
 // The CQ doorbell goes to the RQ's doorbell page: CQ objects have no page of their own

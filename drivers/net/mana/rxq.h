@@ -19,7 +19,9 @@
 #include <rte_mempool.h>
 #include <rte_power_intrinsics.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace mana
 {
@@ -112,7 +114,47 @@ class RxQueue
     const BurstGate &burst_gate() const { return burst_gate_; }
 
   private:
-    bool post(uint32_t index, rte_mbuf *mbuf);
+    // Offload flags and packet type of the packets of a CQE, decoded from its flags word.
+    // Consecutive CQEs of a flow carry the same word, so the last decode is kept and a
+    // CQE costs one comparison unless its flags differ.
+    struct DecodedFlags {
+        uint32_t flags = 0;
+        uint32_t packet_type = 0;
+        uint64_t ol_flags = 0;
+        uint16_t vlan_tci = 0;    // the stripped tag's VLAN id, 0 without one
+        bool restore_tag = false; // a tag was stripped but the application wants it in the frame
+    };
+    DecodedFlags decode(uint32_t flags) const;
+
+    // Writes what a received packet's mbuf carries: every field rte_pktmbuf_reset would
+    // set that RX uses (next is already null for an mbuf from the pool), in a few wide
+    // stores.
+    static void fill_mbuf(rte_mbuf *mbuf, uint64_t rearm, const DecodedFlags &decoded,
+                          uint32_t length, uint32_t hash)
+    {
+        std::memcpy(reinterpret_cast<std::byte *>(mbuf) + offsetof(rte_mbuf, data_off), &rearm,
+                    sizeof(rearm));
+        mbuf->ol_flags = decoded.ol_flags;
+        mbuf->packet_type = decoded.packet_type;
+        mbuf->pkt_len = length;
+        mbuf->data_len = static_cast<uint16_t>(length);
+        mbuf->vlan_tci = decoded.vlan_tci;
+        mbuf->hash.rss = hash;
+    }
+
+    // Writes a buffer's address and lkey into the template WQE of slot `index`.
+    void post_buffer(uint32_t index, uintptr_t address, uint32_t lkey)
+    {
+        std::byte *sge =
+            wq_base_ + ((index << gdma::kBasicUnitShift) & wq_bytes_mask_) + kSgeOffset;
+        gdma::store_le64(sge + offsetof(gdma::Sge, address), address);
+        gdma::store_le32(sge + offsetof(gdma::Sge, memory_key), lkey);
+    }
+    uint32_t receive_simple(rte_mbuf **packets, uint32_t received, uint32_t max);
+    [[gnu::noinline]] bool receive_any(rte_mbuf **packets, uint32_t &received, uint32_t max);
+    // The burst of a scattering queue (rx_scatter.cpp): packets received, buffers reposted
+    // or refilled by the caller.
+    uint32_t receive_chains(rte_mbuf **packets, uint32_t max);
     // Gives a consumed buffer straight back to the device (error completions).
     bool repost(rte_mbuf *mbuf);
     uint32_t refill();
@@ -128,6 +170,9 @@ class RxQueue
     uint32_t wqe_bu() const { return config_.sges == 1 ? 1 : wqe_bu_; }
     void write_template();
 
+    // Where the SGE sits in an RX WQE: after the DMA header and the 8-byte inline OOB.
+    static constexpr uint32_t kSgeOffset = sizeof(gdma::DmaHeader) + gdma::kSmallInlineOobBytes;
+
     // Hot state first.
     gdma::CqCursor cq_cursor_;
     std::byte *wq_base_ = nullptr;
@@ -138,7 +183,10 @@ class RxQueue
     uint32_t cqe_packet_ = 0; // packets of the head CQE already delivered
     uint32_t wq_id_ = 0;
     void *db_page_ = nullptr;
-    uint64_t flag_mask_ = 0; // mbuf offload flags the configuration allows
+    uint64_t flag_mask_ = 0;     // mbuf offload flags the configuration allows
+    uint64_t ol_flags_base_ = 0; // flags every mbuf of the pool keeps (pinned external buffers)
+    uint64_t rearm_ = 0;         // data_off, refcnt, nb_segs and port of a delivered mbuf
+    DecodedFlags decoded_;
     uint32_t buffer_bytes_ = 0;
     uint32_t wqe_bu_ = 1; // BUs per WQE
     BurstGate burst_gate_;

@@ -24,6 +24,7 @@ TEST(CqCursor, ZeroedRingIsEmpty)
     std::vector<Cqe> ring(64);
     const CqCursor cursor(ring.data(), 64);
     EXPECT_EQ(cursor.peek(), CqSlot::empty);
+    EXPECT_FALSE(cursor.ready());
 }
 
 TEST(CqCursor, DetectsDeviceLappingTheDriver)
@@ -33,17 +34,24 @@ TEST(CqCursor, DetectsDeviceLappingTheDriver)
     for (uint64_t n = 0; n < 5; ++n) // one more than the ring holds: entry 0 overwritten
         device_write(ring, n);
     EXPECT_EQ(cursor.peek(), CqSlot::overflow);
+    EXPECT_FALSE(cursor.ready());
 }
 
 TEST(CqCursor, StaysInStepOverManyOwnerPeriods)
 {
-    std::vector<Cqe> ring(16);
-    CqCursor cursor(ring.data(), 16);
-    for (uint64_t n = 0; n < 16 * 8 * 5 + 3; ++n) {
-        device_write(ring, n);
-        ASSERT_EQ(cursor.peek(), CqSlot::ready) << n;
-        cursor.advance();
-        ASSERT_EQ(cursor.peek(), CqSlot::empty) << n;
+    // ready() is the hot path's shortcut for peek() == ready: both must agree on every
+    // entry of every owner period, for the smallest and largest rings the driver uses.
+    for (uint32_t count : {1U, 16U, 256U}) {
+        std::vector<Cqe> ring(count);
+        CqCursor cursor(ring.data(), count);
+        for (uint64_t n = 0; n < count * 8ULL * 5 + 3; ++n) {
+            device_write(ring, n);
+            ASSERT_EQ(cursor.peek(), CqSlot::ready) << n;
+            ASSERT_TRUE(cursor.ready()) << n;
+            cursor.advance();
+            ASSERT_EQ(cursor.peek(), CqSlot::empty) << n;
+            ASSERT_FALSE(cursor.ready()) << n;
+        }
     }
 }
 

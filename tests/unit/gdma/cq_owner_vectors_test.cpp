@@ -55,8 +55,10 @@ TEST(CqOwnerVectors, CursorConsumesWhatTheDeviceWrites)
                                     .owner_bits = static_cast<uint8_t>(
                                         step.at("owner_bits_written").get<uint32_t>())});
             ASSERT_EQ(cursor.peek(), CqSlot::ready);
+            ASSERT_TRUE(cursor.ready());
             cursor.advance();
             EXPECT_EQ(cursor.peek(), CqSlot::empty);
+            EXPECT_FALSE(cursor.ready());
         }
     }
 }

@@ -53,13 +53,15 @@ class CqCursor
     CqCursor() = default;
     CqCursor(const Cqe *ring, uint32_t count)
         : ring_(ring), count_(count), mask_(count - 1),
-          shift_(static_cast<uint32_t>(std::countr_zero(count))), head_(count)
+          shift_(static_cast<uint32_t>(std::countr_zero(count))),
+          owner_shift_(kOwnerBitsShift - shift_), head_(count)
     {
     }
 
     static constexpr bool valid_count(uint32_t count)
     {
-        return count != 0 && std::has_single_bit(count);
+        // ready() shifts the head's owner period onto trailer bit 29.
+        return count != 0 && std::has_single_bit(count) && count <= (1U << 29);
     }
 
     uint32_t head() const { return head_; }
@@ -83,6 +85,15 @@ class CqCursor
         return CqSlot::overflow;
     }
 
+    // peek() == ready, in the fewest instructions: the head shifted so that its owner-bit
+    // period lands on the trailer's owner bits, compared with one XOR (the hot path's
+    // test; peek() tells empty from overflow when this says no).
+    bool ready() const
+    {
+        const uint32_t trailer = __atomic_load_n(&current().trailer, __ATOMIC_ACQUIRE);
+        return ((trailer ^ (head_ << owner_shift_)) >> kOwnerBitsShift) == 0;
+    }
+
     void advance(uint32_t n = 1) { head_ += n; }
 
     // The entry `ahead` places after the head and its state, for queries that look at
@@ -101,7 +112,10 @@ class CqCursor
     const Cqe *ring_ = nullptr;
     uint32_t count_ = 0;
     uint32_t mask_ = 0;
+    static constexpr uint32_t kOwnerBitsShift = 29; // owner bits are trailer bits 29-31
+
     uint32_t shift_ = 0;
+    uint32_t owner_shift_ = 0; // kOwnerBitsShift - shift_
     uint32_t head_ = 0;
 };
 
