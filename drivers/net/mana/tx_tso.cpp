@@ -135,12 +135,7 @@ bool TxQueue::post_tso(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count)
         const auto oob = gdma::TxShortOob::encode(fields);
         size_bu = gdma::write_wqe(sq_, head_bu_, header, std::as_bytes(std::span(&oob, 1)), sgl);
     }
-    slots_[head_ & slot_mask_] = Slot{.mbuf = mbuf,
-                                      .start_bu = head_bu_,
-                                      .size_bu = static_cast<uint16_t>(size_bu),
-                                      .cqe_requested = request_cqe};
-    ++head_;
-    head_bu_ += size_bu;
+    record(mbuf, size_bu, request_cqe);
     return true;
 }
 

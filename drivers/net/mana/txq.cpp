@@ -33,6 +33,56 @@ constexpr uint32_t kSuppressCqeBit = 1U << 7;
 // A CQE every this many WQEs at most bounds how long a completed packet waits to be freed.
 constexpr uint32_t kMaxCqeInterval = 32;
 
+// The TX offload request bits of ol_flags, as an index into kChecksumOob.
+constexpr unsigned kChecksumFlagsShift = 52;
+static_assert(RTE_MBUF_F_TX_L4_MASK == 3ULL << kChecksumFlagsShift &&
+                  RTE_MBUF_F_TX_IP_CKSUM == 1ULL << (kChecksumFlagsShift + 2) &&
+                  RTE_MBUF_F_TX_IPV4 == 1ULL << (kChecksumFlagsShift + 3) &&
+                  RTE_MBUF_F_TX_IPV6 == 1ULL << (kChecksumFlagsShift + 4),
+              "the checksum request bits must be ol_flags bits 52-56");
+
+// For each combination of those bits: the short OOB's first word bits (low half) and the
+// mask of the transport offset in its second word (high half; 0 when no checksum is
+// requested). Same meaning as TxQueue::post(), without its branches.
+constexpr std::array<uint64_t, 32> checksum_oob_table()
+{
+    std::array<uint64_t, 32> table{};
+    for (uint64_t index = 0; index < table.size(); ++index) {
+        const uint64_t ol = index << kChecksumFlagsShift;
+        if (!(ol & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK)))
+            continue;
+        const uint64_t l4 = ol & RTE_MBUF_F_TX_L4_MASK;
+        const gdma::TxShortOobFields fields{
+            .outer_ipv4 = (ol & RTE_MBUF_F_TX_IPV4) != 0,
+            .outer_ipv6 = (ol & RTE_MBUF_F_TX_IPV6) != 0,
+            .compute_ip_csum = (ol & RTE_MBUF_F_TX_IP_CKSUM) != 0,
+            .compute_tcp_csum = l4 == RTE_MBUF_F_TX_TCP_CKSUM,
+            .compute_udp_csum = l4 == RTE_MBUF_F_TX_UDP_CKSUM,
+        };
+        table[index] = gdma::TxShortOob::encode(fields).word[0] | (uint64_t{0x3FF} << 32);
+    }
+    return table;
+}
+constexpr std::array<uint64_t, 32> kChecksumOob = checksum_oob_table();
+
+// A registered range in the form the TX loop tests a buffer against it: start and length.
+struct TxRange {
+    uintptr_t start = 0;
+    uintptr_t span = 0; // 0: matches nothing (every TX buffer has at least one byte)
+    uint32_t lkey = 0;
+
+    TxRange() = default;
+    explicit TxRange(const MrRange &range)
+        : start(range.start), span(range.end - range.start), lkey(range.lkey)
+    {
+    }
+    bool contains(uintptr_t address, uint32_t len) const
+    {
+        const uintptr_t offset = address - start;
+        return offset < span && len <= span - offset;
+    }
+};
+
 } // namespace
 
 TxQueue::TxQueue(const TxQueueConfig &config, MrTable &mr_table)
@@ -48,7 +98,9 @@ TxQueue::~TxQueue()
 
 int TxQueue::setup()
 {
-    if (!slots_.allocate("mana_tx_ring", config_.descriptors, config_.socket)) {
+    if (!mbufs_.allocate("mana_tx_ring", config_.descriptors, config_.socket) ||
+        !end_bu_.allocate("mana_tx_ring", config_.descriptors, config_.socket) ||
+        !cqe_requests_.allocate("mana_tx_ring", config_.descriptors, config_.socket)) {
         MANA_DRV_LOG(ERR, "port %u TX queue %u: out of DPDK memory for %u descriptors",
                      config_.port_id, config_.queue_id, config_.descriptors);
         return -ENOMEM;
@@ -117,7 +169,15 @@ int TxQueue::start(const QueueVerbs &verbs)
     oob_template_.vcq_number = cq_out.cq_id;
     oob_template_.vsq_frame = gdma::vsq_frame_of(qp_out.sq_id);
     oob_template_.short_vport_offset = static_cast<uint8_t>(qp_out.tx_vp_offset);
+    gdma::TxShortOobFields suppressed = oob_template_;
+    suppressed.suppress_cqe = true;
+    const gdma::TxShortOob oob = gdma::TxShortOob::encode(suppressed);
+    oob_template_word_ = oob.word[0] | (static_cast<uint64_t>(oob.word[1]) << 32);
+    const gdma::DmaHeader header = gdma::DmaHeader::encode(
+        {.num_sgl_entries = 1, .inline_oob_dwords = gdma::kSmallInlineOobBytes / 4});
+    header_template_ = header.word0 | (static_cast<uint64_t>(header.word1) << 32);
     head_ = tail_ = head_bu_ = tail_bu_ = 0;
+    requests_head_ = requests_tail_ = 0;
     overflow_logged_ = false;
     halted_ = false;
     return 0;
@@ -129,23 +189,24 @@ void TxQueue::stop()
     qp_.reset();
     cq_.reset();
     // After the QP is gone the device reads none of these buffers any more.
-    if (slots_.data() != nullptr) {
+    if (mbufs_.data() != nullptr) {
         for (uint32_t i = tail_; i != head_; ++i)
-            rte_pktmbuf_free(slots_[i & slot_mask_].mbuf);
+            rte_pktmbuf_free(mbufs_[i & slot_mask_]);
     }
     head_ = tail_ = head_bu_ = tail_bu_ = 0;
+    requests_head_ = requests_tail_ = 0;
     db_page_ = nullptr;
     sq_ = {};
 }
 
 uint32_t TxQueue::abandon_in_flight()
 {
-    if (slots_.data() == nullptr || cq_ == nullptr)
+    if (mbufs_.data() == nullptr || cq_ == nullptr)
         return 0;
     reap();
     uint64_t bytes = 0;
     for (uint32_t i = tail_; i != head_; ++i)
-        bytes += slots_[i & slot_mask_].mbuf->pkt_len;
+        bytes += mbufs_[i & slot_mask_]->pkt_len;
     const uint32_t lost = head_ - tail_;
     counters_.packets -= std::min<uint64_t>(counters_.packets, lost);
     counters_.bytes -= std::min<uint64_t>(counters_.bytes, bytes);
@@ -153,38 +214,32 @@ uint32_t TxQueue::abandon_in_flight()
     return lost;
 }
 
-void TxQueue::complete_through(uint32_t last, rte_mbuf **to_free, uint32_t &freed)
+void TxQueue::complete_through(uint32_t last)
 {
-    for (uint32_t i = tail_; i != last + 1; ++i)
-        to_free[freed++] = slots_[i & slot_mask_].mbuf;
-    const Slot &final = slots_[last & slot_mask_];
-    tail_bu_ = final.start_bu + final.size_bu;
+    tail_bu_ = end_bu_[last & slot_mask_];
     tail_ = last + 1;
 }
 
 // Completions arrive in WQE order; a CQE for WQE k completes every earlier WQE
 // (spec §4). Successful WQEs posted with the suppress bit produce no CQE, so a success
-// CQE belongs to the oldest WQE that asked for one. A failed WQE always produces one,
-// suppressed or not; its WQE offset (in basic units) says which WQE failed. A CQE that
-// fits none of this (nothing in flight, a type TX queues never get) is counted and
-// ignored: completing WQEs on its word could free buffers the device still reads.
+// CQE belongs to the oldest WQE that asked for one (the front of cqe_requests_). A failed
+// WQE always produces one, suppressed or not; its WQE offset (in basic units) says which
+// WQE failed. A CQE that fits none of this (nothing in flight, a type TX queues never
+// get) is counted and ignored: completing WQEs on its word could free buffers the device
+// still reads. At most `limit` packets are freed, together at the end.
 uint32_t TxQueue::reap(uint32_t limit)
 {
-    std::array<rte_mbuf *, kMaxQueueDescriptors> to_free;
-    uint32_t freed = 0;
-    uint64_t errors = 0;
+    const uint32_t old_tail = tail_;
     uint64_t failed_packets = 0;
     uint64_t failed_bytes = 0;
-    const uint32_t capacity_mask = sq_.capacity_bu() - 1;
     const uint32_t first_cqe = cq_cursor_.head();
     for (;;) {
-        const gdma::CqSlot state = cq_cursor_.peek();
-        if (state != gdma::CqSlot::ready) {
-            if (state == gdma::CqSlot::overflow && !overflow_logged_) [[unlikely]] {
+        if (!cq_cursor_.ready()) {
+            if (cq_cursor_.peek() == gdma::CqSlot::overflow && !overflow_logged_) [[unlikely]] {
                 // Completions were lost: in-flight packets can no longer be matched to
                 // them. They are freed when the port stops.
                 overflow_logged_ = true;
-                ++errors;
+                ++counters_.errors;
                 MANA_DRV_LOG(ERR,
                              "port %u TX queue %u: completion queue overflow; restart the port",
                              config_.port_id, config_.queue_id);
@@ -192,73 +247,143 @@ uint32_t TxQueue::reap(uint32_t limit)
             break;
         }
         const gdma::Cqe &cqe = cq_cursor_.current();
-        const gdma::CqeType type = cqe.type();
-        const bool failed = gdma::is_tx_error(type);
-        if (tail_ == head_ || (type != gdma::CqeType::tx_ok && !failed)) [[unlikely]] {
-            cq_cursor_.advance();
-            ++errors;
-            continue;
-        }
-        uint32_t requested = tail_;
-        while (requested != head_ - 1 && !slots_[requested & slot_mask_].cqe_requested)
-            ++requested;
-        uint32_t last = requested;
-        if (failed) [[unlikely]] {
-            const uint32_t failed_bu = gdma::decode_tx_completion(cqe.oob).tx_wqe_offset;
-            for (uint32_t i = tail_; i != requested + 1; ++i) {
-                if ((slots_[i & slot_mask_].start_bu & capacity_mask) ==
-                    (failed_bu & capacity_mask)) {
-                    last = i;
-                    break;
-                }
+        if (cqe.type() == gdma::CqeType::tx_ok && requests_tail_ != requests_head_) [[likely]] {
+            const uint32_t last = cqe_requests_[requests_tail_ & slot_mask_];
+            if (last - old_tail >= limit) [[unlikely]] {
+                // More than may be freed now: free the oldest ones and leave the completion
+                // unread; read again, it completes the rest (tail_ moved, `last` did not).
+                if (tail_ - old_tail != limit)
+                    complete_through(old_tail + limit - 1);
+                break;
             }
-        }
-        if (last - tail_ >= limit - freed) [[unlikely]] {
-            // More than may be freed now: free the oldest ones and leave the completion
-            // unread; read again, it completes the rest (tail_ moved, `last` did not).
-            if (limit != freed)
-                complete_through(tail_ + (limit - freed) - 1, to_free.data(), freed);
+            cq_cursor_.advance();
+            ++requests_tail_;
+            complete_through(last);
+        } else if (!reap_unusual(cqe, limit - (tail_ - old_tail), failed_packets, failed_bytes)) {
             break;
         }
-        cq_cursor_.advance();
-        if (failed) [[unlikely]] {
-            ++errors;
-            ++failed_packets;
-            ++events_.tx_error_cqes[static_cast<uint32_t>(type) - kFirstTxErrorCqe];
-            failed_bytes += slots_[last & slot_mask_].mbuf->pkt_len;
-            MANA_DP_LOG(ERR, "port %u TX queue %u: TX error CQE type %u", config_.port_id,
-                        config_.queue_id, static_cast<unsigned>(type));
-        }
-        complete_through(last, to_free.data(), freed);
     }
     counters_.completions += cq_cursor_.head() - first_cqe;
-    if (freed != 0)
-        release(to_free.data(), freed);
-    if (errors != 0) [[unlikely]] {
-        counters_.errors += errors;
+    if (tail_ != old_tail)
+        release(old_tail, tail_);
+    if (failed_packets != 0) [[unlikely]] {
         // Failed packets were counted as sent when posted; they were not.
         counters_.packets -= std::min<uint64_t>(counters_.packets, failed_packets);
         counters_.bytes -= std::min<uint64_t>(counters_.bytes, failed_bytes);
     }
-    return freed;
+    return tail_ - old_tail;
 }
 
-// With MBUF_FAST_FREE the application promises one pool and reference count 1 per queue,
-// so single-segment packets go straight back to the pool; chains still need walking.
-void TxQueue::release(rte_mbuf **mbufs, uint32_t count) const
+bool TxQueue::reap_unusual(const gdma::Cqe &cqe, uint32_t room, uint64_t &failed_packets,
+                           uint64_t &failed_bytes)
 {
-    if (config_.fast_free) [[likely]] {
-        bool single = true;
-        for (uint32_t i = 0; i < count; ++i)
-            single &= mbufs[i]->nb_segs == 1;
-        if (single) [[likely]] {
-            rte_mempool_put_bulk(mbufs[0]->pool, reinterpret_cast<void **>(mbufs), count);
-            return;
+    const gdma::CqeType type = cqe.type();
+    const bool failed = gdma::is_tx_error(type);
+    if (tail_ == head_ || (type != gdma::CqeType::tx_ok && !failed)) {
+        cq_cursor_.advance();
+        ++counters_.errors;
+        return true;
+    }
+    const uint32_t requested =
+        requests_tail_ != requests_head_ ? cqe_requests_[requests_tail_ & slot_mask_] : head_ - 1;
+    uint32_t last = requested;
+    if (failed) {
+        const uint32_t capacity_mask = sq_.capacity_bu() - 1;
+        const uint32_t failed_bu = gdma::decode_tx_completion(cqe.oob).tx_wqe_offset;
+        for (uint32_t i = tail_; i != requested + 1; ++i) {
+            if ((start_bu_of(i) & capacity_mask) == (failed_bu & capacity_mask)) {
+                last = i;
+                break;
+            }
         }
     }
-    rte_pktmbuf_free_bulk(mbufs, count);
+    if (last - tail_ >= room) {
+        // More than may be freed now: free the oldest ones and leave the completion
+        // unread; read again, it completes the rest (tail_ moved, `last` did not).
+        if (room != 0)
+            complete_through(tail_ + room - 1);
+        return false;
+    }
+    cq_cursor_.advance();
+    if (failed) {
+        ++counters_.errors;
+        ++failed_packets;
+        ++events_.tx_error_cqes[static_cast<uint32_t>(type) - kFirstTxErrorCqe];
+        failed_bytes += mbufs_[last & slot_mask_]->pkt_len;
+        MANA_DP_LOG(ERR, "port %u TX queue %u: TX error CQE type %u", config_.port_id,
+                    config_.queue_id, static_cast<unsigned>(type));
+    }
+    complete_through(last);
+    // Requests of WQEs that are now complete will get no CQE of their own.
+    while (requests_tail_ != requests_head_ &&
+           static_cast<int32_t>(cqe_requests_[requests_tail_ & slot_mask_] - tail_) < 0)
+        ++requests_tail_;
+    return true;
 }
 
+namespace
+{
+
+// Returns mbufs to their pools. Single-segment direct mbufs with no other reference and
+// a common pool (the usual case) go back with one rte_mempool_put_bulk per run; anything
+// else through rte_pktmbuf_free. With MBUF_FAST_FREE the application promises one pool
+// and reference count 1, so only chains need the slow path.
+void free_sent(rte_mbuf **mbufs, uint32_t count, bool fast_free)
+{
+    uint32_t run = 0;
+    rte_mempool *pool = mbufs[0]->pool;
+    for (uint32_t i = 0; i < count; ++i) {
+        const rte_mbuf *m = mbufs[i];
+        const bool simple = fast_free ? m->next == nullptr
+                                      : m->next == nullptr && m->pool == pool &&
+                                            rte_mbuf_refcnt_read(m) == 1 && RTE_MBUF_DIRECT(m);
+        if (simple) [[likely]]
+            continue;
+        if (i != run)
+            rte_mempool_put_bulk(pool, reinterpret_cast<void **>(mbufs + run), i - run);
+        rte_pktmbuf_free(mbufs[i]);
+        run = i + 1;
+        if (run < count)
+            pool = mbufs[run]->pool;
+    }
+    if (count != run)
+        rte_mempool_put_bulk(pool, reinterpret_cast<void **>(mbufs + run), count - run);
+}
+
+} // namespace
+
+// Frees the packets of WQEs [from, to): contiguous in the ring, in at most two pieces.
+void TxQueue::release(uint32_t from, uint32_t to)
+{
+    const uint32_t first = from & slot_mask_;
+    const uint32_t count = to - from;
+    const uint32_t before_wrap = std::min(count, config_.descriptors - first);
+    free_sent(&mbufs_[first], before_wrap, config_.fast_free);
+    if (count != before_wrap)
+        free_sent(&mbufs_[0], count - before_wrap, config_.fast_free);
+}
+
+// Clears the suppress bit of posted WQE `index` (starting at `start_bu`) and queues it as
+// the next CQE the device will produce.
+void TxQueue::request_completion(uint32_t index, uint32_t start_bu)
+{
+    std::byte *word0 = sq_.base() + sq_.offset_of(start_bu) + kOobOffset;
+    gdma::store_le32(word0, gdma::load_le32(word0) & ~kSuppressCqeBit);
+    cqe_requests_[requests_head_++ & slot_mask_] = index;
+}
+
+void TxQueue::record(rte_mbuf *mbuf, uint32_t size_bu, bool request_cqe)
+{
+    mbufs_[head_ & slot_mask_] = mbuf;
+    head_bu_ += size_bu;
+    end_bu_[head_ & slot_mask_] = head_bu_;
+    if (request_cqe)
+        cqe_requests_[requests_head_++ & slot_mask_] = head_;
+    ++head_;
+}
+
+// Any packet: several segments, a VLAN tag to insert. The one-segment case has its own
+// loop in burst().
 bool TxQueue::post(rte_mbuf *mbuf, bool request_cqe)
 {
     std::array<gdma::Sge, kMaxTxSegments> sges;
@@ -300,13 +425,78 @@ bool TxQueue::post(rte_mbuf *mbuf, bool request_cqe)
         const auto oob = gdma::TxShortOob::encode(fields);
         size_bu = gdma::write_wqe(sq_, head_bu_, {}, std::as_bytes(std::span(&oob, 1)), sgl);
     }
-    slots_[head_ & slot_mask_] = Slot{.mbuf = mbuf,
-                                      .start_bu = head_bu_,
-                                      .size_bu = static_cast<uint16_t>(size_bu),
-                                      .cqe_requested = request_cqe};
-    ++head_;
-    head_bu_ += size_bu;
+    record(mbuf, size_bu, request_cqe);
     return true;
+}
+
+// One-segment packets without a tag to insert, the common case, in a loop of their own:
+// each takes one descriptor and one basic unit (DMA header, short OOB, one SGE), written
+// as four 64-bit stores from templates, so the room for the whole run is known up front.
+// Stops at the first packet that needs anything else (post() takes that one).
+inline uint32_t TxQueue::post_simple(rte_mbuf **packets, uint32_t taken, uint32_t count,
+                                     uint64_t &bytes, uint64_t slow_flags, bool &lkey_failed)
+{
+    const uint32_t head = head_;
+    const uint32_t head_bu = head_bu_;
+    const uint32_t room = std::min({count - taken, config_.descriptors - (head - tail_),
+                                    gdma::free_bu(sq_.capacity_bu(), head_bu, tail_bu_)});
+    if (config_.vlan_insert)
+        slow_flags |= RTE_MBUF_F_TX_VLAN;
+    rte_mbuf **const in = packets + taken;
+    std::byte *const ring_start = sq_.base();
+    std::byte *const ring_end = ring_start + sq_.size_bytes();
+    std::byte *wqe = ring_start + sq_.offset_of(head_bu);
+    const uint64_t header = header_template_;
+    const uint64_t oob_base = oob_template_word_;
+    const uint32_t max_frame = config_.max_frame;
+    TxRange range;
+    uint64_t sent_bytes = 0;
+    // First pass: the WQEs, every one with its CQE suppressed.
+    uint32_t n = 0;
+    for (; n < room; ++n) {
+        const rte_mbuf *mbuf = in[n];
+        const uint64_t ol = mbuf->ol_flags;
+        const uint32_t pkt_len = mbuf->pkt_len;
+        if (mbuf->nb_segs != 1 || (ol & slow_flags) != 0 || pkt_len - 1 >= max_frame) [[unlikely]]
+            break;
+        const uintptr_t address = rte_pktmbuf_mtod(mbuf, uintptr_t);
+        const uint32_t len = mbuf->data_len;
+        if (!range.contains(address, len)) [[unlikely]] {
+            if (!lookup_segment_lkey(mr_cache_, mr_table_, mbuf)) {
+                lkey_failed = true; // burst() drops and counts it (no second attempt)
+                break;
+            }
+            range = TxRange(mr_cache_.last_hit());
+        }
+        const uint64_t checksum = kChecksumOob[(ol >> kChecksumFlagsShift) & 31];
+        const uint64_t lengths = mbuf->tx_offload;
+        const uint64_t offset = ((lengths & 0x7F) + ((lengths >> 7) & 0x1FF)) & (checksum >> 32);
+        gdma::store_le64(wqe, header);
+        gdma::store_le64(wqe + 8, oob_base | static_cast<uint32_t>(checksum) | (offset << 32));
+        gdma::store_le64(wqe + 16, address);
+        gdma::store_le64(wqe + 24, range.lkey | (static_cast<uint64_t>(len) << 32));
+        wqe += gdma::kBasicUnitBytes;
+        if (wqe == ring_end) [[unlikely]]
+            wqe = ring_start;
+        sent_bytes += pkt_len;
+    }
+    // Second pass: the bookkeeping, and a CQE request every interval (the burst's last
+    // WQE gets one in burst()).
+    rte_mbuf **const ring = mbufs_.data();
+    uint32_t *const ends = end_bu_.data();
+    const uint32_t mask = slot_mask_;
+    for (uint32_t i = 0; i < n; ++i) {
+        ring[(head + i) & mask] = in[i];
+        ends[(head + i) & mask] = head_bu + i + 1;
+    }
+    const uint32_t interval = cqe_interval_mask_;
+    for (uint32_t index = head + ((interval - head) & interval); index - head < n;
+         index += interval + 1)
+        request_completion(index, head_bu + (index - head));
+    head_ = head + n;
+    head_bu_ = head_bu + n;
+    bytes += sent_bytes;
+    return taken + n;
 }
 
 // The tx_burst contract: the return value n means tx_pkts[0..n-1] now belong to the
@@ -325,35 +515,48 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
         return 0; // the device is gone (or, in a secondary, the port stopped)
     reap();
     const uint32_t first = head_;
-    const uint32_t capacity_bu = sq_.capacity_bu();
-    const uint32_t descriptors = config_.descriptors;
     uint64_t bytes = 0;
     uint32_t dropped = 0;
-    uint16_t taken = 0;
-    for (; taken < count; ++taken) {
+    uint32_t taken = 0;
+    while (taken < count) {
+        // TSO packets are never simple: they take an LSO WQE.
+        bool lkey_failed = false;
+        taken = post_simple(packets, taken, count, bytes, kTso ? RTE_MBUF_F_TX_TCP_SEG : 0,
+                            lkey_failed);
+        if (taken == count)
+            break;
         rte_mbuf *mbuf = packets[taken];
+        if (lkey_failed) [[unlikely]] {
+            rte_pktmbuf_free(mbuf);
+            ++dropped;
+            ++taken;
+            continue;
+        }
         if constexpr (kTso) {
             if (mbuf->ol_flags & RTE_MBUF_F_TX_TCP_SEG) {
                 const uint32_t sges = tso_sge_count(mbuf, config_);
                 if (sges == 0) [[unlikely]] {
                     rte_pktmbuf_free(mbuf);
                     ++dropped;
+                    ++taken;
                     continue;
                 }
                 const bool long_oob = config_.vlan_insert && (mbuf->ol_flags & RTE_MBUF_F_TX_VLAN);
                 const uint32_t size_bu = gdma::wqe_size_bu(
                     long_oob ? gdma::kLargeInlineOobBytes : gdma::kSmallInlineOobBytes, sges);
-                if (head_ - tail_ == descriptors ||
-                    gdma::free_bu(capacity_bu, head_bu_, tail_bu_) < size_bu) [[unlikely]]
+                if (head_ - tail_ == config_.descriptors ||
+                    gdma::free_bu(sq_.capacity_bu(), head_bu_, tail_bu_) < size_bu) [[unlikely]]
                     break;
                 const uint32_t pkt_len = mbuf->pkt_len;
                 if (!post_tso(mbuf, (head_ & cqe_interval_mask_) == cqe_interval_mask_, sges))
                     [[unlikely]] {
                     rte_pktmbuf_free(mbuf);
                     ++dropped;
+                    ++taken;
                     continue;
                 }
                 bytes += pkt_len;
+                ++taken;
                 continue;
             }
         }
@@ -362,32 +565,33 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
             [[unlikely]] {
             rte_pktmbuf_free(mbuf);
             ++dropped;
+            ++taken;
             continue;
         }
         const bool long_oob = config_.vlan_insert && (mbuf->ol_flags & RTE_MBUF_F_TX_VLAN);
         const uint32_t size_bu = gdma::wqe_size_bu(
             long_oob ? gdma::kLargeInlineOobBytes : gdma::kSmallInlineOobBytes, segments);
-        if (head_ - tail_ == descriptors ||
-            gdma::free_bu(capacity_bu, head_bu_, tail_bu_) < size_bu) [[unlikely]]
+        if (head_ - tail_ == config_.descriptors ||
+            gdma::free_bu(sq_.capacity_bu(), head_bu_, tail_bu_) < size_bu) [[unlikely]]
             break;
         const uint32_t pkt_len = mbuf->pkt_len;
         if (!post(mbuf, (head_ & cqe_interval_mask_) == cqe_interval_mask_)) [[unlikely]] {
             rte_pktmbuf_free(mbuf);
             ++dropped;
+            ++taken;
             continue;
         }
         bytes += pkt_len;
+        ++taken;
     }
     const uint32_t posted = head_ - first;
     if (posted != 0) [[likely]] {
         // The last WQE of a burst always asks for a CQE, so everything posted is
         // eventually completed even if no further burst comes.
-        Slot &last = slots_[(head_ - 1) & slot_mask_];
-        if (!last.cqe_requested) {
-            std::byte *word0 = sq_.base() + sq_.offset_of(last.start_bu) + kOobOffset;
-            gdma::store_le32(word0, gdma::load_le32(word0) & ~kSuppressCqeBit);
-            last.cqe_requested = true;
-        }
+        const uint32_t last = head_ - 1;
+        if (requests_head_ == requests_tail_ ||
+            cqe_requests_[(requests_head_ - 1) & slot_mask_] != last)
+            request_completion(last, start_bu_of(last));
         ring_doorbell(doorbell_page(local, db_page_), gdma::doorbell_offset::sq,
                       gdma::sq_doorbell(sq_id_, head_bu_ << gdma::kBasicUnitShift));
         ++counters_.doorbells;
@@ -396,7 +600,7 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
     counters_.packets += posted;
     counters_.bytes += bytes;
     counters_.errors += dropped;
-    return taken;
+    return static_cast<uint16_t>(taken);
 }
 
 uint16_t tx_burst(void *queue, rte_mbuf **packets, uint16_t count)

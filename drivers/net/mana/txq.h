@@ -74,22 +74,26 @@ class TxQueue
     uint32_t abandon_in_flight();
 
   private:
-    // One posted WQE.
-    struct Slot {
-        rte_mbuf *mbuf;
-        uint32_t start_bu; // free-running BU index of the WQE
-        uint16_t size_bu;
-        bool cqe_requested;
-    };
-    static_assert(sizeof(Slot) == 16);
-
     // Reads completions and frees what they complete, at most `limit` packets.
     uint32_t reap(uint32_t limit = UINT32_MAX);
-    void release(rte_mbuf **mbufs, uint32_t count) const;
-    void complete_through(uint32_t last, rte_mbuf **to_free, uint32_t &freed);
+    // Handles a CQE that is not a plain success for a pending CQE request; false when
+    // the CQE was left unread because it completes more than `room` packets.
+    bool reap_unusual(const gdma::Cqe &cqe, uint32_t room, uint64_t &failed_packets,
+                      uint64_t &failed_bytes);
+    void complete_through(uint32_t last);
+    void release(uint32_t from, uint32_t to);
+    uint32_t post_simple(rte_mbuf **packets, uint32_t taken, uint32_t count, uint64_t &bytes,
+                         uint64_t slow_flags, bool &lkey_failed);
     bool post(rte_mbuf *mbuf, bool request_cqe);
     // Posts a packet flagged for TSO as one LSO WQE of `sge_count` SGEs (tx_tso.cpp).
     bool post_tso(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count);
+    void record(rte_mbuf *mbuf, uint32_t size_bu, bool request_cqe);
+    void request_completion(uint32_t index, uint32_t start_bu);
+    // BU index where WQE `index` (tail_ <= index < head_) starts.
+    uint32_t start_bu_of(uint32_t index) const
+    {
+        return index == tail_ ? tail_bu_ : end_bu_[(index - 1) & slot_mask_];
+    }
 
     // Hot state first.
     gdma::CqCursor cq_cursor_;
@@ -100,9 +104,17 @@ class TxQueue
     uint32_t tail_bu_ = 0; // BUs completed
     uint32_t slot_mask_ = 0;
     uint32_t cqe_interval_mask_ = 0; // request a CQE when (head & mask) == mask
+    // WQEs that asked for a CQE, oldest first: a success CQE completes through the oldest
+    // (free-running indices into cqe_requests_).
+    uint32_t requests_head_ = 0;
+    uint32_t requests_tail_ = 0;
     uint32_t sq_id_ = 0;
     void *db_page_ = nullptr;
     gdma::TxShortOobFields oob_template_{};
+    // The first 16 bytes of a one-SGE WQE with a short OOB: DMA header, then the OOB
+    // words without per-packet bits (CQE suppressed).
+    uint64_t header_template_ = 0;
+    uint64_t oob_template_word_ = 0;
     // Set while the queue does not run (not started, stopped, deferred): bursts return 0
     // and take nothing. Shared memory, so secondaries see it too.
     bool halted_ = true;
@@ -110,7 +122,9 @@ class TxQueue
     bool overflow_logged_ = false;
     QueueCounters counters_;
     MrQueueCache mr_cache_;
-    DpdkArray<Slot> slots_;
+    DpdkArray<rte_mbuf *> mbufs_;      // packet of each in-flight WQE
+    DpdkArray<uint32_t> end_bu_;       // BU index just past each in-flight WQE
+    DpdkArray<uint32_t> cqe_requests_; // WQE indices, see requests_head_
     QueueEventCounters events_;
 
     TxQueueConfig config_;
