@@ -28,16 +28,20 @@ bool would_wake(const rte_power_monitor_cond &condition)
     uint64_t value = 0;
     switch (condition.size) {
     case 1:
-        value = *static_cast<volatile const uint8_t *>(condition.addr);
+        value = __atomic_load_n(static_cast<const volatile uint8_t *>(condition.addr),
+                                __ATOMIC_ACQUIRE);
         break;
     case 2:
-        value = *static_cast<volatile const uint16_t *>(condition.addr);
+        value = __atomic_load_n(static_cast<const volatile uint16_t *>(condition.addr),
+                                __ATOMIC_ACQUIRE);
         break;
     case 4:
-        value = *static_cast<volatile const uint32_t *>(condition.addr);
+        value = __atomic_load_n(static_cast<const volatile uint32_t *>(condition.addr),
+                                __ATOMIC_ACQUIRE);
         break;
     case 8:
-        value = *static_cast<volatile const uint64_t *>(condition.addr);
+        value = __atomic_load_n(static_cast<const volatile uint64_t *>(condition.addr),
+                                __ATOMIC_ACQUIRE);
         break;
     default:
         ADD_FAILURE() << "size " << unsigned{condition.size} << " is not 1, 2, 4 or 8";

@@ -287,7 +287,7 @@ int RxQueue::post_all()
     ring_doorbell(db_page_, gdma::doorbell_offset::rq,
                   gdma::rq_doorbell(wq_id_, (head_ * wqe_bu()) << gdma::kBasicUnitShift));
     ++counters_.doorbells;
-    halted_ = false;
+    halted_.store(false, std::memory_order_release);
     return 0;
 }
 
@@ -299,7 +299,7 @@ void RxQueue::stop()
 
 void RxQueue::close()
 {
-    halted_ = true;
+    halted_.store(true, std::memory_order_relaxed);
     // Events of the CQ about to go must be acknowledged before it is destroyed.
     if (channel_ && cq_)
         drain_interrupt();
@@ -509,7 +509,8 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
 {
     const ProcessPort &local = process_ports[config_.port_id];
     const BurstSection section(burst_gate_);
-    if (halted_ || local.stop_bursts->load(std::memory_order_acquire)) [[unlikely]]
+    if (halted_.load(std::memory_order_acquire) ||
+        local.stop_bursts->load(std::memory_order_acquire)) [[unlikely]]
         return 0;
     const uint32_t first_cqe = cq_cursor_.head();
     const uint32_t head_before = head_;

@@ -80,7 +80,7 @@ class RxQueue
     int open(const QueueVerbs &verbs);
     int post_all();
     void close();
-    bool running() const { return !halted_; }
+    bool running() const { return !halted_.load(std::memory_order_acquire); }
 
     // Fast-path queries (queue_control.cpp): buffers the device has filled that no burst
     // has returned yet, the state of the descriptor `offset` places after the next one a
@@ -193,7 +193,10 @@ class RxQueue
     QueueCounters counters_;
     // Set while the queue does not run (not started, stopped, deferred): bursts return 0
     // without touching the rings. Shared memory, so secondaries see it too.
-    bool halted_ = true;
+    // Written by the control path (or recovery) while an lcore may be bursting: start
+    // publishes the rings it reset with a release store, bursts load with acquire (plain
+    // moves on x86).
+    std::atomic<bool> halted_{true};
     bool overflow_logged_ = false;
     MrQueueCache mr_cache_;
     DpdkArray<rte_mbuf *> ring_;

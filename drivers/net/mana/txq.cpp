@@ -179,13 +179,13 @@ int TxQueue::start(const QueueVerbs &verbs)
     head_ = tail_ = head_bu_ = tail_bu_ = 0;
     requests_head_ = requests_tail_ = 0;
     overflow_logged_ = false;
-    halted_ = false;
+    halted_.store(false, std::memory_order_release);
     return 0;
 }
 
 void TxQueue::stop()
 {
-    halted_ = true;
+    halted_.store(true, std::memory_order_relaxed);
     qp_.reset();
     cq_.reset();
     // After the QP is gone the device reads none of these buffers any more.
@@ -511,7 +511,8 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
 {
     const ProcessPort &local = process_ports[config_.port_id];
     const BurstSection section(burst_gate_);
-    if (halted_ || local.stop_bursts->load(std::memory_order_acquire)) [[unlikely]]
+    if (halted_.load(std::memory_order_acquire) ||
+        local.stop_bursts->load(std::memory_order_acquire)) [[unlikely]]
         return 0; // the device is gone (or, in a secondary, the port stopped)
     reap();
     const uint32_t first = head_;

@@ -48,7 +48,7 @@ class TxQueue
     template <bool kTso>
     uint16_t burst(rte_mbuf **packets, uint16_t count);
 
-    bool running() const { return !halted_; }
+    bool running() const { return !halted_.load(std::memory_order_acquire); }
     // A completion is requested at least every this many WQEs.
     uint32_t completion_interval() const { return cqe_interval_mask_ + 1; }
     // Fast-path queries (queue_control.cpp); both read new completions first, like
@@ -117,7 +117,10 @@ class TxQueue
     uint64_t oob_template_word_ = 0;
     // Set while the queue does not run (not started, stopped, deferred): bursts return 0
     // and take nothing. Shared memory, so secondaries see it too.
-    bool halted_ = true;
+    // Written by the control path (or recovery) while an lcore may be bursting: start
+    // publishes the rings it reset with a release store, bursts load with acquire (plain
+    // moves on x86).
+    std::atomic<bool> halted_{true};
     BurstGate burst_gate_;
     bool overflow_logged_ = false;
     QueueCounters counters_;
