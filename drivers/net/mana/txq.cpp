@@ -499,6 +499,16 @@ inline uint32_t TxQueue::post_simple(rte_mbuf **packets, uint32_t taken, uint32_
     return taken + n;
 }
 
+// Whether the ring has a slot and the basic units for this packet's WQE of `sges` SGEs.
+bool TxQueue::has_room(const rte_mbuf *mbuf, uint32_t sges) const
+{
+    const bool long_oob = config_.vlan_insert && (mbuf->ol_flags & RTE_MBUF_F_TX_VLAN);
+    const uint32_t size_bu =
+        gdma::wqe_size_bu(long_oob ? gdma::kLargeInlineOobBytes : gdma::kSmallInlineOobBytes, sges);
+    return head_ - tail_ != config_.descriptors &&
+           gdma::free_bu(sq_.capacity_bu(), head_bu_, tail_bu_) >= size_bu;
+}
+
 // The tx_burst contract: the return value n means tx_pkts[0..n-1] now belong to the
 // driver, in order, and nothing after them was touched. Each of those packets was either
 // posted to the device or, when the device cannot take it (more segments than it
@@ -527,59 +537,36 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
         if (taken == count)
             break;
         rte_mbuf *mbuf = packets[taken];
+        // A packet the device cannot take is freed and counted, never skipped.
+        const auto drop = [&] {
+            rte_pktmbuf_free(mbuf);
+            ++dropped;
+            ++taken;
+        };
         if (lkey_failed) [[unlikely]] {
-            rte_pktmbuf_free(mbuf);
-            ++dropped;
-            ++taken;
+            drop();
             continue;
         }
-        if constexpr (kTso) {
-            if (mbuf->ol_flags & RTE_MBUF_F_TX_TCP_SEG) {
-                const uint32_t sges = tso_sge_count(mbuf, config_);
-                if (sges == 0) [[unlikely]] {
-                    rte_pktmbuf_free(mbuf);
-                    ++dropped;
-                    ++taken;
-                    continue;
-                }
-                const bool long_oob = config_.vlan_insert && (mbuf->ol_flags & RTE_MBUF_F_TX_VLAN);
-                const uint32_t size_bu = gdma::wqe_size_bu(
-                    long_oob ? gdma::kLargeInlineOobBytes : gdma::kSmallInlineOobBytes, sges);
-                if (head_ - tail_ == config_.descriptors ||
-                    gdma::free_bu(sq_.capacity_bu(), head_bu_, tail_bu_) < size_bu) [[unlikely]]
-                    break;
-                const uint32_t pkt_len = mbuf->pkt_len;
-                if (!post_tso(mbuf, (head_ & cqe_interval_mask_) == cqe_interval_mask_, sges))
-                    [[unlikely]] {
-                    rte_pktmbuf_free(mbuf);
-                    ++dropped;
-                    ++taken;
-                    continue;
-                }
-                bytes += pkt_len;
-                ++taken;
-                continue;
-            }
-        }
-        const uint32_t segments = mbuf->nb_segs;
-        if (segments > config_.max_sges || mbuf->pkt_len > config_.max_frame || mbuf->pkt_len == 0)
-            [[unlikely]] {
-            rte_pktmbuf_free(mbuf);
-            ++dropped;
-            ++taken;
+        bool tso = false;
+        if constexpr (kTso)
+            tso = (mbuf->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0;
+        // SGEs of the packet's WQE; 0 when the device cannot take it.
+        uint32_t sges = 0;
+        if (tso)
+            sges = tso_sge_count(mbuf, config_);
+        else if (mbuf->nb_segs <= config_.max_sges && mbuf->pkt_len <= config_.max_frame &&
+                 mbuf->pkt_len != 0)
+            sges = mbuf->nb_segs;
+        if (sges == 0) [[unlikely]] {
+            drop();
             continue;
         }
-        const bool long_oob = config_.vlan_insert && (mbuf->ol_flags & RTE_MBUF_F_TX_VLAN);
-        const uint32_t size_bu = gdma::wqe_size_bu(
-            long_oob ? gdma::kLargeInlineOobBytes : gdma::kSmallInlineOobBytes, segments);
-        if (head_ - tail_ == config_.descriptors ||
-            gdma::free_bu(sq_.capacity_bu(), head_bu_, tail_bu_) < size_bu) [[unlikely]]
+        if (!has_room(mbuf, sges)) [[unlikely]]
             break;
         const uint32_t pkt_len = mbuf->pkt_len;
-        if (!post(mbuf, (head_ & cqe_interval_mask_) == cqe_interval_mask_)) [[unlikely]] {
-            rte_pktmbuf_free(mbuf);
-            ++dropped;
-            ++taken;
+        const bool request_cqe = (head_ & cqe_interval_mask_) == cqe_interval_mask_;
+        if (!(tso ? post_tso(mbuf, request_cqe, sges) : post(mbuf, request_cqe))) [[unlikely]] {
+            drop();
             continue;
         }
         bytes += pkt_len;

@@ -85,6 +85,7 @@ class TxQueue
     uint32_t post_simple(rte_mbuf **packets, uint32_t taken, uint32_t count, uint64_t &bytes,
                          uint64_t slow_flags, bool &lkey_failed);
     bool post(rte_mbuf *mbuf, bool request_cqe);
+    bool has_room(const rte_mbuf *mbuf, uint32_t sges) const;
     // Posts a packet flagged for TSO as one LSO WQE of `sge_count` SGEs (tx_tso.cpp).
     bool post_tso(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count);
     void record(rte_mbuf *mbuf, uint32_t size_bu, bool request_cqe);
