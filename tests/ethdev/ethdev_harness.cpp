@@ -109,6 +109,14 @@ Frame ipv4_flow_frame(uint32_t index, bool tcp, std::size_t payload)
     return make_frame(flow, mac_of(1), mac_of(0));
 }
 
+std::vector<Frame> ipv4_flow_frames(uint32_t count, bool tcp, uint32_t first)
+{
+    std::vector<Frame> frames;
+    for (uint32_t i = 0; i < count; ++i)
+        frames.push_back(ipv4_flow_frame(first + i, tcp));
+    return frames;
+}
+
 uint32_t toeplitz(const uint8_t *key, const uint8_t *data, std::size_t len)
 {
     uint32_t result = 0;
@@ -188,6 +196,44 @@ Frame from_mbuf(const rte_mbuf *mbuf)
     if (data != frame.data())
         std::memcpy(frame.data(), data, mbuf->pkt_len);
     return frame;
+}
+
+std::vector<rte_mbuf *> take_all(rte_mempool *pool)
+{
+    std::vector<rte_mbuf *> taken;
+    while (rte_mbuf *mbuf = rte_pktmbuf_alloc(pool))
+        taken.push_back(mbuf);
+    return taken;
+}
+
+PortConfig rss_config(uint16_t rx_queues, uint64_t rss_hf, uint16_t tx_queues)
+{
+    PortConfig config;
+    config.rx_queues = rx_queues;
+    config.tx_queues = tx_queues;
+    config.rss = true;
+    config.rss_hf = rss_hf;
+    return config;
+}
+
+RssHashConf rss_hash_conf(uint16_t port)
+{
+    RssHashConf conf;
+    rte_eth_rss_conf rss{};
+    rss.rss_key = conf.key.data();
+    rss.rss_key_len = static_cast<uint8_t>(conf.key.size());
+    conf.rc = rte_eth_dev_rss_hash_conf_get(port, &rss);
+    conf.rss_hf = rss.rss_hf;
+    return conf;
+}
+
+int reap_tx(uint16_t port)
+{
+    rte_eth_dev_info info{};
+    const int rc = rte_eth_dev_info_get(port, &info);
+    for (uint16_t q = 0; rc == 0 && q < info.nb_tx_queues; ++q)
+        rte_eth_tx_burst(port, q, nullptr, 0);
+    return rc;
 }
 
 int EthdevTest::probe(const std::string &devargs)
@@ -346,14 +392,7 @@ void EthdevTest::free_all(std::vector<rte_mbuf *> &mbufs)
 
 rte_eth_stats EthdevTest::stats(uint16_t port)
 {
-    // tx_burst reaps completions; a zero-length burst makes the counters current.
-    for (uint16_t q = 0; q < 64; ++q) {
-        rte_eth_dev_info info{};
-        rte_eth_dev_info_get(port, &info);
-        if (q >= info.nb_tx_queues)
-            break;
-        rte_eth_tx_burst(port, q, nullptr, 0);
-    }
+    reap_tx(port);
     rte_eth_stats s{};
     EXPECT_EQ(rte_eth_stats_get(port, &s), 0);
     return s;

@@ -55,6 +55,8 @@ std::array<uint8_t, 6> mac_of(unsigned emu_port);
 Frame make_frame(const FlowSpec &flow, const std::array<uint8_t, 6> &dst_mac,
                  const std::array<uint8_t, 6> &src_mac);
 Frame ipv4_flow_frame(uint32_t index, bool tcp, std::size_t payload = 64);
+// ipv4_flow_frame(first + i, tcp) for i in [0, count): as many distinct flows.
+std::vector<Frame> ipv4_flow_frames(uint32_t count, bool tcp, uint32_t first = 0);
 std::array<uint8_t, 16> ipv4(uint8_t a, uint8_t b, uint8_t c, uint8_t d);
 
 uint32_t toeplitz(const uint8_t *key, const uint8_t *data, std::size_t len);
@@ -65,6 +67,24 @@ bool frame_checksums_valid(const uint8_t *frame, std::size_t len);
 
 rte_mbuf *to_mbuf(rte_mempool *pool, const Frame &frame);
 Frame from_mbuf(const rte_mbuf *mbuf);
+// Allocates every mbuf `pool` has left, so that the next allocation (an RX refill) fails.
+std::vector<rte_mbuf *> take_all(rte_mempool *pool);
+
+// A port config with RSS over `rx_queues` queues for the flow types in `rss_hf`.
+PortConfig rss_config(uint16_t rx_queues, uint64_t rss_hf, uint16_t tx_queues = 1);
+// The RSS hash key and hash types a port reports (rte_eth_dev_rss_hash_conf_get, whose
+// return value is rc).
+struct RssHashConf {
+    int rc = 0;
+    std::array<uint8_t, 40> key{};
+    uint64_t rss_hf = 0;
+};
+RssHashConf rss_hash_conf(uint16_t port);
+
+// tx_burst reaps completions: a zero-length burst on every TX queue of `port` frees what
+// the device has sent and brings the counters up to date. Returns what
+// rte_eth_dev_info_get returned (non-zero: nothing reaped).
+int reap_tx(uint16_t port);
 
 class EthdevTest : public ::testing::Test
 {

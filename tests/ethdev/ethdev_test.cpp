@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 // net_mana through rte_eth_* only, over the emulator in step mode.
 #include "ethdev_harness.h"
-#include "lcore_launch.h"
+#include "traffic_worker.h"
 
 #include <rte_cycles.h>
 #include <rte_epoll.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
-#include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_net.h>
 #include <rte_udp.h>
@@ -210,9 +209,7 @@ TEST_F(Lifecycle, StartStopStartReturnsEveryMbuf)
         EXPECT_EQ(rte_mempool_avail_count(pool), pool->size);
         ASSERT_EQ(rte_eth_dev_start(port0_), 0);
         ASSERT_EQ(rte_eth_dev_start(port1_), 0);
-        std::vector<Frame> frames;
-        for (uint32_t i = 0; i < 20; ++i)
-            frames.push_back(ipv4_flow_frame(i, true));
+        const auto frames = ipv4_flow_frames(20, true);
         send(port0_, static_cast<uint16_t>(round), frames);
         auto got = receive_all(port1_, 3);
         EXPECT_EQ(got.size(), 20U);
@@ -381,6 +378,14 @@ TEST_F(Traffic, BadChecksumsAreFlagged)
 class Rss : public EthdevTest
 {
   protected:
+    // Port 0 sends through one queue; port 1 spreads what it gets over `queues` RX queues.
+    void start_rss(uint16_t queues, uint64_t rss_hf)
+    {
+        rte_mempool *pool = make_pool(4096);
+        setup_and_start(port0_, {}, pool);
+        setup_and_start(port1_, rss_config(queues, rss_hf), pool);
+    }
+
     void check_spread(uint16_t queues, bool ipv6, bool tcp, bool l4_hash, const uint8_t *key,
                       const std::array<uint16_t, 64> &reta)
     {
@@ -454,49 +459,25 @@ std::array<uint16_t, 64> round_robin(uint16_t queues)
 
 TEST_F(Rss, QueueIsToeplitzThroughTheRetaIpv4Tcp)
 {
-    rte_mempool *pool = make_pool(4096);
-    PortConfig rx;
-    rx.rx_queues = 3;
-    rx.rss = true;
-    rx.rss_hf = RTE_ETH_RSS_NONFRAG_IPV4_TCP;
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, rx, pool);
+    start_rss(3, RTE_ETH_RSS_NONFRAG_IPV4_TCP);
     check_spread(3, false, true, true, kDefaultKey, round_robin(3));
 }
 
 TEST_F(Rss, QueueIsToeplitzThroughTheRetaIpv6Udp)
 {
-    rte_mempool *pool = make_pool(4096);
-    PortConfig rx;
-    rx.rx_queues = 5;
-    rx.rss = true;
-    rx.rss_hf = RTE_ETH_RSS_NONFRAG_IPV6_UDP;
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, rx, pool);
+    start_rss(5, RTE_ETH_RSS_NONFRAG_IPV6_UDP);
     check_spread(5, true, false, true, kDefaultKey, round_robin(5));
 }
 
 TEST_F(Rss, AddressOnlyHashForIpv6)
 {
-    rte_mempool *pool = make_pool(4096);
-    PortConfig rx;
-    rx.rx_queues = 4;
-    rx.rss = true;
-    rx.rss_hf = RTE_ETH_RSS_IPV6;
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, rx, pool);
+    start_rss(4, RTE_ETH_RSS_IPV6);
     check_spread(4, true, true, false, kDefaultKey, round_robin(4));
 }
 
 TEST_F(Rss, RetaAndKeyUpdatesApplyWhileRunning)
 {
-    rte_mempool *pool = make_pool(4096);
-    PortConfig rx;
-    rx.rx_queues = 4;
-    rx.rss = true;
-    rx.rss_hf = RTE_ETH_RSS_NONFRAG_IPV4_UDP;
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, rx, pool);
+    start_rss(4, RTE_ETH_RSS_NONFRAG_IPV4_UDP);
 
     std::array<rte_eth_rss_reta_entry64, 1> conf{};
     conf[0].mask = ~0ULL;
@@ -519,12 +500,9 @@ TEST_F(Rss, RetaAndKeyUpdatesApplyWhileRunning)
     rss.rss_key_len = 40;
     rss.rss_hf = RTE_ETH_RSS_NONFRAG_IPV4_UDP;
     ASSERT_EQ(rte_eth_dev_rss_hash_update(port1_, &rss), 0);
-    uint8_t read_back[40] = {};
-    rte_eth_rss_conf got{};
-    got.rss_key = read_back;
-    got.rss_key_len = 40;
-    ASSERT_EQ(rte_eth_dev_rss_hash_conf_get(port1_, &got), 0);
-    EXPECT_EQ(std::memcmp(read_back, key, 40), 0);
+    const RssHashConf got = rss_hash_conf(port1_);
+    ASSERT_EQ(got.rc, 0);
+    EXPECT_EQ(got.key, std::to_array(key));
     EXPECT_EQ(got.rss_hf, RTE_ETH_RSS_NONFRAG_IPV4_UDP);
     check_spread(4, false, false, true, key, reta);
 
@@ -687,9 +665,7 @@ TEST_F(Tx, ErrorCompletionsAreCountedAndNoMbufIsLost)
     setup_and_start(port0_, {}, pool);
     setup_and_start(port1_, {}, pool);
     ASSERT_EQ(mana_emu_fault_tx_error(0, 34, 3), 0);
-    std::vector<Frame> frames;
-    for (uint32_t i = 0; i < 10; ++i)
-        frames.push_back(ipv4_flow_frame(i, true));
+    const auto frames = ipv4_flow_frames(10, true);
     send(port0_, 0, frames);
     auto got = receive_all(port1_, 1);
     EXPECT_EQ(got.size(), 7U);
@@ -817,12 +793,8 @@ TEST_F(Rx, PoolExhaustionIsCountedAndRecovers)
     rte_mempool *rx_pool = make_pool(512);
     setup_and_start(port1_, {}, rx_pool);
     // Take every spare mbuf so refills fail.
-    std::vector<rte_mbuf *> hoard;
-    while (rte_mbuf *m = rte_pktmbuf_alloc(rx_pool))
-        hoard.push_back(m);
-    std::vector<Frame> frames;
-    for (uint32_t i = 0; i < 200; ++i)
-        frames.push_back(ipv4_flow_frame(i, false));
+    std::vector<rte_mbuf *> hoard = take_all(rx_pool);
+    const auto frames = ipv4_flow_frames(200, false);
     send(port0_, 0, frames);
     auto got = receive_all(port1_, 1);
     EXPECT_EQ(got.size(), 200U);
@@ -979,9 +951,7 @@ TEST_F(Tx, SpuriousCompletionsAreCountedWithoutUncountingSentPackets)
     tx_only.rx_queues = 0;
     setup_and_start(port0_, tx_only, pool);
     setup_and_start(port1_, {}, pool);
-    std::vector<Frame> frames;
-    for (uint32_t i = 0; i < 10; ++i)
-        frames.push_back(ipv4_flow_frame(i, false));
+    const auto frames = ipv4_flow_frames(10, false);
     send(port0_, 0, frames);
     auto got = receive_all(port1_, 1);
     EXPECT_EQ(got.size(), 10U);
@@ -1005,9 +975,7 @@ TEST_F(Rx, TruncatedFramesAreCountedAndTheirBuffersReused)
     setup_and_start(port0_, {}, pool);
     setup_and_start(port1_, {}, pool);
     ASSERT_EQ(mana_emu_fault_rx_truncated(1, 2), 0);
-    std::vector<Frame> frames;
-    for (uint32_t i = 0; i < 5; ++i)
-        frames.push_back(ipv4_flow_frame(i, true));
+    const auto frames = ipv4_flow_frames(5, true);
     send(port0_, 0, frames);
     auto got = receive_all(port1_, 1);
     ASSERT_EQ(got.size(), 3U);
@@ -1124,83 +1092,49 @@ namespace
 
 // Threaded emulator, two lcores each owning one TX queue of port 0 and one RX queue of
 // port 1, with their own never-registered mempools (so both register on demand at the
-// same time). Run with MANA_EMU_MODE=threaded MANA_TEST_LCORES=0-1.
-struct LcoreTraffic {
-    uint16_t tx_port;
-    uint16_t rx_port;
-    uint16_t queue;
-    rte_mempool *pool;
-    uint64_t sent = 0;
-    uint64_t received = 0;
-    uint64_t tx_dropped = 0;
-};
-
-int run_lcore_traffic(void *arg)
+// same time), each sending for half a second.
+std::array<LcoreTraffic, 2> two_queues_for(uint16_t tx_port, uint16_t rx_port,
+                                           std::array<rte_mempool *, 2> pools)
 {
-    auto *t = static_cast<LcoreTraffic *>(arg);
-    const uint64_t end = rte_get_timer_cycles() + rte_get_timer_hz() / 2;
-    uint32_t flow = t->queue * 100000U;
-    std::array<rte_mbuf *, 32> burst;
-    while (rte_get_timer_cycles() < end) {
-        uint16_t n = 0;
-        for (; n < burst.size(); ++n) {
-            rte_mbuf *mbuf = to_mbuf(t->pool, ipv4_flow_frame(flow++ & 0xffff, true, 64));
-            if (mbuf == nullptr)
-                break;
-            burst[n] = mbuf;
-        }
-        const uint16_t sent = rte_eth_tx_burst(t->tx_port, t->queue, burst.data(), n);
-        t->sent += sent;
-        for (uint16_t i = sent; i < n; ++i)
-            rte_pktmbuf_free(burst[i]);
-        t->tx_dropped += n - sent;
-        const uint16_t got = rte_eth_rx_burst(t->rx_port, t->queue, burst.data(), burst.size());
-        t->received += got;
-        rte_pktmbuf_free_bulk(burst.data(), got);
-    }
-    return 0;
+    using namespace std::chrono_literals;
+    return {
+        LcoreTraffic{.tx_port = tx_port,
+                     .rx_port = rx_port,
+                     .queue = 0,
+                     .pool = pools[0],
+                     .duration = 500ms},
+        LcoreTraffic{.tx_port = tx_port,
+                     .rx_port = rx_port,
+                     .queue = 1,
+                     .pool = pools[1],
+                     .duration = 500ms},
+    };
 }
 
+// Run with MANA_EMU_MODE=threaded MANA_TEST_LCORES=0-1.
 TEST_F(EthdevTest, ThreadedTwoLcoresConserveEveryPacket)
 {
     if (mana_emu_get_mode() != MANA_EMU_THREADED || rte_lcore_count() < 2)
         GTEST_SKIP() << "needs MANA_EMU_MODE=threaded and MANA_TEST_LCORES=0-1";
     rte_mempool *pool = make_pool(4096);
-    PortConfig config;
-    config.rx_queues = 2;
-    config.tx_queues = 2;
-    config.rss = true;
-    config.rss_hf = RTE_ETH_RSS_NONFRAG_IPV4_TCP;
+    const PortConfig config = rss_config(2, RTE_ETH_RSS_NONFRAG_IPV4_TCP, 2);
     setup_and_start(port0_, config, pool);
     setup_and_start(port1_, config, pool);
-    std::array<LcoreTraffic, 2> work = {
-        LcoreTraffic{port0_, port1_, 0, make_pool(1024)},
-        LcoreTraffic{port0_, port1_, 1, make_pool(1024)},
-    };
-    const unsigned worker = rte_get_next_lcore(rte_lcore_id(), 1, 0);
-    ASSERT_EQ(lcore_launch::launch(run_lcore_traffic, &work[1], worker), 0);
+    auto work = two_queues_for(port0_, port1_, {make_pool(1024), make_pool(1024)});
+    // Queue 1 on the worker lcore, queue 0 on this one.
+    TrafficLcores lcores;
+    ASSERT_TRUE(lcores.launch(std::span(work).subspan(1)));
     run_lcore_traffic(&work[0]);
-    ASSERT_EQ(lcore_launch::wait(worker), 0);
+    ASSERT_TRUE(lcores.wait());
     // Let the device finish, then drain both RX queues and reap both TX queues.
-    uint64_t received = work[0].received + work[1].received;
-    for (int i = 0; i < 100; ++i) {
-        usleep(2000);
-        for (uint16_t q = 0; q < 2; ++q) {
-            std::array<rte_mbuf *, 32> burst;
-            uint16_t n;
-            while ((n = rte_eth_rx_burst(port1_, q, burst.data(), burst.size())) != 0) {
-                received += n;
-                rte_pktmbuf_free_bulk(burst.data(), n);
-            }
-            rte_eth_tx_burst(port0_, q, nullptr, 0);
-        }
-    }
+    const auto drained = drain_after_traffic(port0_, port1_, 2);
+    const uint64_t received = work[0].received + work[1].received + drained[0] + drained[1];
     const uint64_t sent = work[0].sent + work[1].sent;
     struct mana_emu_counters counters = {};
     ASSERT_EQ(mana_emu_counters(&counters), 0);
     std::printf("sent %lu (ring full %lu), received %lu, device dropped %lu for want of buffers\n",
                 static_cast<unsigned long>(sent),
-                static_cast<unsigned long>(work[0].tx_dropped + work[1].tx_dropped),
+                static_cast<unsigned long>(work[0].tx_refused + work[1].tx_refused),
                 static_cast<unsigned long>(received),
                 static_cast<unsigned long>(counters.rx_drops_no_buffer));
     EXPECT_GT(sent, 1000U);
@@ -1218,20 +1152,6 @@ TEST_F(EthdevTest, ThreadedTwoLcoresConserveEveryPacket)
     EXPECT_EQ(rx.ierrors, 0U);
 }
 
-// A worker of the control-path race: run_lcore_traffic, then say so.
-struct RacingLcore {
-    LcoreTraffic traffic;
-    std::atomic<unsigned> *finished;
-};
-
-int run_racing_lcore(void *arg)
-{
-    auto *racing = static_cast<RacingLcore *>(arg);
-    run_lcore_traffic(&racing->traffic);
-    racing->finished->fetch_add(1, std::memory_order_release);
-    return 0;
-}
-
 // Two worker lcores burst on their own queues of the same ports while the main lcore
 // runs the control path DPDK allows concurrently with the data path (stats, xstats,
 // link, MAC, RSS key and RETA queries, and RETA updates that rebuild the port's RSS
@@ -1244,11 +1164,7 @@ TEST_F(EthdevTest, ThreadedControlPathRacesTheDataPath)
     if (mana_emu_get_mode() != MANA_EMU_THREADED || rte_lcore_count() < 3)
         GTEST_SKIP() << "needs MANA_EMU_MODE=threaded and MANA_TEST_LCORES=(0-2)@(0,1)";
     rte_mempool *pool = make_pool(4096);
-    PortConfig config;
-    config.rx_queues = 2;
-    config.tx_queues = 2;
-    config.rss = true;
-    config.rss_hf = RTE_ETH_RSS_NONFRAG_IPV4_TCP;
+    const PortConfig config = rss_config(2, RTE_ETH_RSS_NONFRAG_IPV4_TCP, 2);
     setup_and_start(port0_, config, pool);
     setup_and_start(port1_, config, pool);
     std::array<rte_eth_rss_reta_entry64, 1> reta{};
@@ -1258,25 +1174,15 @@ TEST_F(EthdevTest, ThreadedControlPathRacesTheDataPath)
     const int xstats_count = rte_eth_xstats_get(port1_, nullptr, 0);
     ASSERT_GT(xstats_count, 0);
 
-    std::atomic<unsigned> finished{0};
-    std::array<RacingLcore, 2> work = {
-        RacingLcore{{port0_, port1_, 0, make_pool(1024)}, &finished},
-        RacingLcore{{port0_, port1_, 1, make_pool(1024)}, &finished},
-    };
-    std::vector<unsigned> workers;
-    for (unsigned lcore = rte_get_next_lcore(-1, 1, 0); lcore < RTE_MAX_LCORE && workers.size() < 2;
-         lcore = rte_get_next_lcore(lcore, 1, 0))
-        workers.push_back(lcore);
-    ASSERT_EQ(workers.size(), 2U);
-    for (std::size_t i = 0; i < workers.size(); ++i) {
-        ASSERT_EQ(lcore_launch::launch(run_racing_lcore, &work[i], workers[i]), 0);
-    }
+    auto work = two_queues_for(port0_, port1_, {make_pool(1024), make_pool(1024)});
+    TrafficLcores lcores;
+    ASSERT_TRUE(lcores.launch(work));
 
     uint64_t rounds = 0;
     uint64_t last_opackets = 0;
     uint64_t last_ipackets = 0;
     std::vector<rte_eth_xstat> xstats(static_cast<std::size_t>(xstats_count));
-    while (finished.load(std::memory_order_acquire) < workers.size()) {
+    while (!lcores.all_finished()) {
         ++rounds;
         rte_eth_stats tx{}, rx{};
         ASSERT_EQ(rte_eth_stats_get(port0_, &tx), 0);
@@ -1290,12 +1196,9 @@ TEST_F(EthdevTest, ThreadedControlPathRacesTheDataPath)
         EXPECT_EQ(rte_eth_link_get_nowait(port0_, &link), 0);
         EXPECT_EQ(link.link_status, RTE_ETH_LINK_UP);
         EXPECT_EQ(port_mac(port1_), mac);
-        uint8_t key[40] = {};
-        rte_eth_rss_conf rss{};
-        rss.rss_key = key;
-        rss.rss_key_len = sizeof(key);
-        EXPECT_EQ(rte_eth_dev_rss_hash_conf_get(port1_, &rss), 0);
-        EXPECT_EQ(std::memcmp(key, kDefaultKey, sizeof(key)), 0);
+        const RssHashConf rss = rss_hash_conf(port1_);
+        EXPECT_EQ(rss.rc, 0);
+        EXPECT_EQ(rss.key, std::to_array(kDefaultKey));
         EXPECT_EQ(rss.rss_hf, RTE_ETH_RSS_NONFRAG_IPV4_TCP);
         std::array<rte_eth_rss_reta_entry64, 1> query{};
         query[0].mask = ~0ULL;
@@ -1306,25 +1209,12 @@ TEST_F(EthdevTest, ThreadedControlPathRacesTheDataPath)
         }
         rte_delay_us_sleep(200);
     }
-    for (unsigned lcore : workers) {
-        ASSERT_EQ(lcore_launch::wait(lcore), 0);
-    }
+    ASSERT_TRUE(lcores.wait());
 
     // Let the device finish, then drain both RX queues and reap both TX queues.
-    uint64_t received = work[0].traffic.received + work[1].traffic.received;
-    for (int i = 0; i < 100; ++i) {
-        usleep(2000);
-        for (uint16_t q = 0; q < 2; ++q) {
-            std::array<rte_mbuf *, 32> burst;
-            uint16_t n;
-            while ((n = rte_eth_rx_burst(port1_, q, burst.data(), burst.size())) != 0) {
-                received += n;
-                rte_pktmbuf_free_bulk(burst.data(), n);
-            }
-            rte_eth_tx_burst(port0_, q, nullptr, 0);
-        }
-    }
-    const uint64_t sent = work[0].traffic.sent + work[1].traffic.sent;
+    const auto drained = drain_after_traffic(port0_, port1_, 2);
+    const uint64_t received = work[0].received + work[1].received + drained[0] + drained[1];
+    const uint64_t sent = work[0].sent + work[1].sent;
     struct mana_emu_counters counters = {};
     ASSERT_EQ(mana_emu_counters(&counters), 0);
     std::printf("%lu control rounds; sent %lu, received %lu, device dropped %lu (no buffer) "
@@ -1334,8 +1224,8 @@ TEST_F(EthdevTest, ThreadedControlPathRacesTheDataPath)
                 static_cast<unsigned long>(counters.rx_drops_no_buffer),
                 static_cast<unsigned long>(counters.rx_drops_other));
     EXPECT_GT(rounds, 16U);
-    EXPECT_GT(work[0].traffic.received, 0U);
-    EXPECT_GT(work[1].traffic.received, 0U);
+    EXPECT_GT(work[0].received, 0U);
+    EXPECT_GT(work[1].received, 0U);
     EXPECT_EQ(counters.tx_frames, sent);
     EXPECT_EQ(counters.rx_frames, received);
     EXPECT_EQ(counters.tx_frames,

@@ -4,14 +4,12 @@
 // working), deferred start, queue state, rx_queue_count, descriptor status,
 // tx_done_cleanup, queue information and burst modes.
 #include "ethdev_harness.h"
-#include "lcore_launch.h"
+#include "traffic_worker.h"
 
 #include <ethdev_driver.h>
 #include <rte_cycles.h>
-#include <rte_launch.h>
 #include <rte_lcore.h>
 
-#include <atomic>
 #include <cstring>
 #include <unistd.h>
 
@@ -36,14 +34,6 @@ uint8_t tx_state(uint16_t port, uint16_t queue)
     return info.queue_state;
 }
 
-std::vector<Frame> tcp_flows(uint32_t count, uint32_t first = 0)
-{
-    std::vector<Frame> frames;
-    for (uint32_t i = 0; i < count; ++i)
-        frames.push_back(ipv4_flow_frame(first + i, true));
-    return frames;
-}
-
 uint64_t device_rx_drops()
 {
     mana_emu_counters_t counters{};
@@ -51,14 +41,10 @@ uint64_t device_rx_drops()
     return counters.rx_drops_no_buffer;
 }
 
+// RSS over `queues` RX queues, as many TX queues.
 PortConfig rss_queues(uint16_t queues)
 {
-    PortConfig config;
-    config.rx_queues = queues;
-    config.tx_queues = queues;
-    config.rss = true;
-    config.rss_hf = RTE_ETH_RSS_NONFRAG_IPV4_TCP;
-    return config;
+    return rss_config(queues, RTE_ETH_RSS_NONFRAG_IPV4_TCP, queues);
 }
 
 TEST_F(QueueControl, StoppedRxQueueReturnsItsMbufsAndItsTrafficIsDropped)
@@ -77,7 +63,7 @@ TEST_F(QueueControl, StoppedRxQueueReturnsItsMbufsAndItsTrafficIsDropped)
     // Stopping again is a no-op.
     EXPECT_EQ(rte_eth_dev_rx_queue_stop(port1_, 1), 0);
 
-    const auto frames = tcp_flows(64);
+    const auto frames = ipv4_flow_frames(64, true);
     send(port0_, 0, frames);
     auto got = receive(port1_, 2);
     EXPECT_TRUE(got[1].empty()) << "a burst on a stopped queue returned packets";
@@ -127,7 +113,7 @@ TEST_F(QueueControl, StoppedTxQueueFreesWhatIsInFlightAndTakesNothing)
         << "a stopped queue took packets";
     EXPECT_EQ(rte_eth_tx_done_cleanup(port0_, 1, 0), 0);
     // Queue 0 is unaffected.
-    send(port0_, 0, tcp_flows(10));
+    send(port0_, 0, ipv4_flow_frames(10, true));
     got = receive_all(port1_, 1);
     EXPECT_EQ(got.size(), 10U);
     free_all(got);
@@ -167,7 +153,7 @@ TEST_F(QueueControl, DeferredQueuesWaitForTheirStart)
     EXPECT_EQ(rx_info.conf.rx_deferred_start, 1);
     EXPECT_EQ(rte_mempool_avail_count(rx_pool), 1024U) << "a deferred queue posted buffers";
 
-    send(port0_, 0, tcp_flows(5));
+    send(port0_, 0, ipv4_flow_frames(5, true));
     EXPECT_TRUE(receive_all(port1_, 1).empty());
     EXPECT_EQ(device_rx_drops(), 5U);
     rte_mbuf *reply = to_mbuf(tx_pool, ipv4_flow_frame(1, false));
@@ -179,7 +165,7 @@ TEST_F(QueueControl, DeferredQueuesWaitForTheirStart)
     EXPECT_EQ(tx_state(port1_, 0), RTE_ETH_QUEUE_STATE_STARTED);
     // Starting a started queue is a no-op.
     EXPECT_EQ(rte_eth_dev_rx_queue_start(port1_, 0), 0);
-    send(port0_, 0, tcp_flows(5));
+    send(port0_, 0, ipv4_flow_frames(5, true));
     auto got = receive_all(port1_, 1);
     EXPECT_EQ(got.size(), 5U);
     free_all(got);
@@ -214,9 +200,7 @@ TEST_F(QueueControl, BadRequestsAreRefusedAndLoseNothing)
     // A queue whose pool is empty cannot start: it stays stopped, and starts once the
     // pool has mbufs again.
     ASSERT_EQ(rte_eth_dev_rx_queue_stop(port1_, 1), 0);
-    std::vector<rte_mbuf *> hoard;
-    while (rte_mbuf *m = rte_pktmbuf_alloc(rx_pool))
-        hoard.push_back(m);
+    std::vector<rte_mbuf *> hoard = take_all(rx_pool);
     EXPECT_EQ(rte_eth_dev_rx_queue_start(port1_, 1), -ENOMEM);
     EXPECT_EQ(rx_state(port1_, 1), RTE_ETH_QUEUE_STATE_STOPPED);
     std::array<rte_mbuf *, 8> burst;
@@ -224,7 +208,7 @@ TEST_F(QueueControl, BadRequestsAreRefusedAndLoseNothing)
     free_all(hoard);
     EXPECT_EQ(rte_eth_dev_rx_queue_start(port1_, 1), 0);
     EXPECT_EQ(rx_state(port1_, 1), RTE_ETH_QUEUE_STATE_STARTED);
-    const auto frames = tcp_flows(32);
+    const auto frames = ipv4_flow_frames(32, true);
     send(port0_, 0, frames);
     auto got = receive_all(port1_, 2);
     EXPECT_EQ(got.size(), frames.size());
@@ -239,7 +223,7 @@ TEST_F(QueueControl, RxQueueCountAndDescriptorStatusFollowTheRing)
     setup_and_start(port1_, {}, rx_pool);
     EXPECT_EQ(rte_eth_rx_queue_count(port1_, 0), 0);
     EXPECT_EQ(rte_eth_rx_descriptor_status(port1_, 0, 0), RTE_ETH_RX_DESC_AVAIL);
-    send(port0_, 0, tcp_flows(10));
+    send(port0_, 0, ipv4_flow_frames(10, true));
     EXPECT_EQ(rte_eth_rx_queue_count(port1_, 0), 10);
     EXPECT_EQ(rte_eth_rx_descriptor_status(port1_, 0, 0), RTE_ETH_RX_DESC_DONE);
     EXPECT_EQ(rte_eth_rx_descriptor_status(port1_, 0, 9), RTE_ETH_RX_DESC_DONE);
@@ -264,17 +248,15 @@ TEST_F(QueueControl, RxQueueCountAndDescriptorStatusFollowTheRing)
 
     // Truncated frames use descriptors too.
     ASSERT_EQ(mana_emu_fault_rx_truncated(1, 2), 0);
-    send(port0_, 0, tcp_flows(3));
+    send(port0_, 0, ipv4_flow_frames(3, true));
     EXPECT_EQ(rte_eth_rx_queue_count(port1_, 0), 3);
     got = receive_all(port1_, 1);
     EXPECT_EQ(got.size(), 1U);
     free_all(got);
 
     // Buffers the pool could not refill are not available to the device.
-    std::vector<rte_mbuf *> hoard;
-    while (rte_mbuf *m = rte_pktmbuf_alloc(rx_pool))
-        hoard.push_back(m);
-    send(port0_, 0, tcp_flows(20));
+    std::vector<rte_mbuf *> hoard = take_all(rx_pool);
+    send(port0_, 0, ipv4_flow_frames(20, true));
     got = receive_all(port1_, 1);
     EXPECT_EQ(got.size(), 20U);
     EXPECT_EQ(rte_eth_rx_descriptor_status(port1_, 0, 235), RTE_ETH_RX_DESC_AVAIL);
@@ -355,59 +337,23 @@ TEST_F(QueueControl, QueueInfoAndBurstModeDescribeTheQueues)
     EXPECT_EQ(rte_eth_tx_burst_mode_get(port0_, 1, &mode), -EINVAL);
 }
 
+} // namespace
+
 // Threaded emulator: an lcore keeps traffic flowing on queue 0 of both ports while the
 // main lcore stops and restarts queue 1 of each, again and again. Nothing is lost:
 // everything sent is received or counted as dropped by the device, and every mbuf is
 // back in its pool at the end (checked by the harness).
-struct Queue0Traffic {
-    uint16_t tx_port;
-    uint16_t rx_port;
-    rte_mempool *pool;
-    std::atomic<bool> stop{false};
-    uint64_t sent = 0;
-    uint64_t received = 0;
-};
-
-int run_queue0_traffic(void *arg)
-{
-    auto *t = static_cast<Queue0Traffic *>(arg);
-    uint32_t flow = 0;
-    std::array<rte_mbuf *, 32> burst;
-    while (!t->stop.load(std::memory_order_relaxed)) {
-        uint16_t n = 0;
-        for (; n < burst.size(); ++n) {
-            rte_mbuf *mbuf = to_mbuf(t->pool, ipv4_flow_frame(flow++ & 0xffff, true, 64));
-            if (mbuf == nullptr)
-                break;
-            burst[n] = mbuf;
-        }
-        const uint16_t sent = rte_eth_tx_burst(t->tx_port, 0, burst.data(), n);
-        t->sent += sent;
-        rte_pktmbuf_free_bulk(burst.data() + sent, n - sent);
-        const uint16_t got = rte_eth_rx_burst(t->rx_port, 0, burst.data(), burst.size());
-        t->received += got;
-        rte_pktmbuf_free_bulk(burst.data(), got);
-    }
-    return 0;
-}
-
-} // namespace
-
 TEST_F(EthdevTest, ThreadedQueueRestartUnderTraffic)
 {
     if (mana_emu_get_mode() != MANA_EMU_THREADED || rte_lcore_count() < 2)
         GTEST_SKIP() << "needs MANA_EMU_MODE=threaded and MANA_TEST_LCORES=0-1";
     rte_mempool *pool = make_pool(4096);
-    PortConfig config;
-    config.rx_queues = 2;
-    config.tx_queues = 2;
-    config.rss = true;
-    config.rss_hf = RTE_ETH_RSS_NONFRAG_IPV4_TCP;
+    const PortConfig config = rss_queues(2);
     setup_and_start(port0_, config, pool);
     setup_and_start(port1_, config, pool);
-    Queue0Traffic traffic{port0_, port1_, make_pool(1024)};
-    const unsigned worker = rte_get_next_lcore(rte_lcore_id(), 1, 0);
-    ASSERT_EQ(lcore_launch::launch(run_queue0_traffic, &traffic, worker), 0);
+    LcoreTraffic traffic{.tx_port = port0_, .rx_port = port1_, .queue = 0, .pool = make_pool(1024)};
+    TrafficLcores lcores;
+    ASSERT_TRUE(lcores.launch(std::span(&traffic, 1)));
     rte_mempool *own = make_pool(1024);
     uint64_t sent = 0;
     uint64_t received = 0;
@@ -431,21 +377,10 @@ TEST_F(EthdevTest, ThreadedQueueRestartUnderTraffic)
         ASSERT_EQ(rte_eth_dev_rx_queue_start(port1_, 1), 0);
         ASSERT_EQ(rte_eth_dev_tx_queue_start(port0_, 1), 0);
     }
-    traffic.stop = true;
-    ASSERT_EQ(lcore_launch::wait(worker), 0);
-    uint64_t received_q0 = traffic.received;
-    for (int i = 0; i < 100; ++i) {
-        usleep(2000);
-        for (uint16_t q = 0; q < 2; ++q) {
-            std::array<rte_mbuf *, 32> burst;
-            uint16_t n;
-            while ((n = rte_eth_rx_burst(port1_, q, burst.data(), burst.size())) != 0) {
-                (q == 0 ? received_q0 : received) += n;
-                rte_pktmbuf_free_bulk(burst.data(), n);
-            }
-            rte_eth_tx_burst(port0_, q, nullptr, 0);
-        }
-    }
+    ASSERT_TRUE(lcores.stop());
+    const auto drained = drain_after_traffic(port0_, port1_, 2);
+    const uint64_t received_q0 = traffic.received + drained[0];
+    received += drained[1];
     mana_emu_counters_t counters{};
     ASSERT_EQ(mana_emu_counters(&counters), 0);
     EXPECT_GT(traffic.sent, 1000U) << "queue 0 stalled while queue 1 restarted";

@@ -5,10 +5,9 @@
 // must report RTE_ETH_EVENT_ERR_RECOVERING then RECOVERY_SUCCESS (or RECOVERY_FAILED),
 // keep the configuration, lose no mbuf and no verbs object, and carry traffic again.
 #include "ethdev_harness.h"
-#include "lcore_launch.h"
+#include "traffic_worker.h"
 
 #include <rte_cycles.h>
-#include <rte_launch.h>
 #include <rte_lcore.h>
 
 #include <algorithm>
@@ -153,15 +152,6 @@ class Recovery : public EthdevTest
         return counters.open_fds;
     }
 
-    // Frames of distinct TCP flows from port 0 to port 1.
-    static std::vector<Frame> flows(uint32_t first, uint32_t count)
-    {
-        std::vector<Frame> frames;
-        for (uint32_t i = 0; i < count; ++i)
-            frames.push_back(ipv4_flow_frame(first + i, true));
-        return frames;
-    }
-
     // Neither burst function touches the device: nothing taken, nothing received.
     void expect_bursts_stopped(uint16_t tx_port, uint16_t rx_port)
     {
@@ -193,11 +183,7 @@ TEST_F(Recovery, TrafficResumesWithTheSameConfiguration)
     uint8_t key[40];
     for (uint8_t i = 0; i < 40; ++i)
         key[i] = static_cast<uint8_t>(i * 31 + 7);
-    PortConfig config;
-    config.rx_queues = 2;
-    config.tx_queues = 2;
-    config.rss = true;
-    config.rss_hf = RTE_ETH_RSS_NONFRAG_IPV4_TCP;
+    PortConfig config = rss_config(2, RTE_ETH_RSS_NONFRAG_IPV4_TCP, 2);
     config.rss_key = key;
     setup_and_start(port0_, config, pool);
     setup_and_start(port1_, config, pool);
@@ -211,7 +197,7 @@ TEST_F(Recovery, TrafficResumesWithTheSameConfiguration)
     // demand after the reset.
     const uint64_t objects = live_objects();
     const uint64_t fds = open_fds();
-    send(port0_, 0, flows(0, 16));
+    send(port0_, 0, ipv4_flow_frames(16, true));
     auto before = receive(port1_, 2);
     EXPECT_EQ(before[0].size(), 0U);
     EXPECT_EQ(before[1].size(), 16U);
@@ -233,15 +219,12 @@ TEST_F(Recovery, TrafficResumesWithTheSameConfiguration)
     ASSERT_EQ(rte_eth_link_get_nowait(port1_, &link), 0);
     EXPECT_EQ(link.link_status, RTE_ETH_LINK_UP);
 
-    uint8_t read_back[40] = {};
-    rte_eth_rss_conf rss{};
-    rss.rss_key = read_back;
-    rss.rss_key_len = 40;
-    ASSERT_EQ(rte_eth_dev_rss_hash_conf_get(port1_, &rss), 0);
-    EXPECT_EQ(std::memcmp(read_back, key, 40), 0);
+    const RssHashConf rss = rss_hash_conf(port1_);
+    ASSERT_EQ(rss.rc, 0);
+    EXPECT_EQ(rss.key, std::to_array(key));
     EXPECT_EQ(rss.rss_hf, RTE_ETH_RSS_NONFRAG_IPV4_TCP);
 
-    send(port0_, 1, flows(100, 16));
+    send(port0_, 1, ipv4_flow_frames(16, true, 100));
     auto after = receive(port1_, 2);
     EXPECT_EQ(after[0].size(), 0U);
     ASSERT_EQ(after[1].size(), 16U);
@@ -270,7 +253,7 @@ TEST_F(Recovery, PacketsInFlightAreFreedAndCountedAsErrors)
     ASSERT_EQ(mana_emu_stall(0, 1), 0);
     rte_mempool *tx_pool = make_pool(64);
     std::vector<rte_mbuf *> mbufs;
-    for (const Frame &frame : flows(0, 8))
+    for (const Frame &frame : ipv4_flow_frames(8, true))
         mbufs.push_back(to_mbuf(tx_pool, frame));
     ASSERT_EQ(rte_eth_tx_burst(port0_, 0, mbufs.data(), 8), 8);
     EXPECT_EQ(stats(port0_).opackets, 8U);
@@ -287,7 +270,7 @@ TEST_F(Recovery, PacketsInFlightAreFreedAndCountedAsErrors)
     ASSERT_EQ(mana_emu_counters(&counters), 0);
     EXPECT_EQ(counters.tx_frames, 0U);
 
-    send(port0_, 0, flows(50, 5));
+    send(port0_, 0, ipv4_flow_frames(5, true, 50));
     auto got = receive_all(port1_, 1);
     EXPECT_EQ(got.size(), 5U);
     free_all(got);
@@ -311,7 +294,7 @@ TEST_F(Recovery, RepeatedResetsKeepEverythingBalanced)
         EXPECT_EQ(events_.count(port0_, RTE_ETH_EVENT_ERR_RECOVERING), round);
         EXPECT_EQ(live_objects(), objects) << "round " << round;
         EXPECT_EQ(open_fds(), fds) << "round " << round;
-        send(port0_, 0, flows(round * 100, 10));
+        send(port0_, 0, ipv4_flow_frames(10, true, round * 100));
         auto got = receive_all(port1_, 1);
         EXPECT_EQ(got.size(), 10U) << "round " << round;
         free_all(got);
@@ -334,7 +317,7 @@ TEST_F(Recovery, DeviceThatDoesNotComeBackFailsAndThePortsBehaveAsRemoved)
     rte_mempool *pool = make_pool(2048);
     setup_and_start(port0_, {}, pool);
     setup_and_start(port1_, {}, pool);
-    send(port0_, 0, flows(0, 4));
+    send(port0_, 0, ipv4_flow_frames(4, true));
     auto got = receive_all(port1_, 1);
     EXPECT_EQ(got.size(), 4U);
     free_all(got);
@@ -407,38 +390,6 @@ TEST_F(Recovery, CloseWhileWaitingForTheDeviceReleasesEverything)
 
 // Threaded emulator, one lcore sending and receiving without pause while the device
 // resets under it. Run with MANA_EMU_MODE=threaded MANA_TEST_LCORES=0-1.
-struct Traffic {
-    uint16_t tx_port;
-    uint16_t rx_port;
-    rte_mempool *pool;
-    std::atomic<bool> stop{false};
-    std::atomic<uint64_t> sent{0};
-    std::atomic<uint64_t> received{0};
-};
-
-int run_traffic(void *arg)
-{
-    auto *t = static_cast<Traffic *>(arg);
-    uint32_t flow = 0;
-    std::array<rte_mbuf *, 32> burst;
-    while (!t->stop.load(std::memory_order_relaxed)) {
-        uint16_t n = 0;
-        for (; n < burst.size(); ++n) {
-            rte_mbuf *mbuf = to_mbuf(t->pool, ipv4_flow_frame(flow++ & 0xffff, true, 64));
-            if (mbuf == nullptr)
-                break;
-            burst[n] = mbuf;
-        }
-        const uint16_t sent = rte_eth_tx_burst(t->tx_port, 0, burst.data(), n);
-        rte_pktmbuf_free_bulk(burst.data() + sent, n - sent);
-        t->sent.fetch_add(sent, std::memory_order_relaxed);
-        const uint16_t got = rte_eth_rx_burst(t->rx_port, 0, burst.data(), burst.size());
-        rte_pktmbuf_free_bulk(burst.data(), got);
-        t->received.fetch_add(got, std::memory_order_relaxed);
-    }
-    return 0;
-}
-
 TEST_F(Recovery, ThreadedResetDuringTrafficConservesEveryPacket)
 {
     if (mana_emu_get_mode() != MANA_EMU_THREADED || rte_lcore_count() < 2)
@@ -446,9 +397,9 @@ TEST_F(Recovery, ThreadedResetDuringTrafficConservesEveryPacket)
     rte_mempool *pool = make_pool(2048);
     setup_and_start(port0_, {}, pool);
     setup_and_start(port1_, {}, pool);
-    Traffic traffic{port0_, port1_, make_pool(1024)};
-    const unsigned worker = rte_get_next_lcore(rte_lcore_id(), 1, 0);
-    ASSERT_EQ(lcore_launch::launch(run_traffic, &traffic, worker), 0);
+    LcoreTraffic traffic{.tx_port = port0_, .rx_port = port1_, .queue = 0, .pool = make_pool(1024)};
+    TrafficLcores lcores;
+    ASSERT_TRUE(lcores.launch(std::span(&traffic, 1)));
     // Until packets flow (a loaded machine may take a while to schedule everyone).
     const auto received_more_than = [&](uint64_t count) {
         const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -463,8 +414,7 @@ TEST_F(Recovery, ThreadedResetDuringTrafficConservesEveryPacket)
     const bool recovered = events_.wait_for({port0_, port1_}, RTE_ETH_EVENT_RECOVERY_SUCCESS);
     const uint64_t received_at_recovery = traffic.received.load();
     const bool resumed = recovered && received_more_than(received_at_recovery + 1000);
-    traffic.stop = true;
-    ASSERT_EQ(lcore_launch::wait(worker), 0);
+    ASSERT_TRUE(lcores.stop());
     ASSERT_TRUE(flowing);
     ASSERT_TRUE(recovered);
     EXPECT_TRUE(resumed) << "traffic did not resume";
@@ -473,17 +423,7 @@ TEST_F(Recovery, ThreadedResetDuringTrafficConservesEveryPacket)
     EXPECT_EQ(live_objects(), objects);
 
     // Let the device finish, then drain RX and reap TX.
-    uint64_t received = traffic.received.load();
-    for (int i = 0; i < 50; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        std::array<rte_mbuf *, 32> burst;
-        uint16_t n;
-        while ((n = rte_eth_rx_burst(port1_, 0, burst.data(), burst.size())) != 0) {
-            received += n;
-            rte_pktmbuf_free_bulk(burst.data(), n);
-        }
-        rte_eth_tx_burst(port0_, 0, nullptr, 0);
-    }
+    const uint64_t received = traffic.received + drain_after_traffic(port0_, port1_, 1, 50)[0];
     const uint64_t sent = traffic.sent.load();
     struct mana_emu_counters counters = {};
     ASSERT_EQ(mana_emu_counters(&counters), 0);

@@ -21,11 +21,7 @@ constexpr unsigned kTxPerQueue = 16;
 // name -> value, everything the port reports.
 std::map<std::string, uint64_t> all_xstats(uint16_t port)
 {
-    // tx_burst reaps completions: a zero-length burst per queue makes the counters current.
-    rte_eth_dev_info info{};
-    EXPECT_EQ(rte_eth_dev_info_get(port, &info), 0);
-    for (uint16_t q = 0; q < info.nb_tx_queues; ++q)
-        rte_eth_tx_burst(port, q, nullptr, 0);
+    EXPECT_EQ(reap_tx(port), 0);
     const int count = rte_eth_xstats_get_names(port, nullptr, 0);
     EXPECT_GT(count, 0);
     std::vector<rte_eth_xstat_name> names(static_cast<std::size_t>(count));
@@ -214,9 +210,7 @@ TEST_F(Xstats, ErrorsAreCountedByKind)
     setup_and_start(port0_, {}, pool);
     setup_and_start(port1_, {}, pool);
     ASSERT_EQ(mana_emu_fault_tx_error(0, 34, 3), 0); // MTU drop
-    std::vector<Frame> frames;
-    for (uint32_t i = 0; i < 10; ++i)
-        frames.push_back(ipv4_flow_frame(i, true));
+    const auto frames = ipv4_flow_frames(10, true);
     send(port0_, 0, frames);
     ASSERT_EQ(mana_emu_fault_tx_error(0, 41, 2), 0); // VLAN tagging violation
     send(port0_, 0, frames);
@@ -246,13 +240,8 @@ TEST_F(Xstats, MbufAllocationFailuresAreCountedPerQueue)
     setup_and_start(port0_, {}, tx_pool);
     rte_mempool *rx_pool = make_pool(512);
     setup_and_start(port1_, {}, rx_pool);
-    std::vector<rte_mbuf *> hoard;
-    while (rte_mbuf *m = rte_pktmbuf_alloc(rx_pool))
-        hoard.push_back(m);
-    std::vector<Frame> frames;
-    for (uint32_t i = 0; i < 100; ++i)
-        frames.push_back(ipv4_flow_frame(i, false));
-    send(port0_, 0, frames);
+    std::vector<rte_mbuf *> hoard = take_all(rx_pool);
+    send(port0_, 0, ipv4_flow_frames(100, false));
     auto got = receive_all(port1_, 1);
     EXPECT_EQ(got.size(), 100U);
     free_all(got);
@@ -269,9 +258,7 @@ TEST_F(Xstats, ResetClearsEveryCounter)
     setup_and_start(port1_, {}, pool);
     ASSERT_EQ(mana_emu_fault_tx_error(0, 35, 1), 0);
     ASSERT_EQ(mana_emu_fault_rx_truncated(1, 1), 0);
-    std::vector<Frame> frames;
-    for (uint32_t i = 0; i < 20; ++i)
-        frames.push_back(ipv4_flow_frame(i, true));
+    const auto frames = ipv4_flow_frames(20, true);
     send(port0_, 0, frames);
     auto got = receive_all(port1_, 1);
     free_all(got);
