@@ -196,26 +196,16 @@ TEST_F(DatapathTest, LoopbackRssPicksTheQueueOfTheToeplitzHash)
     dev.destroy(tx);
 }
 
+// A device of its own with one 64-entry RX queue: `buffers` buffers of `buffer` bytes.
 struct RxFixture {
     Device dev;
-    RxQueue rx;
-    ibv_rwq_ind_table *table = nullptr;
-    ibv_qp *rss = nullptr;
+    RssRxQueue queue;
+    RxQueue &rx = queue.q;
     explicit RxFixture(uint32_t buffer = 2048, unsigned buffers = 16, unsigned ib_port = 1)
-        : dev(ib_port)
+        : dev(ib_port), queue(dev, kIpv4Udp, 64, buffers, buffer, kRxArea)
     {
-        rx = dev.make_rx(64);
-        dev.post_rx(rx, buffers, buffer, kRxArea);
-        dev.ring_rq(rx);
-        rss = dev.make_rss({&rx}, kIpv4Udp, &table);
     }
-    ~RxFixture()
-    {
-        EXPECT_EQ(ibv_destroy_qp(rss), 0);
-        EXPECT_EQ(ibv_destroy_rwq_ind_table(table), 0);
-        dev.destroy(rx);
-    }
-    std::optional<Completion> next() { return Device::next_cqe(rx.cq, rx.cqinfo, rx.cq_head); }
+    std::optional<Completion> next() { return queue.next(); }
 };
 
 TEST_F(DatapathTest, ReceivedChecksumsAreValidated)

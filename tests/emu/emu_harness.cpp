@@ -315,4 +315,34 @@ std::vector<uint8_t> make_udp_frame(uint32_t src_ip, uint32_t dst_ip, uint16_t s
     return f;
 }
 
+RssRxQueue::RssRxQueue(Device &dev, uint64_t hash_fields, uint32_t depth, unsigned buffers,
+                       uint32_t buffer_size, size_t offset)
+    : dev_(dev)
+{
+    q = dev_.make_rx(depth);
+    dev_.post_rx(q, buffers, buffer_size, offset);
+    dev_.ring_rq(q);
+    rss_ = dev_.make_rss({&q}, hash_fields, &table_);
+}
+
+RssRxQueue::~RssRxQueue()
+{
+    EXPECT_EQ(ibv_destroy_qp(rss_), 0);
+    EXPECT_EQ(ibv_destroy_rwq_ind_table(table_), 0);
+    dev_.destroy(q);
+}
+
+std::optional<Completion> RssRxQueue::next()
+{
+    return Device::next_cqe(q.cq, q.cqinfo, q.cq_head);
+}
+
+std::optional<gdma::RxCompletionFields> RssRxQueue::next_rx()
+{
+    const auto c = next();
+    if (!c)
+        return std::nullopt;
+    return gdma::decode_rx_completion(c->oob);
+}
+
 } // namespace emu_test

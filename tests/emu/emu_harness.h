@@ -100,6 +100,31 @@ class Device
     static std::optional<Completion> next_cqe(ibv_cq *cq, const manadv_cq &info, uint32_t &head);
 };
 
+// An RX queue behind an RSS QP of its own (what a port with one RX queue creates):
+// `buffers` buffers of `buffer_size` bytes from registered memory at `offset`, posted and
+// rung. Destroyed as the driver does it: QP, indirection table, then the queue.
+class RssRxQueue
+{
+  public:
+    RssRxQueue(Device &dev, uint64_t hash_fields, uint32_t depth, unsigned buffers,
+               uint32_t buffer_size, size_t offset);
+    ~RssRxQueue();
+    RssRxQueue(const RssRxQueue &) = delete;
+    RssRxQueue &operator=(const RssRxQueue &) = delete;
+
+    // The next completion of the queue, if there is one.
+    std::optional<Completion> next();
+    // The next completion decoded as an RX one.
+    std::optional<gdma::RxCompletionFields> next_rx();
+
+    RxQueue q;
+
+  private:
+    Device &dev_;
+    ibv_rwq_ind_table *table_ = nullptr;
+    ibv_qp *rss_ = nullptr;
+};
+
 // A UDP/IPv4 (or TCP) frame with valid checksums.
 std::vector<uint8_t> make_udp_frame(uint32_t src_ip, uint32_t dst_ip, uint16_t sport,
                                     uint16_t dport, size_t payload_len, bool tcp = false);

@@ -96,24 +96,9 @@ TEST_F(FaultsTest, TxErrorFaultCompletesWithTheTypeAndSendsNothing)
     dev.destroy(tx);
 }
 
-struct Rx {
-    Device &dev;
-    RxQueue q;
-    ibv_rwq_ind_table *table = nullptr;
-    ibv_qp *rss = nullptr;
-    explicit Rx(Device &d) : dev(d)
-    {
-        q = dev.make_rx(32);
-        dev.post_rx(q, 16, 2048, 512 * 1024);
-        dev.ring_rq(q);
-        rss = dev.make_rss({&q}, kIpv4, &table);
-    }
-    ~Rx()
-    {
-        EXPECT_EQ(ibv_destroy_qp(rss), 0);
-        EXPECT_EQ(ibv_destroy_rwq_ind_table(table), 0);
-        dev.destroy(q);
-    }
+// 16 buffers of 2 KiB in a 32-entry queue, from the upper half of the device's memory.
+struct Rx : RssRxQueue {
+    explicit Rx(Device &dev) : RssRxQueue(dev, kIpv4, 32, 16, 2048, 512 * 1024) {}
 };
 
 TEST_F(FaultsTest, RxTruncatedFault)
@@ -125,10 +110,10 @@ TEST_F(FaultsTest, RxTruncatedFault)
     mana_emu_inject(0, frame.data(), frame.size());
     mana_emu_inject(0, frame.data(), frame.size());
     mana_emu_poll();
-    auto c = Device::next_cqe(rx.q.cq, rx.q.cqinfo, rx.q.cq_head);
+    auto c = rx.next();
     ASSERT_TRUE(c);
     EXPECT_EQ(c->type, gdma::CqeType::rx_truncated);
-    c = Device::next_cqe(rx.q.cq, rx.q.cqinfo, rx.q.cq_head);
+    c = rx.next();
     ASSERT_TRUE(c);
     EXPECT_EQ(c->type, gdma::CqeType::rx_ok);
 }
@@ -166,8 +151,8 @@ TEST_F(FaultsTest, StalledPortRemembersDoorbellsAndFrames)
     ASSERT_EQ(mana_emu_stall(0, 0), 0);
     EXPECT_GE(mana_emu_poll(), 2u);
     EXPECT_TRUE(Device::next_cqe(tx.cq, tx.cqinfo, tx.cq_head));
-    EXPECT_TRUE(Device::next_cqe(rx.q.cq, rx.q.cqinfo, rx.q.cq_head));
-    EXPECT_TRUE(Device::next_cqe(rx.q.cq, rx.q.cqinfo, rx.q.cq_head));
+    EXPECT_TRUE(rx.next());
+    EXPECT_TRUE(rx.next());
     dev.destroy(tx);
 }
 
@@ -207,7 +192,7 @@ TEST_F(FaultsTest, RemovedDeviceFailsVerbsButReleases)
         const auto frame = make_udp_frame(1, 2, 3, 4, 10);
         mana_emu_inject(0, frame.data(), frame.size());
         mana_emu_poll();
-        EXPECT_FALSE(Device::next_cqe(rx.q.cq, rx.q.cqinfo, rx.q.cq_head));
+        EXPECT_FALSE(rx.next());
         int n = -1;
         ibv_device **list = ibv_get_device_list(&n);
         EXPECT_EQ(n, 0);

@@ -273,29 +273,24 @@ TEST_F(QueuesTest, ThreadedModeMovesFramesWithoutPolling)
 {
     Device dev;
     auto tx = dev.make_tx();
-    auto rx = dev.make_rx(64);
-    dev.post_rx(rx, 64, 2048, 512 * 1024);
-    dev.ring_rq(rx);
-    ibv_rwq_ind_table *table = nullptr;
-    ibv_qp *rss = dev.make_rss({&rx}, IBV_RX_HASH_SRC_IPV4 | IBV_RX_HASH_DST_IPV4, &table);
-    ASSERT_EQ(mana_emu_wire_loopback(0), 0);
-    ASSERT_EQ(mana_emu_set_mode(MANA_EMU_THREADED), 0);
-    EXPECT_EQ(mana_emu_get_mode(), MANA_EMU_THREADED);
-    const auto frame = make_udp_frame(1, 2, 3, 4, 20);
-    const gdma::Sge sge = dev.stage(frame, 0);
-    for (int i = 0; i < 32; ++i)
-        dev.post_tx(tx, std::span(&sge, 1), dev.default_oob(tx, i != 31));
-    dev.ring_sq(tx);
-    int received = 0;
-    for (int spin = 0; spin < 2000000 && received < 32; ++spin)
-        if (Device::next_cqe(rx.cq, rx.cqinfo, rx.cq_head))
-            ++received;
-    EXPECT_EQ(received, 32);
-    ASSERT_EQ(mana_emu_set_mode(MANA_EMU_STEP), 0);
-    EXPECT_TRUE(Device::next_cqe(tx.cq, tx.cqinfo, tx.cq_head));
-    EXPECT_EQ(ibv_destroy_qp(rss), 0);
-    EXPECT_EQ(ibv_destroy_rwq_ind_table(table), 0);
-    dev.destroy(rx);
+    {
+        RssRxQueue rx(dev, IBV_RX_HASH_SRC_IPV4 | IBV_RX_HASH_DST_IPV4, 64, 64, 2048, 512 * 1024);
+        ASSERT_EQ(mana_emu_wire_loopback(0), 0);
+        ASSERT_EQ(mana_emu_set_mode(MANA_EMU_THREADED), 0);
+        EXPECT_EQ(mana_emu_get_mode(), MANA_EMU_THREADED);
+        const auto frame = make_udp_frame(1, 2, 3, 4, 20);
+        const gdma::Sge sge = dev.stage(frame, 0);
+        for (int i = 0; i < 32; ++i)
+            dev.post_tx(tx, std::span(&sge, 1), dev.default_oob(tx, i != 31));
+        dev.ring_sq(tx);
+        int received = 0;
+        for (int spin = 0; spin < 2000000 && received < 32; ++spin)
+            if (rx.next())
+                ++received;
+        EXPECT_EQ(received, 32);
+        ASSERT_EQ(mana_emu_set_mode(MANA_EMU_STEP), 0);
+        EXPECT_TRUE(Device::next_cqe(tx.cq, tx.cqinfo, tx.cq_head));
+    }
     dev.destroy(tx);
 }
 
@@ -308,18 +303,15 @@ TEST_F(QueuesTest, ThreadedModeSurvivesQueueChurnUnderTraffic)
     const gdma::Sge sge = dev.stage(frame, 0);
     for (int round = 0; round < 20; ++round) {
         auto tx = dev.make_tx(32, 1);
-        auto rx = dev.make_rx(32);
-        dev.post_rx(rx, 32, 2048, 512 * 1024);
-        dev.ring_rq(rx);
-        ibv_rwq_ind_table *table = nullptr;
-        ibv_qp *rss = dev.make_rss({&rx}, IBV_RX_HASH_SRC_IPV4 | IBV_RX_HASH_DST_IPV4, &table);
-        for (int i = 0; i < 16; ++i)
-            dev.post_tx(tx, std::span(&sge, 1), dev.default_oob(tx, true));
-        dev.ring_sq(tx);
-        // Destroy while the model may still be working on them.
-        EXPECT_EQ(ibv_destroy_qp(rss), 0);
-        EXPECT_EQ(ibv_destroy_rwq_ind_table(table), 0);
-        dev.destroy(rx);
+        {
+            RssRxQueue rx(dev, IBV_RX_HASH_SRC_IPV4 | IBV_RX_HASH_DST_IPV4, 32, 32, 2048,
+                          512 * 1024);
+            for (int i = 0; i < 16; ++i)
+                dev.post_tx(tx, std::span(&sge, 1), dev.default_oob(tx, true));
+            dev.ring_sq(tx);
+            // Destroyed (RSS QP, table, queue, then the TX queue) while the model may still
+            // be working on them.
+        }
         dev.destroy(tx);
     }
     ASSERT_EQ(mana_emu_set_mode(MANA_EMU_STEP), 0);

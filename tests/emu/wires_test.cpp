@@ -29,31 +29,9 @@ class WiresTest : public ::testing::Test
     void SetUp() override { reset_emulator(); }
 };
 
-struct Receiver {
-    Device &dev;
-    RxQueue q;
-    ibv_rwq_ind_table *table = nullptr;
-    ibv_qp *rss = nullptr;
-    explicit Receiver(Device &d) : dev(d)
-    {
-        q = dev.make_rx(64);
-        dev.post_rx(q, 64, 2048, 512 * 1024);
-        dev.ring_rq(q);
-        rss = dev.make_rss({&q}, kIpv4, &table);
-    }
-    ~Receiver()
-    {
-        EXPECT_EQ(ibv_destroy_qp(rss), 0);
-        EXPECT_EQ(ibv_destroy_rwq_ind_table(table), 0);
-        dev.destroy(q);
-    }
-    std::optional<gdma::RxCompletionFields> next()
-    {
-        auto c = Device::next_cqe(q.cq, q.cqinfo, q.cq_head);
-        if (!c)
-            return std::nullopt;
-        return gdma::decode_rx_completion(c->oob);
-    }
+// 64 buffers of 2 KiB, from the upper half of the device's memory.
+struct Receiver : RssRxQueue {
+    explicit Receiver(Device &dev) : RssRxQueue(dev, kIpv4, 64, 64, 2048, 512 * 1024) {}
 };
 
 TEST_F(WiresTest, PortsOfDifferentFunctionsCanBeWired)
@@ -69,7 +47,7 @@ TEST_F(WiresTest, PortsOfDifferentFunctionsCanBeWired)
     a.post_tx(tx, std::span(&sge, 1), a.default_oob(tx));
     a.ring_sq(tx);
     mana_emu_poll();
-    auto fields = rx.next();
+    auto fields = rx.next_rx();
     ASSERT_TRUE(fields);
     EXPECT_EQ(fields->packets[0].length, frame.size());
     struct mana_emu_counters port1 {
@@ -81,7 +59,7 @@ TEST_F(WiresTest, PortsOfDifferentFunctionsCanBeWired)
     a.post_tx(tx, std::span(&sge, 1), a.default_oob(tx));
     a.ring_sq(tx);
     mana_emu_poll();
-    EXPECT_FALSE(rx.next());
+    EXPECT_FALSE(rx.next_rx());
     EXPECT_EQ(mana_emu_wire_ports(0, 7), -EINVAL);
     a.destroy(tx);
 }
@@ -111,11 +89,11 @@ TEST_F(WiresTest, PcapCaptureThenReplay)
     ASSERT_EQ(mana_emu_pcap_replay(0, path.c_str()), 0);
     mana_emu_poll();
     for (uint16_t i = 0; i < 3; ++i) {
-        auto fields = rx.next();
+        auto fields = rx.next_rx();
         ASSERT_TRUE(fields) << i;
         EXPECT_EQ(fields->packets[0].length, make_udp_frame(1, 2, 3, i, 10 + i).size());
     }
-    EXPECT_FALSE(rx.next());
+    EXPECT_FALSE(rx.next_rx());
     EXPECT_EQ(mana_emu_pcap_replay(0, "/nonexistent/x.pcap"), -EIO);
     std::filesystem::remove(path);
 }
@@ -165,7 +143,7 @@ TEST_F(WiresTest, TapPeerSeesTransmittedFramesAndFeedsReceive)
         bool received = false;
         for (int tries = 0; tries < 50 && !received; ++tries) {
             mana_emu_poll();
-            while (auto fields = rx.next())
+            while (auto fields = rx.next_rx())
                 received |= fields->packets[0].length == frame.size();
             if (!received)
                 std::this_thread::sleep_for(std::chrono::milliseconds(10));
