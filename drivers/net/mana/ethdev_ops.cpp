@@ -272,12 +272,24 @@ int unless_closed(rte_eth_dev *dev, Args... args)
     return op(dev, args...);
 }
 
+template <auto op, typename... Args>
+void unless_closed_void(rte_eth_dev *dev, Args... args)
+{
+    if (dev->data->dev_private != nullptr)
+        op(dev, args...);
+}
+
 // The link status in the shared ethdev data is the primary's to maintain.
 int secondary_link_update(rte_eth_dev *, int)
 {
     return 0;
 }
 
+// What a secondary may do: read what lives in shared memory (the Port, the ethdev data,
+// the queues and their counters and rings) and the queue-level entry points an lcore
+// polling the queue uses. Everything that creates or destroys verbs objects, or needs a
+// file descriptor of the primary's (RX interrupts), stays with the primary: ethdev then
+// answers -ENOTSUP.
 constexpr eth_dev_ops make_secondary_ops()
 {
     eth_dev_ops ops{};
@@ -287,6 +299,20 @@ constexpr eth_dev_ops make_secondary_ops()
     ops.link_update = secondary_link_update;
     ops.stats_get = unless_closed<stats_get, rte_eth_stats *>;
     ops.stats_reset = unless_closed<stats_reset>;
+    ops.xstats_get = unless_closed<xstats_get, rte_eth_xstat *, unsigned>;
+    ops.xstats_get_names = unless_closed<xstats_get_names, rte_eth_xstat_name *, unsigned>;
+    ops.xstats_get_by_id = unless_closed<xstats_get_by_id, const uint64_t *, uint64_t *, unsigned>;
+    ops.xstats_get_names_by_id =
+        unless_closed<xstats_get_names_by_id, const uint64_t *, rte_eth_xstat_name *, unsigned>;
+    ops.xstats_reset = unless_closed<stats_reset>;
+    ops.rxq_info_get = unless_closed_void<rxq_info_get, uint16_t, rte_eth_rxq_info *>;
+    ops.txq_info_get = unless_closed_void<txq_info_get, uint16_t, rte_eth_txq_info *>;
+    ops.rx_burst_mode_get = unless_closed<rx_burst_mode_get, uint16_t, rte_eth_burst_mode *>;
+    ops.tx_burst_mode_get = unless_closed<tx_burst_mode_get, uint16_t, rte_eth_burst_mode *>;
+    // Given the queue itself, like the bursts: the lcore sending on it may free its sent
+    // packets, and power management may watch an RX queue's next completion.
+    ops.tx_done_cleanup = tx_done_cleanup;
+    ops.get_monitor_addr = get_monitor_addr;
     ops.rss_hash_conf_get = unless_closed<rss_hash_conf_get, rte_eth_rss_conf *>;
     ops.reta_query = unless_closed<reta_query, rte_eth_rss_reta_entry64 *, uint16_t>;
     return ops;

@@ -489,6 +489,9 @@ int probe_secondary(rte_pci_device *pci_dev, const std::string &bdf)
         eth_dev->rx_pkt_burst = primary_rx_burst(eth_dev->data);
         eth_dev->tx_pkt_burst = primary_tx_burst(eth_dev->data);
         eth_dev->tx_pkt_prepare = tx_prepare;
+        eth_dev->rx_queue_count = rx_queue_count;
+        eth_dev->rx_descriptor_status = rx_descriptor_status;
+        eth_dev->tx_descriptor_status = tx_descriptor_status;
         rte_eth_dev_probing_finish(eth_dev);
         // A stopped port has no rings to poll until the primary starts it.
         if (eth_dev->data->dev_started == 0)

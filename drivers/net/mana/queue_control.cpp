@@ -179,10 +179,11 @@ int Port::tx_queue_stop(uint16_t queue)
 }
 
 // ---- Port: queue information and burst modes -------------------------------------------
+// Secondaries answer these too: the queues as the ethdev data lists them (shared memory).
 
 void Port::rxq_info(uint16_t queue, rte_eth_rxq_info &info) const
 {
-    const RxQueue *rx = rxq(queue);
+    const RxQueue *rx = shared_rxq(queue);
     if (rx == nullptr)
         return;
     const RxQueueConfig &config = rx->config();
@@ -199,7 +200,7 @@ void Port::rxq_info(uint16_t queue, rte_eth_rxq_info &info) const
 
 void Port::txq_info(uint16_t queue, rte_eth_txq_info &info) const
 {
-    const TxQueue *tx = txq(queue);
+    const TxQueue *tx = shared_txq(queue);
     if (tx == nullptr)
         return;
     const TxQueueConfig &config = tx->config();
@@ -213,7 +214,7 @@ void Port::txq_info(uint16_t queue, rte_eth_txq_info &info) const
 
 int Port::rx_burst_mode(uint16_t queue, rte_eth_burst_mode &mode) const
 {
-    const RxQueue *rx = rxq(queue);
+    const RxQueue *rx = shared_rxq(queue);
     if (rx == nullptr)
         return -EINVAL;
     mode.flags = 0;
@@ -225,7 +226,7 @@ int Port::rx_burst_mode(uint16_t queue, rte_eth_burst_mode &mode) const
 
 int Port::tx_burst_mode(uint16_t queue, rte_eth_burst_mode &mode) const
 {
-    const TxQueue *tx = txq(queue);
+    const TxQueue *tx = shared_txq(queue);
     if (tx == nullptr)
         return -EINVAL;
     mode.flags = 0;

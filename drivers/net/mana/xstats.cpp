@@ -3,7 +3,8 @@
 // per configured TX queue, named in DPDK's direction_queue_counter style (rx_q0_packets,
 // tx_q3_mtu_drop_errors). The id of a statistic is its position in that order, so ids stay
 // valid until the port is reconfigured with other queue counts. Values are read from the
-// polling lcores' plain counters without stopping them.
+// polling lcores' plain counters without stopping them, through the ethdev data's queue
+// arrays (shared memory), so secondary processes read them too.
 #include "log.h"
 #include "port.h"
 
@@ -128,10 +129,10 @@ uint64_t Port::xstat_value(uint64_t id) const
     const auto place = place_of(id, rx_queue_count(), tx_queue_count());
     QueueView view{};
     if (place->rx) {
-        if (const RxQueue *queue = rxq(place->queue))
+        if (const RxQueue *queue = shared_rxq(place->queue))
             view = {queue->counters(), queue->event_counters()};
     } else {
-        if (const TxQueue *queue = txq(place->queue))
+        if (const TxQueue *queue = shared_txq(place->queue))
             view = {queue->counters(), queue->event_counters()};
     }
     return place->field->value(view);
