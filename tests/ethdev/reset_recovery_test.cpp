@@ -5,6 +5,7 @@
 // must report RTE_ETH_EVENT_ERR_RECOVERING then RECOVERY_SUCCESS (or RECOVERY_FAILED),
 // keep the configuration, lose no mbuf and no verbs object, and carry traffic again.
 #include "ethdev_harness.h"
+#include "event_log.h"
 #include "traffic_worker.h"
 
 #include <rte_cycles.h>
@@ -30,61 +31,6 @@ constexpr rte_eth_event_type kRecoveryEvents[] = {
     RTE_ETH_EVENT_RECOVERY_SUCCESS,
     RTE_ETH_EVENT_RECOVERY_FAILED,
     RTE_ETH_EVENT_INTR_RMV,
-};
-
-// Events as the interrupt thread delivers them.
-class EventLog
-{
-  public:
-    static int record(uint16_t port, rte_eth_event_type type, void *arg, void *)
-    {
-        auto *log = static_cast<EventLog *>(arg);
-        const std::lock_guard guard(log->mutex_);
-        log->events_.emplace_back(port, type);
-        return 0;
-    }
-
-    std::vector<rte_eth_event_type> of(uint16_t port)
-    {
-        const std::lock_guard guard(mutex_);
-        std::vector<rte_eth_event_type> out;
-        for (const auto &[p, type] : events_)
-            if (p == port)
-                out.push_back(type);
-        return out;
-    }
-
-    std::size_t count(uint16_t port, rte_eth_event_type type)
-    {
-        const auto events = of(port);
-        return static_cast<std::size_t>(std::count(events.begin(), events.end(), type));
-    }
-
-    // Waits until every port has had `type` `times` times.
-    bool wait_for(std::initializer_list<uint16_t> ports, rte_eth_event_type type,
-                  std::size_t times = 1, std::chrono::milliseconds limit = std::chrono::seconds(10))
-    {
-        const auto end = std::chrono::steady_clock::now() + limit;
-        while (std::chrono::steady_clock::now() < end) {
-            bool all = true;
-            for (const uint16_t port : ports)
-                all &= count(port, type) >= times;
-            if (all)
-                return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        }
-        return false;
-    }
-
-    void clear()
-    {
-        const std::lock_guard guard(mutex_);
-        events_.clear();
-    }
-
-  private:
-    std::mutex mutex_;
-    std::vector<std::pair<uint16_t, rte_eth_event_type>> events_;
 };
 
 class Recovery : public EthdevTest

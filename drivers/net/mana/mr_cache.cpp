@@ -39,7 +39,7 @@ class WriteLock
 RemoteMrLookup remote_mr_lookup = nullptr;
 
 MrTable::MrTable(MrRegistrar &registrar, std::size_t capacity)
-    : registrar_(registrar), capacity_(capacity)
+    : registrar_(&registrar), capacity_(capacity)
 {
     rte_rwlock_init(&lock_);
     entries_.reserve(capacity);
@@ -54,10 +54,27 @@ void MrTable::clear()
 {
     WriteLock guard(lock_);
     for (const MrRegistration &entry : entries_)
-        registrar_.release(entry);
+        registrar_->release(entry);
     entries_.clear();
     longest_ = 0;
     generation_.fetch_add(1, std::memory_order_release);
+}
+
+void MrTable::detach_registrar()
+{
+    WriteLock guard(lock_);
+    for (const MrRegistration &entry : entries_)
+        registrar_->release(entry);
+    entries_.clear();
+    longest_ = 0;
+    registrar_ = nullptr;
+    generation_.fetch_add(1, std::memory_order_release);
+}
+
+void MrTable::attach_registrar(MrRegistrar &registrar)
+{
+    WriteLock guard(lock_);
+    registrar_ = &registrar;
 }
 
 std::size_t MrTable::remove_overlapping(uintptr_t start, uintptr_t end)
@@ -66,7 +83,7 @@ std::size_t MrTable::remove_overlapping(uintptr_t start, uintptr_t end)
     const auto removed = std::erase_if(entries_, [&](const MrRegistration &e) {
         if (e.range.start >= end || e.range.end <= start)
             return false;
-        registrar_.release(e);
+        registrar_->release(e);
         return true;
     });
     if (removed != 0)
@@ -106,11 +123,13 @@ std::optional<MrRange> MrTable::find(uintptr_t addr, std::size_t len)
 
 int MrTable::insert_locked(uintptr_t start, uintptr_t end, MrRange *out)
 {
+    if (registrar_ == nullptr)
+        return -ENODEV; // between a service reset and the rebuild
     if (entries_.size() >= capacity_) {
         ++full_misses_;
         return -ENOSPC;
     }
-    auto registration = registrar_.register_range(start, end);
+    auto registration = registrar_->register_range(start, end);
     if (!registration)
         return errno != 0 ? -errno : -EIO;
     const auto at =
@@ -127,14 +146,20 @@ std::optional<MrRange> MrTable::find_or_register(uintptr_t addr, std::size_t len
 {
     if (auto hit = find(addr, len))
         return hit;
-    const auto [start, end] = registrar_.covering_range(addr, len);
     WriteLock guard(lock_);
     // Another lcore may have registered it between the two locks.
     if (auto hit = find_locked(addr, len))
         return hit;
-    MrRange range;
-    if (insert_locked(start, end, &range) != 0)
+    if (registrar_ == nullptr) {
+        errno = ENODEV;
         return std::nullopt;
+    }
+    const auto [start, end] = registrar_->covering_range(addr, len);
+    MrRange range;
+    if (const int ret = insert_locked(start, end, &range); ret != 0) {
+        errno = -ret;
+        return std::nullopt;
+    }
     if (!range.contains(addr, len))
         return std::nullopt;
     return range;

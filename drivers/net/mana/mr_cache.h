@@ -86,11 +86,19 @@ class MrTable
     // Releases every registration (port close).
     void clear();
 
+    // Service reset: releases every registration and stops registering (a miss then
+    // fails with ENODEV) until attach_registrar() names the registrar of the new
+    // protection domain. Both take the write lock, so a registration running on another
+    // thread (a secondary's request, a mempool event) is over before the old registrar
+    // and its PD go, and none starts on a destroyed PD.
+    void detach_registrar();
+    void attach_registrar(MrRegistrar &registrar);
+
   private:
     std::optional<MrRange> find_locked(uintptr_t addr, std::size_t len) const;
     int insert_locked(uintptr_t start, uintptr_t end, MrRange *out);
 
-    MrRegistrar &registrar_;
+    MrRegistrar *registrar_; // null while detached (entries_ is empty then)
     std::size_t capacity_;
     rte_rwlock_t lock_;
     std::vector<MrRegistration> entries_; // sorted by range.start

@@ -174,7 +174,8 @@ int Port::create_domains(bool log_errors)
         pd_.reset();
         return -error;
     }
-    // The table (if any) keeps its address, so queues' references to it stay valid.
+    // After a reset the table (which queues refer to) stays, detached from the old
+    // registrar until rebuild_after_recovery attaches this one.
     registrar_.emplace(pd_.get());
     return 0;
 }
@@ -594,8 +595,12 @@ void Port::release_for_recovery()
                 queue->abandon_in_flight();
         destroy_queue_objects();
     }
+    // Under the table's lock (a secondary's registration may be running on the IPC
+    // thread): no entry and no registrar refer to the PD any more. Queues' caches flush
+    // on their next lookup.
     if (mr_table_)
-        mr_table_->clear(); // and queues' caches flush on their next lookup
+        mr_table_->detach_registrar();
+    registrar_.reset();
     parent_domain_.reset();
     pd_.reset();
 }
@@ -603,6 +608,8 @@ void Port::release_for_recovery()
 int Port::rebuild_after_recovery()
 {
     int ret = create_domains(false);
+    if (ret == 0 && mr_table_)
+        mr_table_->attach_registrar(*registrar_);
     for (uint16_t i = 0; i < rx_queue_count() && ret == 0; ++i)
         if (RxQueue *queue = rxq(i))
             ret = register_mempool(*mr_table_, queue->config().pool);
@@ -648,7 +655,7 @@ int Port::rx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
                      "frame at MTU %u; longer frames are dropped as truncated (enable "
                      "RTE_ETH_RX_OFFLOAD_SCATTER to receive them as mbuf chains)",
                      port_id_, queue, buffer, pool->name, data_->mtu);
-    rx_queue_release(queue);
+    rx_queue_release_locked(queue);
     RxQueueConfig config{
         .port_id = port_id_,
         .queue_id = queue,
@@ -684,7 +691,7 @@ int Port::tx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
                          const rte_eth_txconf &conf)
 {
     const std::lock_guard guard(device_->mutex);
-    tx_queue_release(queue);
+    tx_queue_release_locked(queue);
     const uint64_t offloads = data_->dev_conf.txmode.offloads | conf.offloads;
     TxQueueConfig config{
         .port_id = port_id_,
@@ -723,7 +730,21 @@ int Port::tx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
     return 0;
 }
 
+// ethdev releases queues when they are set up again, at reconfiguration and at close;
+// the device mutex keeps a recovery step from rebuilding a queue being freed.
 void Port::rx_queue_release(uint16_t queue)
+{
+    const std::lock_guard guard(device_->mutex);
+    rx_queue_release_locked(queue);
+}
+
+void Port::tx_queue_release(uint16_t queue)
+{
+    const std::lock_guard guard(device_->mutex);
+    tx_queue_release_locked(queue);
+}
+
+void Port::rx_queue_release_locked(uint16_t queue)
 {
     if (queue < rxqs_.size())
         rxqs_[queue].reset();
@@ -731,7 +752,7 @@ void Port::rx_queue_release(uint16_t queue)
         data_->rx_queues[queue] = nullptr;
 }
 
-void Port::tx_queue_release(uint16_t queue)
+void Port::tx_queue_release_locked(uint16_t queue)
 {
     if (queue < txqs_.size())
         txqs_[queue].reset();

@@ -198,6 +198,10 @@ class Port
     void destroy_queue_objects();
     QueueVerbs queue_verbs();
     int check_rx_queues_for_mtu(uint16_t mtu, bool apply);
+    // Per-queue start/stop while the device is away (queue_control.cpp), mutex held.
+    int record_queue_state_while_away(uint8_t &state, bool start, const char *kind, uint16_t queue);
+    void rx_queue_release_locked(uint16_t queue);
+    void tx_queue_release_locked(uint16_t queue);
     int create_rss();
     void destroy_rss();
     // Recreates the RSS QP with the current key, types and RETA if the port runs.

@@ -103,11 +103,13 @@ int RxQueue::monitor_condition(rte_power_monitor_cond &condition) const
 // ---- TX queue queries ------------------------------------------------------------------
 
 // Offset 0 is the slot the next packet goes to; the slots still held by packets in
-// flight come last, after the free ones.
+// flight come last, after the free ones. Both queries reap like a burst, so they enter
+// the burst gate like one: a stop or a reset waits for them before the rings go.
 int TxQueue::descriptor_status(uint16_t offset)
 {
     if (offset >= config_.descriptors)
         return -EINVAL;
+    const BurstSection section(burst_gate_);
     if (!running() || process_ports[config_.port_id].stop_bursts->load(std::memory_order_relaxed))
         return RTE_ETH_TX_DESC_UNAVAIL;
     reap();
@@ -117,18 +119,48 @@ int TxQueue::descriptor_status(uint16_t offset)
 
 int TxQueue::done_cleanup(uint32_t limit)
 {
+    const BurstSection section(burst_gate_);
     if (!running() || process_ports[config_.port_id].stop_bursts->load(std::memory_order_relaxed))
         return 0;
     return static_cast<int>(reap(limit == 0 ? UINT32_MAX : limit));
 }
 
 // ---- Port: per-queue start and stop ------------------------------------------------------
+// Under the device mutex, like every other control operation: a recovery step (interrupt
+// thread) destroys and recreates every queue's verbs objects under it, and restarts the
+// queues whose state says started. While the device is away (between the fatal error
+// and RECOVERY_SUCCESS, or for good after a removal) the queues have no usable verbs
+// objects: start and stop then only record the state, which a recovery applies when it
+// rebuilds the port. After a failed recovery nothing will run again: start fails.
+
+// 1 when the device is there and the caller goes on; otherwise the caller's result: 0
+// when the change was recorded, -ENODEV for a start after a failed recovery.
+int Port::record_queue_state_while_away(uint8_t &state, bool start, const char *kind,
+                                        uint16_t queue)
+{
+    if (!device_->dead.load(std::memory_order_acquire))
+        return 1;
+    if (start && device_->recovery == RecoveryPhase::failed) {
+        MANA_DRV_LOG(ERR,
+                     "port %u %s queue %u: cannot start, the device did not come back from a "
+                     "service reset; close the port",
+                     port_id_, kind, queue);
+        return -ENODEV;
+    }
+    state = start ? RTE_ETH_QUEUE_STATE_STARTED : RTE_ETH_QUEUE_STATE_STOPPED;
+    return 0;
+}
 
 int Port::rx_queue_start(uint16_t queue)
 {
+    const std::lock_guard guard(device_->mutex);
     RxQueue *rx = rxq(queue);
     if (rx == nullptr || !started_)
         return -EINVAL; // ethdev checks both; kept for direct callers
+    if (const int away =
+            record_queue_state_while_away(data_->rx_queue_state[queue], true, "RX", queue);
+        away <= 0)
+        return away;
     const int ret = rx->running() ? 0 : rx->post_all();
     if (ret == 0)
         data_->rx_queue_state[queue] = RTE_ETH_QUEUE_STATE_STARTED;
@@ -137,9 +169,14 @@ int Port::rx_queue_start(uint16_t queue)
 
 int Port::rx_queue_stop(uint16_t queue)
 {
+    const std::lock_guard guard(device_->mutex);
     RxQueue *rx = rxq(queue);
     if (rx == nullptr || !started_)
         return -EINVAL;
+    if (const int away =
+            record_queue_state_while_away(data_->rx_queue_state[queue], false, "RX", queue);
+        away <= 0)
+        return away;
     // The WQ is in the RSS table: the table goes first, and comes back naming a new, empty
     // WQ for this queue. Buffers go back to the pool once the device can no longer write
     // them (its WQ is destroyed).
@@ -159,9 +196,14 @@ int Port::rx_queue_stop(uint16_t queue)
 
 int Port::tx_queue_start(uint16_t queue)
 {
+    const std::lock_guard guard(device_->mutex);
     TxQueue *tx = txq(queue);
     if (tx == nullptr || !started_)
         return -EINVAL;
+    if (const int away =
+            record_queue_state_while_away(data_->tx_queue_state[queue], true, "TX", queue);
+        away <= 0)
+        return away;
     const int ret = tx->running() ? 0 : tx->start(queue_verbs());
     if (ret == 0)
         data_->tx_queue_state[queue] = RTE_ETH_QUEUE_STATE_STARTED;
@@ -170,9 +212,14 @@ int Port::tx_queue_start(uint16_t queue)
 
 int Port::tx_queue_stop(uint16_t queue)
 {
+    const std::lock_guard guard(device_->mutex);
     TxQueue *tx = txq(queue);
     if (tx == nullptr || !started_)
         return -EINVAL;
+    if (const int away =
+            record_queue_state_while_away(data_->tx_queue_state[queue], false, "TX", queue);
+        away <= 0)
+        return away;
     tx->stop(); // frees the packets still in flight once the device is done with the QP
     data_->tx_queue_state[queue] = RTE_ETH_QUEUE_STATE_STOPPED;
     return 0;

@@ -221,5 +221,65 @@ TEST(MrTable, ManyThreadsRegisterEachRangeOnce)
         EXPECT_EQ(keys[t], keys[0]);
 }
 
+// A service reset: the table lets go of every registration of the old PD, refuses new
+// ones until the registrar of the new PD is attached, then registers through that one.
+TEST(MrTable, DetachedTableReleasesEverythingAndRegistersOnlyAfterAttach)
+{
+    FakeRegistrar old_pd;
+    MrTable table(old_pd, 8);
+    MrQueueCache cache(&table);
+    ASSERT_EQ(table.register_exact(0x10000, 0x20000), 0);
+    ASSERT_TRUE(cache.lkey(0x10100, 64));
+    table.detach_registrar();
+    EXPECT_EQ(old_pd.live(), 0U);
+    EXPECT_EQ(table.size(), 0U);
+    // The queue's cache forgets the old key; nothing can be registered meanwhile.
+    EXPECT_FALSE(cache.lkey(0x10100, 64));
+    errno = 0;
+    EXPECT_FALSE(table.find_or_register(0x10100, 64));
+    EXPECT_EQ(errno, ENODEV);
+    EXPECT_EQ(table.register_exact(0x10000, 0x20000), -ENODEV);
+    EXPECT_EQ(old_pd.registrations(), 1);
+
+    FakeRegistrar new_pd;
+    table.attach_registrar(new_pd);
+    EXPECT_EQ(table.register_exact(0x10000, 0x20000), 0);
+    EXPECT_EQ(cache.lkey(0x10100, 64), 100U); // the new registrar's first key
+    EXPECT_EQ(new_pd.live(), 1U);
+    EXPECT_EQ(old_pd.live(), 0U);
+    table.clear();
+    EXPECT_EQ(new_pd.live(), 0U);
+}
+
+// Registrations from other threads while the table is detached and attached again
+// (what a secondary's request on the IPC thread meets during a reset): each either
+// succeeds through the registrar attached at that moment or fails cleanly, and every
+// registration is released by the registrar that made it.
+TEST(MrTable, RegistrationsRacingDetachAndAttachStayBalanced)
+{
+    FakeRegistrar first;
+    FakeRegistrar second;
+    MrTable table(first, 64);
+    std::atomic<bool> stop{false};
+    std::atomic<int> failures{0};
+    std::thread registering([&] {
+        for (uintptr_t i = 0; !stop.load(); i = (i + 1) % 32) {
+            errno = 0;
+            if (!table.find_or_register(0x100000 + i * kPage, 64) && errno != ENODEV)
+                ++failures;
+        }
+    });
+    for (int round = 0; round < 200; ++round) {
+        table.detach_registrar();
+        table.attach_registrar(round % 2 == 0 ? second : first);
+    }
+    stop = true;
+    registering.join();
+    table.clear();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ(first.live(), 0U);
+    EXPECT_EQ(second.live(), 0U);
+}
+
 } // namespace
 } // namespace mana
