@@ -14,10 +14,13 @@
 #include <rte_memory.h>
 #include <rte_string_fns.h>
 
+#include <rte_alarm.h>
+
 #include <cerrno>
 #include <cinttypes>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <sys/mman.h>
 #include <type_traits>
@@ -43,6 +46,8 @@ enum class Op : uint32_t {
     register_memory, // secondary -> primary: the MR covering [addr, addr + len)
     halt,            // primary -> secondaries: stop bursting on port_id
     resume,          // primary -> secondaries: port_id runs again
+    event,           // primary -> secondaries: deliver `event` on port_id
+    remap,           // primary -> secondaries: the function's new command fd (attached)
 };
 
 struct Request {
@@ -51,6 +56,7 @@ struct Request {
     char bdf[PCI_PRI_STR_SIZE];
     uint64_t addr;
     uint64_t len;
+    int32_t event; // rte_eth_event_type
 };
 
 struct Reply {
@@ -107,10 +113,14 @@ Reply answer_attach(const Request &request, rte_mp_msg &out)
         const Port &port = Port::of(dev);
         if (reply.ib_port_count < kMaxPortsPerFunction)
             reply.ib_ports[reply.ib_port_count++] = static_cast<uint8_t>(port.ib_port());
-        fd = port.command_fd();
+        if (fd < 0)
+            fd = port.dup_command_fd();
     }
     if (reply.ib_port_count == 0 || fd < 0) {
-        reply.result = -ENODEV;
+        if (fd >= 0)
+            close(fd);
+        // No context while a service reset has the device closed.
+        reply.result = reply.ib_port_count == 0 ? -ENODEV : -EAGAIN;
         return reply;
     }
     out.num_fds = 1;
@@ -174,32 +184,62 @@ int on_secondary_request(const rte_mp_msg *msg, const void *peer_name)
         }
     }
     std::memcpy(out.param, &reply, sizeof(reply));
-    return rte_mp_reply(&out, static_cast<const char *>(peer_name));
+    const int ret = rte_mp_reply(&out, static_cast<const char *>(peer_name));
+    // The duplicate of the command fd went with the reply (SCM_RIGHTS makes its own).
+    for (int i = 0; i < out.num_fds; ++i)
+        close(out.fds[i]);
+    return ret;
 }
 
-void tell_secondaries(Op op, uint16_t port_id)
+const char *what_secondaries_do(Op op)
+{
+    switch (op) {
+    case Op::halt:
+        return "stop bursts";
+    case Op::resume:
+        return "resume bursts";
+    case Op::event:
+        return "deliver an event";
+    case Op::remap:
+        return "map the new doorbell page";
+    default:
+        return "act";
+    }
+}
+
+// One request to every secondary, waiting for their replies; `fd` (if not -1) goes with it.
+void tell_secondaries(const Request &request, int fd = -1)
 {
     if (rte_eal_process_type() != RTE_PROC_PRIMARY)
         return;
-    Request request{};
-    request.op = op;
-    request.port_id = port_id;
     rte_mp_msg msg = make_message(&request, sizeof(request));
+    if (fd >= 0) {
+        msg.num_fds = 1;
+        msg.fds[0] = fd;
+    }
     struct rte_mp_reply replies {
     };
     timespec timeout = reply_timeout();
     if (rte_mp_request_sync(&msg, &replies, &timeout) != 0) {
-        MANA_DRV_LOG(WARNING, "port %u: cannot tell secondary processes to %s bursts: %s", port_id,
-                     op == Op::halt ? "stop" : "resume", rte_strerror(rte_errno));
+        MANA_DRV_LOG(WARNING, "port %u: cannot tell secondary processes to %s: %s", request.port_id,
+                     what_secondaries_do(request.op), rte_strerror(rte_errno));
         return;
     }
     if (replies.nb_received < replies.nb_sent)
         MANA_DRV_LOG(WARNING,
                      "port %u: %d of %d secondary processes did not confirm that they %s "
-                     "bursts (no net_mana in them, or hung)",
-                     port_id, replies.nb_sent - replies.nb_received, replies.nb_sent,
-                     op == Op::halt ? "stopped" : "resumed");
+                     "(no net_mana in them, or hung)",
+                     request.port_id, replies.nb_sent - replies.nb_received, replies.nb_sent,
+                     what_secondaries_do(request.op));
     std::free(replies.msgs);
+}
+
+void tell_secondaries(Op op, uint16_t port_id)
+{
+    Request request{};
+    request.op = op;
+    request.port_id = port_id;
+    tell_secondaries(request);
 }
 
 // ---- secondary side ----
@@ -233,6 +273,25 @@ uint16_t halted_tx_burst(void *, rte_mbuf **, uint16_t)
 
 void *no_queues[RTE_MAX_QUEUES_PER_PORT];
 
+// This process's stop flag of each port (ProcessPort::stop_bursts points here): bursts
+// read it after entering the queue's burst gate, so once it is set and every burst that
+// entered before has left, none runs on the port's queues.
+std::array<std::atomic<bool>, RTE_MAX_ETHPORTS> halted_here{};
+
+// Waits until the bursts of this process that entered the port's queues before the stop
+// flag was set have left (a burst waiting on the primary for a memory registration holds
+// this up to the IPC timeout).
+void wait_for_bursts_here(const rte_eth_dev_data &data)
+{
+    fence_all_threads();
+    for (uint16_t i = 0; data.rx_queues != nullptr && i < data.nb_rx_queues; ++i)
+        if (const auto *queue = static_cast<const RxQueue *>(data.rx_queues[i]))
+            queue->burst_gate().wait_for_exit();
+    for (uint16_t i = 0; data.tx_queues != nullptr && i < data.nb_tx_queues; ++i)
+        if (const auto *queue = static_cast<const TxQueue *>(data.tx_queues[i]))
+            queue->burst_gate().wait_for_exit();
+}
+
 // One pointer of the fast-path entry, stored whole (an lcore may be reading it).
 template <typename T>
 void publish(T &field, std::type_identity_t<T> value)
@@ -240,9 +299,11 @@ void publish(T &field, std::type_identity_t<T> value)
     __atomic_store_n(&field, value, __ATOMIC_RELEASE);
 }
 
-// Bursts on the port return 0 without touching shared memory.
+// Bursts on the port return 0 without touching shared memory, and none still runs.
 void halt_fast_path(uint16_t port_id)
 {
+    halted_here[port_id].store(true, std::memory_order_seq_cst);
+    wait_for_bursts_here(*rte_eth_devices[port_id].data);
     struct rte_eth_fp_ops &ops = rte_eth_fp_ops[port_id];
     publish(ops.rx_pkt_burst, halted_rx_burst);
     publish(ops.tx_pkt_burst, halted_tx_burst);
@@ -294,28 +355,114 @@ void resume_fast_path(uint16_t port_id)
     publish(ops.tx_pkt_prepare, dev.tx_pkt_prepare);
     publish(ops.tx_pkt_burst, dev.tx_pkt_burst);
     publish(ops.rx_pkt_burst, dev.rx_pkt_burst);
+    halted_here[port_id].store(false, std::memory_order_release);
+}
+
+// Events the primary forwarded, delivered to this process's callbacks on its interrupt
+// thread (as the primary delivers its own), not on the IPC thread: a callback may well
+// call into DPDK IPC (hot-unplug, for one), which would deadlock the IPC thread.
+std::mutex pending_mutex;
+std::deque<std::pair<uint16_t, rte_eth_event_type>> pending_events;
+
+void deliver_pending_events(void *)
+{
+    for (;;) {
+        std::pair<uint16_t, rte_eth_event_type> next;
+        {
+            std::lock_guard guard(pending_mutex);
+            if (pending_events.empty())
+                return;
+            next = pending_events.front();
+            pending_events.pop_front();
+        }
+        if (process_ports[next.first].doorbell_page != nullptr)
+            rte_eth_dev_callback_process(&rte_eth_devices[next.first], next.second, nullptr);
+    }
+}
+
+// The device is gone (removed), going (service reset) or will not come back: bursts stop
+// here before the application hears of it, as in the primary.
+bool stops_bursts(rte_eth_event_type event)
+{
+    return event == RTE_ETH_EVENT_INTR_RMV || event == RTE_ETH_EVENT_ERR_RECOVERING ||
+           event == RTE_ETH_EVENT_RECOVERY_FAILED;
+}
+
+int32_t forward_event(const Request &request)
+{
+    const auto event = static_cast<rte_eth_event_type>(request.event);
+    if (request.event < 0 || request.event >= RTE_ETH_EVENT_MAX)
+        return -EINVAL;
+    if (stops_bursts(event))
+        halt_fast_path(request.port_id);
+    {
+        std::lock_guard guard(pending_mutex);
+        pending_events.emplace_back(request.port_id, event);
+    }
+    const int ret = rte_eal_alarm_set(1, deliver_pending_events, nullptr);
+    if (ret != 0)
+        MANA_DRV_LOG(ERR, "port %u: cannot deliver event %d in this secondary process: %s",
+                     request.port_id, request.event, strerror(-ret));
+    return ret;
+}
+
+// After a service reset the function's doorbells are those of the primary's new context:
+// its page replaces the old one for every port of the function (halted meanwhile).
+int32_t remap_doorbells(const Request &request, int fd)
+{
+    const std::string bdf(request.bdf, strnlen(request.bdf, sizeof(request.bdf)));
+    const auto bytes = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    std::lock_guard guard(attached_mutex);
+    for (AttachedFunction &function : attached) {
+        if (function.bdf != bdf)
+            continue;
+        void *page = mmap(nullptr, bytes, PROT_WRITE, MAP_SHARED, fd, 0);
+        if (page == MAP_FAILED) {
+            const int error = errno;
+            MANA_DRV_LOG(ERR,
+                         "%s: cannot map the doorbell page of the primary's recovered device: "
+                         "%s; this process's bursts on its ports stay stopped",
+                         bdf.c_str(), strerror(error));
+            return -error;
+        }
+        for (ProcessPort &local : process_ports)
+            if (local.doorbell_page == function.doorbell_page)
+                local.doorbell_page = page;
+        munmap(function.doorbell_page, function.bytes);
+        function.doorbell_page = page;
+        function.bytes = bytes;
+        return 0;
+    }
+    return 0; // a function this process has not attached
 }
 
 int on_primary_request(const rte_mp_msg *msg, const void *peer_name)
 {
     Request request{};
     Reply reply{};
+    const int fd = msg->num_fds > 0 ? msg->fds[0] : -1;
     if (msg->len_param != static_cast<int>(sizeof(request))) {
         reply.result = -EINVAL;
     } else {
         std::memcpy(&request, msg->param, sizeof(request));
-        const bool known = (request.op == Op::halt || request.op == Op::resume) &&
-                           request.port_id < RTE_MAX_ETHPORTS;
-        if (!known)
+        const bool per_port =
+            request.op == Op::halt || request.op == Op::resume || request.op == Op::event;
+        if (request.op == Op::remap)
+            reply.result = fd >= 0 ? remap_doorbells(request, fd) : -EINVAL;
+        else if (!per_port || request.port_id >= RTE_MAX_ETHPORTS)
             reply.result = -EINVAL;
         // Ports this process has not attached are none of its business.
         else if (process_ports[request.port_id].doorbell_page == nullptr)
             reply.result = 0;
         else if (request.op == Op::halt)
             halt_fast_path(request.port_id);
-        else
+        else if (request.op == Op::resume)
             resume_fast_path(request.port_id);
+        else
+            reply.result = forward_event(request);
     }
+    for (int i = 0; i < msg->num_fds; ++i)
+        close(msg->fds[i]);
     rte_mp_msg out = make_message(&reply, sizeof(reply));
     return rte_mp_reply(&out, static_cast<const char *>(peer_name));
 }
@@ -426,6 +573,24 @@ void resume_secondaries(uint16_t port_id)
     tell_secondaries(Op::resume, port_id);
 }
 
+void forward_event_to_secondaries(uint16_t port_id, rte_eth_event_type event)
+{
+    Request request{};
+    request.op = Op::event;
+    request.port_id = port_id;
+    request.event = event;
+    tell_secondaries(request);
+}
+
+void remap_secondaries(const std::string &bdf, int command_fd)
+{
+    Request request{};
+    request.op = Op::remap;
+    request.port_id = RTE_MAX_ETHPORTS;
+    rte_strlcpy(request.bdf, bdf.c_str(), sizeof(request.bdf));
+    tell_secondaries(request, command_fd);
+}
+
 int probe_secondary(rte_pci_device *pci_dev, const std::string &bdf)
 {
     int ret = register_action(on_primary_request);
@@ -484,6 +649,7 @@ int probe_secondary(rte_pci_device *pci_dev, const std::string &bdf)
                     ++function.ports;
         }
         process_ports[eth_dev->data->port_id].doorbell_page = page;
+        process_ports[eth_dev->data->port_id].stop_bursts = &halted_here[eth_dev->data->port_id];
         eth_dev->device = &pci_dev->device;
         eth_dev->dev_ops = &secondary_port_ops();
         eth_dev->rx_pkt_burst = primary_rx_burst(eth_dev->data);
@@ -516,6 +682,7 @@ int close_secondary_port(rte_eth_dev *dev)
     if (local.doorbell_page == nullptr)
         return 0;
     local.doorbell_page = nullptr;
+    local.stop_bursts = &kDeviceAlive;
     if (dev->device != nullptr)
         release_function(dev->device->name);
     return 0;

@@ -30,6 +30,15 @@ void serve_secondaries();
 void halt_secondaries(uint16_t port_id);
 void resume_secondaries(uint16_t port_id);
 
+// Primary: every secondary delivers `event` of the port to its own callbacks (on its
+// interrupt thread). For removal, a service reset starting and a failed recovery, it
+// stops bursting on the port first, as the primary does.
+void forward_event_to_secondaries(uint16_t port_id, rte_eth_event_type event);
+
+// Primary, after a service reset: every secondary maps the doorbell page of the
+// function's new verbs context (its command fd goes along) in place of the old one.
+void remap_secondaries(const std::string &bdf, int command_fd);
+
 // Secondary probe: attaches to the primary's ports of this PCI function. Negative errno.
 int probe_secondary(rte_pci_device *pci_dev, const std::string &bdf);
 

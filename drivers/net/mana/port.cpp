@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
+#include <fcntl.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -111,6 +112,8 @@ int Device::attach(ibv_device *device, bool log_errors)
         return set < 0 ? set : -set;
     }
     events = watch_async_events(context.get(), bdf, [this] { on_fatal(); });
+    const std::lock_guard guard(command_fd_mutex);
+    command_fd = context->cmd_fd;
     return 0;
 }
 
@@ -206,9 +209,12 @@ int Port::close()
     return 0;
 }
 
-int Port::command_fd() const
+int Port::dup_command_fd() const
 {
-    return device_ ? device_->context->cmd_fd : -1;
+    if (!device_)
+        return -1;
+    const std::lock_guard guard(device_->command_fd_mutex);
+    return device_->command_fd >= 0 ? fcntl(device_->command_fd, F_DUPFD_CLOEXEC, 0) : -1;
 }
 
 uint32_t Port::max_descriptors() const
@@ -587,8 +593,8 @@ void Port::wait_for_bursts() const
 void Port::release_for_recovery()
 {
     if (started_) {
-        // Secondaries map the context's doorbell page and cannot follow it to a new
-        // context: they stay halted (restart them after the recovery).
+        // Secondaries stop polling before the queues go; they map the new context's
+        // doorbell page (remap_secondaries) and resume once the port is rebuilt.
         halt_secondaries(port_id_);
         for (uint16_t i = 0; i < tx_queue_count(); ++i)
             if (TxQueue *queue = txq(i))
@@ -617,6 +623,8 @@ int Port::rebuild_after_recovery()
         ret = start_queues(true);
     if (ret == 0)
         link_update();
+    if (ret == 0 && started_)
+        resume_secondaries(port_id_);
     return ret;
 }
 

@@ -66,6 +66,11 @@ struct Device : std::enable_shared_from_this<Device> {
     manadv_ctx_allocators allocators{};
     // Removed, failed or recovering: bursts stop (set on the interrupt thread).
     std::atomic<bool> dead{false};
+    // The context's command fd for secondaries (-1 while recovery has it closed), under
+    // its own mutex: the IPC thread answering a secondary must never wait for `mutex`,
+    // which is held across IPC round trips to the secondaries.
+    std::mutex command_fd_mutex;
+    int command_fd = -1;
     // How long a service reset may keep the device away; 0 disables recovery.
     std::chrono::milliseconds recovery_timeout{0};
 
@@ -175,9 +180,10 @@ class Port
 
     const std::string &ifname() const { return ifname_; }
     unsigned ib_port() const { return ib_port_; }
-    // Primary only: the verbs context's command fd (a secondary maps its doorbell page
-    // from it) and the memory-region table secondaries register through.
-    int command_fd() const;
+    // Primary only: a duplicate of the verbs context's command fd (a secondary maps its
+    // doorbell page from it; -1 while a service reset has the context closed), and the
+    // memory-region table secondaries register through.
+    int dup_command_fd() const;
     MrTable *memory_regions() { return mr_table_ ? &*mr_table_ : nullptr; }
     uint32_t max_descriptors() const;
     uint32_t max_tx_sges() const;

@@ -88,6 +88,11 @@ class BurstGate
     std::atomic<uint32_t> sequence_{0};
 };
 
+// Makes every thread's earlier stores (a burst's entry mark) visible to this one, and
+// this thread's earlier stores (a stop flag) to the loads every thread of the process
+// makes next (membarrier; recovery.cpp).
+void fence_all_threads();
+
 // Scope of one burst for BurstGate.
 class BurstSection
 {

@@ -20,6 +20,7 @@
 // setup and RSS changes take the device mutex that every step holds, so they are safe
 // at any point (start is refused until the recovery is over).
 #include "log.h"
+#include "mp.h"
 #include "port.h"
 
 #include <bus_pci_driver.h>
@@ -51,8 +52,8 @@ bool membarrier_usable()
     return registered;
 }
 
-// Makes every thread's earlier stores (a burst's entry mark) visible to this one, and
-// this thread's earlier stores (the dead flag) to the loads every thread makes next.
+} // namespace
+
 void fence_all_threads()
 {
     if (membarrier_usable() &&
@@ -61,8 +62,6 @@ void fence_all_threads()
     // Without membarrier (old kernel, seccomp): store buffers drain in far less.
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
-
-} // namespace
 
 Device::~Device()
 {
@@ -84,11 +83,16 @@ bool Device::function_present() const
     return access(function.c_str(), F_OK) == 0;
 }
 
+// Secondaries first: a removal or a reset stops their bursts too, before the application
+// of any process hears of it (and may close the port from its callback).
 void Device::notify(const std::vector<uint16_t> &targets, rte_eth_event_type event) const
 {
-    for (const uint16_t port : targets)
-        if (rte_eth_dev_is_valid_port(port))
-            rte_eth_dev_callback_process(&rte_eth_devices[port], event, nullptr);
+    for (const uint16_t port : targets) {
+        if (!rte_eth_dev_is_valid_port(port))
+            continue;
+        forward_event_to_secondaries(port, event);
+        rte_eth_dev_callback_process(&rte_eth_devices[port], event, nullptr);
+    }
 }
 
 void Device::on_fatal()
@@ -127,6 +131,9 @@ void Device::on_fatal()
                      "%s: the device reported a fatal error (service reset?); its ports stop "
                      "working: stop, close and probe the device again",
                      bdf.c_str());
+        // No event to report, but the secondaries' bursts stop as the primary's have.
+        for (const uint16_t port : targets)
+            halt_secondaries(port);
         if (was_recovering)
             notify(targets, RTE_ETH_EVENT_RECOVERY_FAILED);
         return;
@@ -158,6 +165,10 @@ void Device::release_locked()
         if (Port *port = port_of(port_id))
             port->release_for_recovery();
     events.reset();
+    {
+        const std::lock_guard guard(command_fd_mutex);
+        command_fd = -1;
+    }
     context.reset();
 }
 
@@ -168,6 +179,10 @@ int Device::reopen_locked()
     if (device == nullptr)
         return -ENODEV;
     int ret = attach(device, false);
+    // Secondaries ring the new context's doorbells from now on (their bursts are halted
+    // until each started port is rebuilt and resumes them).
+    if (ret == 0)
+        remap_secondaries(bdf, context->cmd_fd);
     for (auto it = ports.begin(); it != ports.end() && ret == 0; ++it)
         if (Port *port = port_of(*it))
             ret = port->rebuild_after_recovery();
