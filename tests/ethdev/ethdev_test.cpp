@@ -1111,6 +1111,47 @@ std::array<LcoreTraffic, 2> two_queues_for(uint16_t tx_port, uint16_t rx_port,
     };
 }
 
+// What the two lcores of two_queues_for came to, and what the device and the ports
+// counted meanwhile.
+struct TrafficTotals {
+    uint64_t sent = 0;     // taken by tx_burst
+    uint64_t received = 0; // returned by rx_burst, on the lcores or in the drain
+    mana_emu_counters_t device{};
+    rte_eth_stats tx{};
+    rte_eth_stats rx{};
+};
+
+// Once the lcores have stopped: lets the device finish and drains both RX queues, then
+// expects every packet to be accounted for. The device sent every packet tx_burst took
+// and received, or dropped (for want of a buffer, or while the RSS object was rebuilt),
+// every one it sent; both lcores received some; the ports counted the same, without
+// errors.
+TrafficTotals expect_every_packet_accounted(uint16_t tx_port, uint16_t rx_port,
+                                            const std::array<LcoreTraffic, 2> &work)
+{
+    const auto drained = drain_after_traffic(tx_port, rx_port, 2);
+    TrafficTotals totals;
+    totals.sent = work[0].sent + work[1].sent;
+    totals.received = work[0].received + work[1].received + drained[0] + drained[1];
+    EXPECT_EQ(mana_emu_counters(&totals.device), 0);
+    EXPECT_GT(work[0].received, 0U);
+    EXPECT_GT(work[1].received, 0U);
+    EXPECT_EQ(totals.device.tx_frames, totals.sent);
+    EXPECT_EQ(totals.device.rx_frames, totals.received);
+    EXPECT_EQ(totals.device.tx_frames, totals.device.rx_frames + totals.device.rx_drops_no_buffer +
+                                           totals.device.rx_drops_other);
+    // As EthdevTest::stats: reaped first, so that the counters are current.
+    reap_tx(tx_port);
+    reap_tx(rx_port);
+    EXPECT_EQ(rte_eth_stats_get(tx_port, &totals.tx), 0);
+    EXPECT_EQ(rte_eth_stats_get(rx_port, &totals.rx), 0);
+    EXPECT_EQ(totals.tx.opackets, totals.sent);
+    EXPECT_EQ(totals.rx.ipackets, totals.received);
+    EXPECT_EQ(totals.tx.oerrors, 0U);
+    EXPECT_EQ(totals.rx.ierrors, 0U);
+    return totals;
+}
+
 // Run with MANA_EMU_MODE=threaded MANA_TEST_LCORES=0-1.
 TEST_F(EthdevTest, ThreadedTwoLcoresConserveEveryPacket)
 {
@@ -1126,30 +1167,13 @@ TEST_F(EthdevTest, ThreadedTwoLcoresConserveEveryPacket)
     ASSERT_TRUE(lcores.launch(std::span(work).subspan(1)));
     run_lcore_traffic(&work[0]);
     ASSERT_TRUE(lcores.wait());
-    // Let the device finish, then drain both RX queues and reap both TX queues.
-    const auto drained = drain_after_traffic(port0_, port1_, 2);
-    const uint64_t received = work[0].received + work[1].received + drained[0] + drained[1];
-    const uint64_t sent = work[0].sent + work[1].sent;
-    struct mana_emu_counters counters = {};
-    ASSERT_EQ(mana_emu_counters(&counters), 0);
+    const TrafficTotals totals = expect_every_packet_accounted(port0_, port1_, work);
     std::printf("sent %lu (ring full %lu), received %lu, device dropped %lu for want of buffers\n",
-                static_cast<unsigned long>(sent),
+                static_cast<unsigned long>(totals.sent),
                 static_cast<unsigned long>(work[0].tx_refused + work[1].tx_refused),
-                static_cast<unsigned long>(received),
-                static_cast<unsigned long>(counters.rx_drops_no_buffer));
-    EXPECT_GT(sent, 1000U);
-    EXPECT_GT(work[0].received, 0U);
-    EXPECT_GT(work[1].received, 0U);
-    EXPECT_EQ(counters.tx_frames, sent);
-    EXPECT_EQ(counters.rx_frames, received);
-    EXPECT_EQ(counters.tx_frames,
-              counters.rx_frames + counters.rx_drops_no_buffer + counters.rx_drops_other);
-    const auto tx = stats(port0_);
-    const auto rx = stats(port1_);
-    EXPECT_EQ(tx.opackets, sent);
-    EXPECT_EQ(rx.ipackets, received);
-    EXPECT_EQ(tx.oerrors, 0U);
-    EXPECT_EQ(rx.ierrors, 0U);
+                static_cast<unsigned long>(totals.received),
+                static_cast<unsigned long>(totals.device.rx_drops_no_buffer));
+    EXPECT_GT(totals.sent, 1000U);
 }
 
 // Two worker lcores burst on their own queues of the same ports while the main lcore
@@ -1210,34 +1234,16 @@ TEST_F(EthdevTest, ThreadedControlPathRacesTheDataPath)
         rte_delay_us_sleep(200);
     }
     ASSERT_TRUE(lcores.wait());
-
-    // Let the device finish, then drain both RX queues and reap both TX queues.
-    const auto drained = drain_after_traffic(port0_, port1_, 2);
-    const uint64_t received = work[0].received + work[1].received + drained[0] + drained[1];
-    const uint64_t sent = work[0].sent + work[1].sent;
-    struct mana_emu_counters counters = {};
-    ASSERT_EQ(mana_emu_counters(&counters), 0);
+    const TrafficTotals totals = expect_every_packet_accounted(port0_, port1_, work);
     std::printf("%lu control rounds; sent %lu, received %lu, device dropped %lu (no buffer) "
                 "and %lu (RSS object being rebuilt)\n",
-                static_cast<unsigned long>(rounds), static_cast<unsigned long>(sent),
-                static_cast<unsigned long>(received),
-                static_cast<unsigned long>(counters.rx_drops_no_buffer),
-                static_cast<unsigned long>(counters.rx_drops_other));
+                static_cast<unsigned long>(rounds), static_cast<unsigned long>(totals.sent),
+                static_cast<unsigned long>(totals.received),
+                static_cast<unsigned long>(totals.device.rx_drops_no_buffer),
+                static_cast<unsigned long>(totals.device.rx_drops_other));
     EXPECT_GT(rounds, 16U);
-    EXPECT_GT(work[0].received, 0U);
-    EXPECT_GT(work[1].received, 0U);
-    EXPECT_EQ(counters.tx_frames, sent);
-    EXPECT_EQ(counters.rx_frames, received);
-    EXPECT_EQ(counters.tx_frames,
-              counters.rx_frames + counters.rx_drops_no_buffer + counters.rx_drops_other);
-    const auto tx = stats(port0_);
-    const auto rx = stats(port1_);
-    EXPECT_EQ(tx.opackets, sent);
-    EXPECT_GE(tx.opackets, last_opackets);
-    EXPECT_EQ(rx.ipackets, received);
-    EXPECT_GE(rx.ipackets, last_ipackets);
-    EXPECT_EQ(tx.oerrors, 0U);
-    EXPECT_EQ(rx.ierrors, 0U);
+    EXPECT_GE(totals.tx.opackets, last_opackets);
+    EXPECT_GE(totals.rx.ipackets, last_ipackets);
 }
 
 } // namespace
