@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-// Per-queue start and stop raced against service resets: the application stops and
-// starts queues without pause while the device fails and the driver recovers it on the
-// interrupt thread. Start and stop must never fail or crash whatever recovery step they
-// meet (while the device is away they record the state the recovery applies), the
-// recovery must lose no verbs object, fd or mbuf, and the queues must carry traffic at
-// the end. Run threaded (MANA_EMU_MODE=threaded), and under ThreadSanitizer by
-// devtools/sanitize tsan, which reports any access the device mutex does not order.
+// Per-queue start and stop (and RX interrupt arming) raced against service resets: the
+// application stops and starts queues without pause while the device fails and the
+// driver recovers it on the interrupt thread. Start and stop must never fail or crash whatever
+// recovery step they meet (while the device is away they record the state the recovery applies),
+// the recovery must lose no verbs object, fd or mbuf, and the queues must carry traffic at the end.
+// Run threaded (MANA_EMU_MODE=threaded), and under ThreadSanitizer by devtools/sanitize tsan, which
+// reports any access the device mutex does not order.
 #include "ethdev_harness.h"
 #include "event_log.h"
 
@@ -95,6 +95,7 @@ TEST_F(QueueControlDuringReset, ThreadedQueueStartStopRacesRecovery)
     PortConfig config;
     config.rx_queues = kQueues;
     config.tx_queues = kQueues;
+    config.rx_interrupts = true; // arming rings the doorbell of a CQ the recovery recreates
     setup_and_start(port0_, config, pool);
     setup_and_start(port1_, config, pool);
     // Before traffic: memory TX registers on demand is not registered again by a reset.
@@ -125,6 +126,9 @@ TEST_F(QueueControlDuringReset, ThreadedQueueStartStopRacesRecovery)
                 batch += rte_eth_dev_tx_queue_stop(port, 1) != 0;
                 batch += rte_eth_dev_rx_queue_start(port, 1) != 0;
                 batch += rte_eth_dev_tx_queue_start(port, 1) != 0;
+                // Fails (-EINVAL) while the device is away: there is no CQ to arm.
+                static_cast<void>(rte_eth_dev_rx_intr_enable(port, 0));
+                static_cast<void>(rte_eth_dev_rx_intr_disable(port, 0));
             }
             (known ? failed : failed_unknowing) += batch;
             ++toggles;
@@ -139,6 +143,8 @@ TEST_F(QueueControlDuringReset, ThreadedQueueStartStopRacesRecovery)
 
     // Every queue runs, as the last start said, and carries traffic.
     for (const uint16_t port : {port0_, port1_}) {
+        EXPECT_EQ(rte_eth_dev_rx_intr_enable(port, 0), 0);
+        EXPECT_EQ(rte_eth_dev_rx_intr_disable(port, 0), 0);
         for (uint16_t q = 0; q < kQueues; ++q) {
             rte_eth_rxq_info rx{};
             rte_eth_txq_info tx{};

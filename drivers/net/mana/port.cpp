@@ -433,8 +433,11 @@ void Port::teardown_rx_interrupts()
     rx_interrupts_.reset();
 }
 
+// Under the device mutex: a recovery step destroys and recreates the CQ (and its doorbell
+// page) that arming rings.
 int Port::rx_interrupt_enable(uint16_t queue)
 {
+    const std::lock_guard guard(device_->mutex);
     RxQueue *rx = rxq(queue);
     if (rx == nullptr || !started_ || rx->interrupt_fd() < 0) {
         MANA_DRV_LOG(ERR,
@@ -448,6 +451,7 @@ int Port::rx_interrupt_enable(uint16_t queue)
 
 int Port::rx_interrupt_disable(uint16_t queue)
 {
+    const std::lock_guard guard(device_->mutex);
     RxQueue *rx = rxq(queue);
     if (rx == nullptr || rx->interrupt_fd() < 0)
         return -EINVAL;
