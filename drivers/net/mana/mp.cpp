@@ -101,20 +101,26 @@ rte_eth_dev *our_port(uint16_t port_id)
 
 // ---- primary side ----
 
+// The ports secondaries may ask about. The IPC thread answers from a Port with the mutex
+// held, and a closing port withdraws under it, so no answer reads a Port (or its memory
+// table) being destroyed. Never held across IPC, and the device mutex is never taken
+// under it (the IPC thread must stay free to receive the secondaries' replies).
+std::mutex served_mutex;
+std::array<Port *, RTE_MAX_ETHPORTS> served{};
+
 Reply answer_attach(const Request &request, rte_mp_msg &out)
 {
     Reply reply{};
     const std::string bdf(request.bdf, strnlen(request.bdf, sizeof(request.bdf)));
     int fd = -1;
-    for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; ++p) {
-        rte_eth_dev *dev = our_port(p);
-        if (dev == nullptr || dev->device == nullptr || bdf != dev->device->name)
+    const std::lock_guard guard(served_mutex);
+    for (const Port *port : served) {
+        if (port == nullptr || port->bdf() != bdf)
             continue;
-        const Port &port = Port::of(dev);
         if (reply.ib_port_count < kMaxPortsPerFunction)
-            reply.ib_ports[reply.ib_port_count++] = static_cast<uint8_t>(port.ib_port());
+            reply.ib_ports[reply.ib_port_count++] = static_cast<uint8_t>(port->ib_port());
         if (fd < 0)
-            fd = port.dup_command_fd();
+            fd = port->dup_command_fd();
     }
     if (reply.ib_port_count == 0 || fd < 0) {
         if (fd >= 0)
@@ -131,8 +137,9 @@ Reply answer_attach(const Request &request, rte_mp_msg &out)
 Reply answer_registration(const Request &request)
 {
     Reply reply{};
-    rte_eth_dev *dev = our_port(request.port_id);
-    MrTable *table = dev != nullptr ? Port::of(dev).memory_regions() : nullptr;
+    const std::lock_guard guard(served_mutex);
+    Port *port = request.port_id < RTE_MAX_ETHPORTS ? served[request.port_id] : nullptr;
+    MrTable *table = port != nullptr ? port->memory_regions() : nullptr;
     if (table == nullptr) {
         reply.result = -ENODEV;
         return reply;
@@ -561,6 +568,18 @@ void serve_secondaries()
             MANA_INIT_LOG(WARNING, "cannot serve secondary processes (DPDK IPC action %s): %s",
                           kAction, strerror(-ret));
     });
+}
+
+void serve_port(uint16_t port_id, Port *port)
+{
+    const std::lock_guard guard(served_mutex);
+    served[port_id] = port;
+}
+
+void withdraw_port(uint16_t port_id)
+{
+    const std::lock_guard guard(served_mutex);
+    served[port_id] = nullptr;
 }
 
 void halt_secondaries(uint16_t port_id)

@@ -25,6 +25,13 @@ std::string port_name(const std::string &bdf, unsigned ib_port);
 // process without IPC (--in-memory, --no-shconf) simply has no secondaries.
 void serve_secondaries();
 
+class Port;
+
+// Primary: the port answers secondaries (attach, memory registration) from the IPC
+// thread from serve_port on; withdraw_port returns once no answer reads it any more.
+void serve_port(uint16_t port_id, Port *port);
+void withdraw_port(uint16_t port_id);
+
 // Primary: every secondary stops bursting on the port (before its queues go away), or
 // may burst again (after start). No-ops without secondaries.
 void halt_secondaries(uint16_t port_id);

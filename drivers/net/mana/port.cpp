@@ -150,6 +150,7 @@ int Port::init()
     const auto max_mr = static_cast<std::size_t>(std::max(device_->attr.orig_attr.max_mr, 1));
     mr_table_.emplace(*registrar_, std::min(kMaxMemoryRegions, max_mr));
     watch_memory_events(*mr_table_);
+    serve_port(port_id_, this);
     return 0;
 }
 
@@ -187,6 +188,7 @@ int Port::close()
 {
     if (!device_)
         return 0;
+    withdraw_port(port_id_); // before the memory table goes
     std::unique_lock lock(device_->mutex);
     stop_locked();
     rxqs_.clear();

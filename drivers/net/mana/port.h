@@ -179,6 +179,7 @@ class Port
     int rebuild_after_recovery();
 
     const std::string &ifname() const { return ifname_; }
+    const std::string &bdf() const { return device_->bdf; }
     unsigned ib_port() const { return ib_port_; }
     // Primary only: a duplicate of the verbs context's command fd (a secondary maps its
     // doorbell page from it; -1 while a service reset has the context closed), and the
