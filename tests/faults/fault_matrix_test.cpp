@@ -16,6 +16,8 @@
 #include <cstring>
 #include <random>
 #include <set>
+#include <utility>
+#include <vector>
 
 namespace ethdev_test
 {
@@ -78,6 +80,8 @@ class Faults : public EthdevTest
 
     // sent = received + counted drops, over the emulator's device-side drops and the
     // driver's counters.
+    void check_rx_registration_failure(bool scatter);
+
     void expect_conservation(uint64_t offered, uint64_t received, const char *what)
     {
         const auto tx = stats(port0_);
@@ -326,24 +330,77 @@ TEST_F(Faults, GarbageTxCompletionsWithNothingInFlightAreCounted)
 
 // ---- memory registration failures -------------------------------------------------------
 
-TEST_F(Faults, RegistrationFailureOnRxSetupFailsCleanlyThenRetryWorks)
+// Every registration fails from RX queue setup on: setup and start still succeed (the
+// setup-time registration is a warm-up), the queue starts with nothing posted, frames
+// arriving meanwhile are dropped by the device for want of buffers, every buffer the
+// queue could not post is back in its pool and counted in rx_nombuf, and each burst
+// retries. Once registration works again, the next burst posts the whole ring and
+// traffic flows. With `scatter`, port 1 takes 2-buffer WQEs (MTU 2000, 1 KiB buffers).
+void Faults::check_rx_registration_failure(bool scatter)
 {
-    rte_mempool *pool = make_pool(2048);
-    rte_mempool *rx_pool = make_pool(1024);
-    PortConfig rx;
-    rx.tx_queues = 0;
-    const rte_eth_conf conf{};
-    ASSERT_EQ(rte_eth_dev_configure(port1_, 1, 0, &conf), 0);
-    ASSERT_EQ(mana_emu_fail_verb("ibv_reg_mr", 0, 1, ENOMEM), 0);
-    EXPECT_EQ(rte_eth_rx_queue_setup(port1_, 0, 256, SOCKET_ID_ANY, nullptr, rx_pool), -ENOMEM);
-    mana_emu_clear_faults();
+    constexpr uint16_t kDescriptors = 256;
+    const uint32_t buffers_per_wqe = scatter ? 2 : 1;
+    rte_mempool *pool = make_pool(2048); // port 0's, registered before the fault
+    rte_mempool *rx_pool = scatter ? make_pool(2048, RTE_PKTMBUF_HEADROOM + 1024) : make_pool(1024);
     setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, rx, rx_pool);
-    const auto frames = numbered_frames(0, 64);
-    send(port0_, 0, frames);
+    ASSERT_EQ(mana_emu_fail_verb("ibv_reg_mr", 0, 1000000, ENOMEM), 0);
+    rte_eth_conf conf{};
+    if (scatter) {
+        conf.rxmode.mtu = 2000;
+        conf.rxmode.offloads = RTE_ETH_RX_OFFLOAD_SCATTER;
+    }
+    ASSERT_EQ(rte_eth_dev_configure(port1_, 1, 0, &conf), 0);
+    ASSERT_EQ(rte_eth_rx_queue_setup(port1_, 0, kDescriptors, SOCKET_ID_ANY, nullptr, rx_pool), 0)
+        << "a failed warm-up registration fails the setup";
+    ASSERT_EQ(rte_eth_dev_start(port1_), 0) << "nothing registrable fails the start";
+    EXPECT_EQ(rte_mempool_avail_count(rx_pool), rx_pool->size) << "unposted buffers kept";
+    auto s = stats(port1_);
+    EXPECT_GE(s.rx_nombuf, kDescriptors) << "the ring's buffers that could not be posted";
+
+    // Traffic while nothing can be registered, from mbufs of the registered pool.
+    auto offer = [&](uint32_t first, uint32_t count) {
+        const auto frames = numbered_frames(first, count);
+        std::vector<rte_mbuf *> mbufs;
+        for (const Frame &f : frames)
+            mbufs.push_back(to_mbuf(pool, f));
+        EXPECT_EQ(rte_eth_tx_burst(port0_, 0, mbufs.data(), count), count);
+        mana_emu_poll();
+        return frames;
+    };
+    offer(0, 32);
+    const uint64_t nombuf_before = s.rx_nombuf;
     auto got = drain();
-    EXPECT_EQ(got.size(), 64U);
+    EXPECT_TRUE(got.empty());
     free_all(got);
+    s = stats(port1_);
+    EXPECT_GT(s.rx_nombuf, nombuf_before) << "bursts do not retry";
+    EXPECT_EQ(s.ipackets, 0U);
+    EXPECT_EQ(emu_counters().rx_drops_no_buffer, 32U);
+    EXPECT_EQ(rte_mempool_avail_count(rx_pool), rx_pool->size) << "unposted buffers kept";
+
+    mana_emu_clear_faults();
+    std::array<rte_mbuf *, 8> none;
+    EXPECT_EQ(rte_eth_rx_burst(port1_, 0, none.data(), none.size()), 0); // refills the ring
+    EXPECT_EQ(rte_mempool_avail_count(rx_pool), rx_pool->size - kDescriptors * buffers_per_wqe)
+        << "ring not refilled";
+    const auto frames = offer(32, 64);
+    got = drain();
+    ASSERT_EQ(got.size(), frames.size());
+    for (std::size_t i = 0; i < got.size(); ++i)
+        EXPECT_EQ(from_mbuf(got[i]), frames[i]);
+    free_all(got);
+    rte_eth_tx_burst(port0_, 0, nullptr, 0);
+    expect_conservation(96, 64, "RX registration failure");
+}
+
+TEST_F(Faults, RegistrationFailureOnRxRefillLeavesSlotsUnpostedAndIsRetried)
+{
+    check_rx_registration_failure(false);
+}
+
+TEST_F(Faults, RegistrationFailureOnScatterRxRefillLeavesWqesUnpostedAndIsRetried)
+{
+    check_rx_registration_failure(true);
 }
 
 TEST_F(Faults, RegistrationFailureOnTxDropsAndCountsEveryPacket)
@@ -377,14 +434,22 @@ TEST_F(Faults, RegistrationFailureOnTxDropsAndCountsEveryPacket)
 
 // ---- the k-th verbs call of configure/start fails ---------------------------------------
 
-// Configures both queues kinds on port 0 (2 RX with RSS, 2 TX) and starts it.
-int bring_up(uint16_t port, rte_mempool *pool)
+// Configures both queues kinds on port 0 (2 RX with RSS, 2 TX) and starts it. The verbs
+// calls RX queue setup makes (memory registration, a warm-up whose failure the first
+// refill retries) are [rx_setup_calls->first, ->second) of those bring_up makes.
+int bring_up(uint16_t port, rte_mempool *pool,
+             std::pair<uint64_t, uint64_t> *rx_setup_calls = nullptr)
 {
+    const uint64_t before = mana_emu_verb_calls();
     rte_eth_conf conf{};
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     int ret = rte_eth_dev_configure(port, 2, 2, &conf);
+    if (rx_setup_calls != nullptr)
+        rx_setup_calls->first = mana_emu_verb_calls() - before;
     for (uint16_t q = 0; q < 2 && ret == 0; ++q)
         ret = rte_eth_rx_queue_setup(port, q, 128, SOCKET_ID_ANY, nullptr, pool);
+    if (rx_setup_calls != nullptr)
+        rx_setup_calls->second = mana_emu_verb_calls() - before;
     for (uint16_t q = 0; q < 2 && ret == 0; ++q)
         ret = rte_eth_tx_queue_setup(port, q, 128, SOCKET_ID_ANY, nullptr);
     if (ret == 0)
@@ -410,9 +475,11 @@ TEST_F(VerbFailure, EveryCallOfConfigureAndStartFailsCleanlyAndARetryWorks)
     rte_mempool *pool = make_pool(2048);
     // A clean run on a freshly probed port counts the calls.
     const uint64_t before = mana_emu_verb_calls();
-    ASSERT_EQ(bring_up(port0_, pool), 0);
+    std::pair<uint64_t, uint64_t> registrations;
+    ASSERT_EQ(bring_up(port0_, pool, &registrations), 0);
     const uint64_t calls = mana_emu_verb_calls() - before;
     ASSERT_GT(calls, 5U);
+    ASSERT_LT(registrations.first, registrations.second) << "RX setup registers the pool";
     for (uint64_t k = 0; k <= calls; ++k) {
         SCOPED_TRACE("failing verbs call " + std::to_string(k) + " of " + std::to_string(calls));
         // A fresh port each time, so that every run makes the same calls.
@@ -424,7 +491,9 @@ TEST_F(VerbFailure, EveryCallOfConfigureAndStartFailsCleanlyAndARetryWorks)
         ASSERT_EQ(mana_emu_fail_verb("*", static_cast<unsigned>(k), 1, ENOMEM), 0);
         const int ret = bring_up(port0_, pool);
         mana_emu_clear_faults();
-        if (k < calls) {
+        if (k >= registrations.first && k < registrations.second) {
+            EXPECT_EQ(ret, 0) << "a failed warm-up registration is retried, not fatal";
+        } else if (k < calls) {
             EXPECT_LT(ret, 0) << "a failed verbs call went unnoticed";
         } else {
             EXPECT_EQ(ret, 0) << "a fault after the last call changed the outcome";

@@ -4,12 +4,15 @@
 #include "log.h"
 #include "verbs.h"
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_mbuf.h>
 #include <rte_memory.h>
 #include <rte_mempool.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <unistd.h>
 
 namespace mana
@@ -37,8 +40,10 @@ std::optional<MrRegistration> VerbsMrRegistrar::register_range(uintptr_t start, 
     ibv_mr *mr =
         ibv_reg_mr(pd_, reinterpret_cast<void *>(start), end - start, IBV_ACCESS_LOCAL_WRITE);
     if (mr == nullptr) {
+        // Callers say what a failure means for them (a dropped TX packet, an RX buffer left
+        // unposted and retried every burst), so this detail stays at debug level.
         const int error = errno;
-        MANA_DRV_LOG(ERR, "ibv_reg_mr of [%#lx, %#lx) failed: %s",
+        MANA_DRV_LOG(DEBUG, "ibv_reg_mr of [%#lx, %#lx) failed: %s",
                      static_cast<unsigned long>(start), static_cast<unsigned long>(end),
                      strerror(error));
         errno = error;
@@ -117,15 +122,35 @@ void unwatch_memory_events(MrTable &table)
     static_cast<void>(rte_mem_event_callback_unregister(kMemEventName, &table));
 }
 
+namespace
+{
+
+// Every packet in memory that cannot be registered is dropped; one line a second says so
+// without flooding the log at line rate.
+[[gnu::cold, gnu::noinline]] void report_tx_registration_failure(MrTable &table,
+                                                                 const rte_mbuf *segment, int error)
+{
+    static std::atomic<uint64_t> next_report{0};
+    const uint64_t now = rte_get_timer_cycles();
+    uint64_t due = next_report.load(std::memory_order_relaxed);
+    if (now < due || !next_report.compare_exchange_strong(due, now + rte_get_timer_hz(),
+                                                          std::memory_order_relaxed))
+        return;
+    MANA_DRV_LOG(ERR,
+                 "cannot register the memory of a TX buffer (mempool %s) with the device: %s "
+                 "(%zu of %zu memory regions used); such packets are dropped and counted in "
+                 "oerrors",
+                 segment->pool != nullptr ? segment->pool->name : "none",
+                 error != 0 ? strerror(-error) : "registration failed", table.size(),
+                 table.capacity());
+}
+
+} // namespace
+
 int register_mempool(MrTable &table, rte_mempool *pool)
 {
     ChunkWalk walk{&table, 0};
     rte_mempool_mem_iter(pool, register_chunk, &walk);
-    if (walk.error != 0)
-        MANA_DRV_LOG(ERR,
-                     "cannot register mempool %s with the device: %s (%zu of %zu memory "
-                     "regions used)",
-                     pool->name, strerror(-walk.error), table.size(), table.capacity());
     return walk.error;
 }
 
@@ -137,10 +162,14 @@ std::optional<uint32_t> lookup_segment_lkey(MrQueueCache &cache, MrTable &table,
     if (const auto hit = cache.cached(addr, len)) [[likely]]
         return hit;
     // A secondary cannot read the table; its misses go to the primary (cache.lkey).
+    int error = 0;
     if (remote_mr_lookup == nullptr && RTE_MBUF_DIRECT(segment) && segment->pool != nullptr &&
         !table.find(addr, len))
-        static_cast<void>(register_mempool(table, segment->pool));
-    return cache.lkey(addr, len);
+        error = register_mempool(table, segment->pool);
+    const auto lkey = cache.lkey(addr, len);
+    if (!lkey)
+        report_tx_registration_failure(table, segment, error);
+    return lkey;
 }
 
 } // namespace mana

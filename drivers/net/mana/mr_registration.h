@@ -37,7 +37,8 @@ void unwatch_memory_events(MrTable &table);
 int register_mempool(MrTable &table, rte_mempool *pool);
 
 // The lkey for one mbuf segment's data, registering on a miss: a direct mbuf's whole
-// pool first (one miss per pool), otherwise the covering range of the buffer.
+// pool first (one miss per pool), otherwise the covering range of the buffer. A failure
+// is logged (at most once a second); the caller drops the packet.
 std::optional<uint32_t> lookup_segment_lkey(MrQueueCache &cache, MrTable &table,
                                             const rte_mbuf *segment);
 

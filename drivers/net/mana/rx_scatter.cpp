@@ -21,10 +21,13 @@ bool RxQueue::post_chain(rte_mbuf *const *mbufs)
         rte_mbuf *mbuf = mbufs[i];
         const uintptr_t address =
             reinterpret_cast<uintptr_t>(mbuf->buf_addr) + RTE_PKTMBUF_HEADROOM;
-        const auto lkey = mr_cache_.lkey(address, buffer_bytes_);
-        if (!lkey) [[unlikely]]
+        auto covering = mr_cache_.range(address, buffer_bytes_);
+        if (!covering) [[unlikely]]
+            covering = register_buffer(address);
+        if (!covering) [[unlikely]]
             return false;
-        sges[i] = gdma::Sge{.address = address, .memory_key = *lkey, .size = buffer_bytes_};
+        sges[i] =
+            gdma::Sge{.address = address, .memory_key = covering->lkey, .size = buffer_bytes_};
     }
     const std::array<std::byte, gdma::kSmallInlineOobBytes> oob{};
     gdma::write_wqe(gdma::WqeRing(wq_base_, wq_bytes_mask_ + 1), head_ * wqe_bu_, {}, oob,
@@ -62,9 +65,10 @@ uint32_t RxQueue::refill_chains()
             return posted;
         }
         if (!post_chain(fresh.data())) [[unlikely]] {
-            // The pool was registered at setup, so the MR table is full.
+            // Memory the device cannot reach: the WQE stays empty and later bursts retry.
             rte_pktmbuf_free_bulk(fresh.data(), count);
-            counters_.errors += 1;
+            counters_.no_mbuf += static_cast<uint64_t>(want - posted) * count;
+            report_unregistered();
             return posted;
         }
         ++head_;

@@ -162,11 +162,16 @@ int RxQueue::setup()
                          ? RTE_MBUF_F_EXTERNAL
                          : 0;
     decoded_ = decode(0);
+    // A warm-up, so that the first refill finds the pool registered. When it fails the
+    // queue still works: refills register what they post, and retry every burst.
     const int ret = register_mempool(mr_table_, config_.pool);
     if (ret != 0)
-        MANA_DRV_LOG(ERR, "port %u RX queue %u: mempool %s cannot be registered with the device",
-                     config_.port_id, config_.queue_id, config_.pool->name);
-    return ret;
+        MANA_DRV_LOG(WARNING,
+                     "port %u RX queue %u: mempool %s cannot be registered with the device "
+                     "now (%s, %zu of %zu memory regions used); retried when buffers are posted",
+                     config_.port_id, config_.queue_id, config_.pool->name, strerror(-ret),
+                     mr_table_.size(), mr_table_.capacity());
+    return 0;
 }
 
 void RxQueue::write_template()
@@ -265,6 +270,7 @@ int RxQueue::open(const QueueVerbs &verbs)
     head_ = tail_ = 0;
     cqe_packet_ = 0;
     overflow_logged_ = false;
+    unregistered_logged_ = false;
     if (config_.sges == 1)
         write_template();
     return 0;
@@ -275,12 +281,14 @@ int RxQueue::post_all()
     const uint32_t n = config_.descriptors;
     if (wq_base_ == nullptr)
         return -EINVAL;
-    if ((config_.sges == 1 ? refill() : refill_chains()) == 0) {
+    // A queue whose buffers cannot be registered yet starts with what it could post (maybe
+    // nothing; it said so): every burst retries. An empty pool fails the start.
+    if ((config_.sges == 1 ? refill() : refill_chains()) == 0 && !unregistered_logged_) {
         MANA_DRV_LOG(ERR, "port %u RX queue %u: mempool %s has no free mbufs to post",
                      config_.port_id, config_.queue_id, config_.pool->name);
         return -ENOMEM;
     }
-    if (posted() < n)
+    if (posted() < n && !unregistered_logged_)
         MANA_DRV_LOG(WARNING,
                      "port %u RX queue %u: only %u of %u buffers posted (mempool %s too small)",
                      config_.port_id, config_.queue_id, posted(), n, config_.pool->name);
@@ -330,6 +338,27 @@ bool RxQueue::repost(rte_mbuf *mbuf)
     return true;
 }
 
+std::optional<MrRange> RxQueue::register_buffer(uintptr_t address)
+{
+    // The pool's memory whole when the table has none of it (setup's warm-up failed);
+    // then the cache, whose miss registers the buffer's own memory segment as a last try.
+    // A secondary cannot use the table: its misses go to the primary.
+    if (remote_mr_lookup == nullptr && !mr_table_.find(address, buffer_bytes_))
+        static_cast<void>(register_mempool(mr_table_, config_.pool));
+    return mr_cache_.range(address, buffer_bytes_);
+}
+
+void RxQueue::report_unregistered()
+{
+    if (unregistered_logged_)
+        return;
+    unregistered_logged_ = true;
+    MANA_DRV_LOG(WARNING,
+                 "port %u RX queue %u: buffers of mempool %s cannot be registered with the "
+                 "device; their slots stay empty (counted in rx_nombuf) and every burst retries",
+                 config_.port_id, config_.queue_id, config_.pool->name);
+}
+
 // Fills the free slots with fresh mbufs taken from the pool straight into the ring, in at
 // most two bulk gets (the ring wraps), halving a request the pool cannot satisfy so that
 // a nearly dry pool still refills what it can. Mbufs come from the pool in their free
@@ -357,13 +386,16 @@ uint32_t RxQueue::refill()
             const uintptr_t address =
                 reinterpret_cast<uintptr_t>(ring[slot + i]->buf_addr) + RTE_PKTMBUF_HEADROOM;
             if (!range.contains(address)) [[unlikely]] {
-                const auto covering = mr_cache_.range(address, len);
+                auto covering = mr_cache_.range(address, len);
+                if (!covering)
+                    covering = register_buffer(address);
                 if (!covering) {
-                    // The pool's memory was registered at setup, so this means the table
-                    // is full; keep the mbufs out of the ring rather than post a bad key.
+                    // Never post a bad key: the rest of the batch goes back to the pool,
+                    // its slots stay empty, and the next burst tries again.
                     rte_mempool_put_bulk(config_.pool, reinterpret_cast<void **>(ring + slot + i),
                                          got - i);
-                    counters_.errors += 1;
+                    counters_.no_mbuf += want - i;
+                    report_unregistered();
                     head_ = head + i;
                     return posted + i;
                 }

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 
 namespace mana
 {
@@ -157,6 +158,11 @@ class RxQueue
     uint32_t receive_chains(rte_mbuf **packets, uint32_t max);
     // Gives a consumed buffer straight back to the device (error completions).
     bool repost(rte_mbuf *mbuf);
+    // Cold: the registered range of a buffer the queue's cache and the table miss,
+    // registering the pool's memory; nullopt when the device cannot be given it.
+    [[gnu::cold, gnu::noinline]] std::optional<MrRange> register_buffer(uintptr_t address);
+    // Cold: says once per start that buffers stay unposted for want of a registration.
+    [[gnu::cold, gnu::noinline]] void report_unregistered();
     uint32_t refill();
     // RX scatter (rx_scatter.cpp): the WQE at head_ with the buffers of `mbufs`
     // (config().sges of them), stored in the WQE's ring slots.
@@ -198,6 +204,7 @@ class RxQueue
     // moves on x86).
     std::atomic<bool> halted_{true};
     bool overflow_logged_ = false;
+    bool unregistered_logged_ = false;
     MrQueueCache mr_cache_;
     DpdkArray<rte_mbuf *> ring_;
     QueueEventCounters events_;
