@@ -5,7 +5,9 @@
 
 #include <sys/mman.h>
 
+#include <chrono>
 #include <set>
+#include <thread>
 
 using namespace emu_test;
 
@@ -283,10 +285,16 @@ TEST_F(QueuesTest, ThreadedModeMovesFramesWithoutPolling)
         for (int i = 0; i < 32; ++i)
             dev.post_tx(tx, std::span(&sge, 1), dev.default_oob(tx, i != 31));
         dev.ring_sq(tx);
+        // The model thread may be descheduled for a while on a loaded machine: wait by the
+        // clock (a generous bound that only a stuck device reaches), not by a spin count.
         int received = 0;
-        for (int spin = 0; spin < 2000000 && received < 32; ++spin)
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (received < 32 && std::chrono::steady_clock::now() < deadline) {
             if (rx.next())
                 ++received;
+            else
+                std::this_thread::yield();
+        }
         EXPECT_EQ(received, 32);
         ASSERT_EQ(mana_emu_set_mode(MANA_EMU_STEP), 0);
         EXPECT_TRUE(Device::next_cqe(tx.cq, tx.cqinfo, tx.cq_head));
