@@ -10,6 +10,7 @@
 #include <rte_cycles.h>
 #include <rte_lcore.h>
 
+#include <chrono>
 #include <cstring>
 #include <unistd.h>
 
@@ -377,6 +378,11 @@ TEST_F(EthdevTest, ThreadedQueueRestartUnderTraffic)
         ASSERT_EQ(rte_eth_dev_rx_queue_start(port1_, 1), 0);
         ASSERT_EQ(rte_eth_dev_tx_queue_start(port0_, 1), 0);
     }
+    // Queue 0 flows on: on a loaded machine the worker lcore may have had little CPU
+    // during the restarts, so it gets time by the clock (a stalled queue never gets there).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (traffic.received.load() <= 1000 && std::chrono::steady_clock::now() < deadline)
+        usleep(1000);
     ASSERT_TRUE(lcores.stop());
     const auto drained = drain_after_traffic(port0_, port1_, 2);
     const uint64_t received_q0 = traffic.received + drained[0];
