@@ -632,6 +632,54 @@ TEST_F(Tx, PacketsTheDeviceCannotTakeAreConsumedAndCounted)
     EXPECT_EQ(s.oerrors, 1U);
 }
 
+// A chain whose nb_segs is not its length is corrupt: sized by nb_segs, its WQE would
+// miss segments or (longer than the SGE array) overrun it. tx_burst drops and counts it
+// and returns every segment of it to the pool; the packets around it are sent.
+TEST_F(Tx, ChainsWhoseSegmentCountLiesAreDroppedAndCounted)
+{
+    rte_mempool *pool = make_pool(2048);
+    PortConfig tx;
+    tx.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    setup_and_start(port0_, tx, pool);
+    setup_and_start(port1_, {}, pool);
+    rte_mempool *tx_pool = make_pool(256);
+    const auto chain_of = [&](unsigned segments) {
+        rte_mbuf *chain = to_mbuf(tx_pool, Frame(20, 0xab));
+        for (unsigned i = 1; i < segments; ++i)
+            EXPECT_EQ(rte_pktmbuf_chain(chain, to_mbuf(tx_pool, Frame(20, 0xcd))), 0);
+        return chain;
+    };
+    // 40 segments claiming 2: more than a WQE's SGE array holds.
+    rte_mbuf *longer = chain_of(40);
+    longer->nb_segs = 2;
+    // 3 segments claiming 5.
+    rte_mbuf *shorter = chain_of(3);
+    shorter->nb_segs = 5;
+    // 2 segments claiming 1 (a one-segment packet as far as nb_segs goes).
+    rte_mbuf *single = chain_of(2);
+    single->nb_segs = 1;
+    std::vector<rte_mbuf *> burst = {to_mbuf(tx_pool, ipv4_flow_frame(1, true)),
+                                     longer,
+                                     to_mbuf(tx_pool, ipv4_flow_frame(2, false)),
+                                     shorter,
+                                     single,
+                                     to_mbuf(tx_pool, ipv4_flow_frame(3, true))};
+    const unsigned before = rte_mempool_avail_count(tx_pool);
+    ASSERT_EQ(rte_eth_tx_burst(port0_, 0, burst.data(), 6), 6);
+    EXPECT_EQ(rte_mempool_avail_count(tx_pool), before + 40 + 3 + 2);
+    auto got = receive_all(port1_, 1);
+    ASSERT_EQ(got.size(), 3U);
+    EXPECT_EQ(from_mbuf(got[0]), ipv4_flow_frame(1, true));
+    EXPECT_EQ(from_mbuf(got[1]), ipv4_flow_frame(2, false));
+    EXPECT_EQ(from_mbuf(got[2]), ipv4_flow_frame(3, true));
+    free_all(got);
+    const auto s = stats(port0_);
+    EXPECT_EQ(s.opackets, 3U);
+    EXPECT_EQ(s.oerrors, 3U);
+    rte_eth_tx_burst(port0_, 0, nullptr, 0); // reap
+    EXPECT_EQ(rte_mempool_avail_count(tx_pool), tx_pool->size);
+}
+
 TEST_F(Tx, FullRingStopsTheBurstWithoutSkipping)
 {
     rte_mempool *pool = make_pool(2048);

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tx_tso.h"
 
-#include "mr_registration.h"
 #include "txq.h"
 
 #include <rte_ether.h>
@@ -80,32 +79,11 @@ int tso_prepare(rte_mbuf *mbuf, const TxQueueConfig &config)
 bool TxQueue::post_tso(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count)
 {
     std::array<gdma::Sge, kMaxTxSegments> sges;
+    const std::span<gdma::Sge> sgl(sges.data(), sge_count);
     const bool lso = !tso_single_frame(mbuf);
     const uint32_t headers = lso ? tso_header_bytes(mbuf) : 0;
-    uint32_t count = 0;
-    for (const rte_mbuf *segment = mbuf; segment != nullptr; segment = segment->next) {
-        if (count == sge_count) [[unlikely]]
-            return false; // the chain is longer than its nb_segs says
-        const uintptr_t address = rte_pktmbuf_mtod(segment, uintptr_t);
-        auto lkey = mr_cache_.cached(address, segment->data_len);
-        if (!lkey) [[unlikely]] {
-            lkey = lookup_segment_lkey(mr_cache_, mr_table_, segment);
-            if (!lkey)
-                return false;
-        }
-        if (segment == mbuf && lso) {
-            sges[count++] = gdma::Sge{.address = address, .memory_key = *lkey, .size = headers};
-            if (segment->data_len > headers)
-                sges[count++] = gdma::Sge{.address = address + headers,
-                                          .memory_key = *lkey,
-                                          .size = segment->data_len - headers};
-        } else {
-            sges[count++] =
-                gdma::Sge{.address = address, .memory_key = *lkey, .size = segment->data_len};
-        }
-    }
-    if (count != sge_count) [[unlikely]]
-        return false; // the chain is shorter than its nb_segs says
+    if (!gather(mbuf, headers, sgl)) [[unlikely]]
+        return false;
     const uint64_t ol = mbuf->ol_flags;
     gdma::TxShortOobFields fields = oob_template_;
     fields.suppress_cqe = !request_cqe;
@@ -121,21 +99,7 @@ bool TxQueue::post_tso(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count)
         header = {.last_v_bytes = static_cast<uint8_t>(headers),
                   .client_oob_in_sgl = true,
                   .client_data_unit = static_cast<uint16_t>(mbuf->tso_segsz)};
-    const std::span<const gdma::Sge> sgl(sges.data(), count);
-    uint32_t size_bu;
-    if (config_.vlan_insert && (ol & RTE_MBUF_F_TX_VLAN)) {
-        const uint16_t tci = mbuf->vlan_tci;
-        const auto oob =
-            gdma::TxLongOob::encode(fields, {.inject_vlan = true,
-                                             .pcp = static_cast<uint8_t>(tci >> 13),
-                                             .dei = ((tci >> 12) & 1) != 0,
-                                             .vlan_id = static_cast<uint16_t>(tci & 0xFFF)});
-        size_bu = gdma::write_wqe(sq_, head_bu_, header, std::as_bytes(std::span(&oob, 1)), sgl);
-    } else {
-        const auto oob = gdma::TxShortOob::encode(fields);
-        size_bu = gdma::write_wqe(sq_, head_bu_, header, std::as_bytes(std::span(&oob, 1)), sgl);
-    }
-    record(mbuf, size_bu, request_cqe);
+    finish_wqe(mbuf, header, fields, sgl, request_cqe);
     return true;
 }
 

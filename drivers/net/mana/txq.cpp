@@ -65,23 +65,49 @@ constexpr std::array<uint64_t, 32> checksum_oob_table()
 }
 constexpr std::array<uint64_t, 32> kChecksumOob = checksum_oob_table();
 
-// A registered range in the form the TX loop tests a buffer against it: start and length.
+// A registered range in the form the TX loop tests a buffer against it.
 struct TxRange {
     uintptr_t start = 0;
-    uintptr_t span = 0; // 0: matches nothing (every TX buffer has at least one byte)
+    uintptr_t end = 0; // start == end: matches nothing (every TX buffer has a byte)
     uint32_t lkey = 0;
 
     TxRange() = default;
-    explicit TxRange(const MrRange &range)
-        : start(range.start), span(range.end - range.start), lkey(range.lkey)
-    {
-    }
+    explicit TxRange(const MrRange &range) : start(range.start), end(range.end), lkey(range.lkey) {}
+    // Buffers are user-space addresses with 16-bit lengths: address + len cannot wrap.
     bool contains(uintptr_t address, uint32_t len) const
     {
-        const uintptr_t offset = address - start;
-        return offset < span && len <= span - offset;
+        return address >= start && address + len <= end;
     }
 };
+
+// Ring entries of packets that must go back through rte_pktmbuf_free carry this bit
+// (mbufs are cache-line aligned); untagged entries are plain packets of plain_pool_.
+constexpr uintptr_t kSlowFreeTag = 1;
+
+rte_mbuf *untagged(rte_mbuf *entry)
+{
+    return reinterpret_cast<rte_mbuf *>(reinterpret_cast<uintptr_t>(entry) & ~kSlowFreeTag);
+}
+
+// refcnt and nb_segs sit side by side: one 32-bit load tells "one segment that nobody
+// else references" (both 1).
+static_assert(offsetof(rte_mbuf, nb_segs) == offsetof(rte_mbuf, refcnt) + 2 &&
+                  sizeof(rte_mbuf::refcnt) == 2 && sizeof(rte_mbuf::nb_segs) == 2 &&
+                  std::endian::native == std::endian::little,
+              "refcnt and nb_segs must be adjacent 16-bit fields");
+constexpr uint32_t kSoleOneSegment = 1U | (1U << 16);
+
+uint32_t refcnt_and_segments(const rte_mbuf *mbuf)
+{
+    uint32_t value;
+    std::memcpy(&value, reinterpret_cast<const std::byte *>(mbuf) + offsetof(rte_mbuf, refcnt),
+                sizeof(value));
+    return value;
+}
+
+// An mbuf that does not own its data buffer (attached to another mbuf or to an external
+// buffer): freeing it is more than putting it back into its pool.
+constexpr uint64_t kNotDirectFlags = RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
 
 } // namespace
 
@@ -178,6 +204,7 @@ int TxQueue::start(const QueueVerbs &verbs)
     header_template_ = header.word0 | (static_cast<uint64_t>(header.word1) << 32);
     head_ = tail_ = head_bu_ = tail_bu_ = 0;
     requests_head_ = requests_tail_ = 0;
+    tagged_in_flight_ = 0;
     overflow_logged_ = false;
     halted_.store(false, std::memory_order_release);
     return 0;
@@ -191,8 +218,9 @@ void TxQueue::stop()
     // After the QP is gone the device reads none of these buffers any more.
     if (mbufs_.data() != nullptr) {
         for (uint32_t i = tail_; i != head_; ++i)
-            rte_pktmbuf_free(mbufs_[i & slot_mask_]);
+            rte_pktmbuf_free(untagged(mbufs_[i & slot_mask_]));
     }
+    tagged_in_flight_ = 0;
     head_ = tail_ = head_bu_ = tail_bu_ = 0;
     requests_head_ = requests_tail_ = 0;
     db_page_ = nullptr;
@@ -206,7 +234,7 @@ uint32_t TxQueue::abandon_in_flight()
     reap();
     uint64_t bytes = 0;
     for (uint32_t i = tail_; i != head_; ++i)
-        bytes += mbufs_[i & slot_mask_]->pkt_len;
+        bytes += untagged(mbufs_[i & slot_mask_])->pkt_len;
     const uint32_t lost = head_ - tail_;
     counters_.packets -= std::min<uint64_t>(counters_.packets, lost);
     counters_.bytes -= std::min<uint64_t>(counters_.bytes, bytes);
@@ -309,7 +337,7 @@ bool TxQueue::reap_unusual(const gdma::Cqe &cqe, uint32_t room, uint64_t &failed
         ++counters_.errors;
         ++failed_packets;
         ++events_.tx_error_cqes[static_cast<uint32_t>(type) - kFirstTxErrorCqe];
-        failed_bytes += mbufs_[last & slot_mask_]->pkt_len;
+        failed_bytes += untagged(mbufs_[last & slot_mask_])->pkt_len;
         MANA_DP_LOG(ERR, "port %u TX queue %u: TX error CQE type %u", config_.port_id,
                     config_.queue_id, static_cast<unsigned>(type));
     }
@@ -321,36 +349,29 @@ bool TxQueue::reap_unusual(const gdma::Cqe &cqe, uint32_t room, uint64_t &failed
     return true;
 }
 
-namespace
+// Returns the packets of `count` consecutive ring entries to their pools. Untagged
+// entries (the usual case: when none is tagged, all of them) go back into plain_pool_
+// with one rte_mempool_put_bulk per run, without touching the mbufs; tagged ones through
+// rte_pktmbuf_free.
+void TxQueue::free_sent(rte_mbuf **entries, uint32_t count)
 {
-
-// Returns mbufs to their pools. Single-segment direct mbufs with no other reference and
-// a common pool (the usual case) go back with one rte_mempool_put_bulk per run; anything
-// else through rte_pktmbuf_free. With MBUF_FAST_FREE the application promises one pool
-// and reference count 1, so only chains need the slow path.
-void free_sent(rte_mbuf **mbufs, uint32_t count, bool fast_free)
-{
+    if (tagged_in_flight_ == 0) [[likely]] {
+        rte_mempool_put_bulk(plain_pool_, reinterpret_cast<void **>(entries), count);
+        return;
+    }
     uint32_t run = 0;
-    rte_mempool *pool = mbufs[0]->pool;
     for (uint32_t i = 0; i < count; ++i) {
-        const rte_mbuf *m = mbufs[i];
-        const bool simple = fast_free ? m->next == nullptr
-                                      : m->next == nullptr && m->pool == pool &&
-                                            rte_mbuf_refcnt_read(m) == 1 && RTE_MBUF_DIRECT(m);
-        if (simple) [[likely]]
+        if (!(reinterpret_cast<uintptr_t>(entries[i]) & kSlowFreeTag))
             continue;
         if (i != run)
-            rte_mempool_put_bulk(pool, reinterpret_cast<void **>(mbufs + run), i - run);
-        rte_pktmbuf_free(mbufs[i]);
+            rte_mempool_put_bulk(plain_pool_, reinterpret_cast<void **>(entries + run), i - run);
+        rte_pktmbuf_free(untagged(entries[i]));
+        --tagged_in_flight_;
         run = i + 1;
-        if (run < count)
-            pool = mbufs[run]->pool;
     }
     if (count != run)
-        rte_mempool_put_bulk(pool, reinterpret_cast<void **>(mbufs + run), count - run);
+        rte_mempool_put_bulk(plain_pool_, reinterpret_cast<void **>(entries + run), count - run);
 }
-
-} // namespace
 
 // Frees the packets of WQEs [from, to): contiguous in the ring, in at most two pieces.
 void TxQueue::release(uint32_t from, uint32_t to)
@@ -358,9 +379,9 @@ void TxQueue::release(uint32_t from, uint32_t to)
     const uint32_t first = from & slot_mask_;
     const uint32_t count = to - from;
     const uint32_t before_wrap = std::min(count, config_.descriptors - first);
-    free_sent(&mbufs_[first], before_wrap, config_.fast_free);
+    free_sent(&mbufs_[first], before_wrap);
     if (count != before_wrap)
-        free_sent(&mbufs_[0], count - before_wrap, config_.fast_free);
+        free_sent(&mbufs_[0], count - before_wrap);
 }
 
 // Clears the suppress bit of posted WQE `index` (starting at `start_bu`) and queues it as
@@ -372,9 +393,29 @@ void TxQueue::request_completion(uint32_t index, uint32_t start_bu)
     cqe_requests_[requests_head_++ & slot_mask_] = index;
 }
 
+// Whether the sent packet can go straight back into plain_pool_: one direct segment,
+// referenced by nobody else (so nothing changes that until the driver frees it), from
+// plain_pool_. The pool is the first one seen, and changes to the packet's when no
+// untagged packet is in flight (an application that moves to another pool).
+bool TxQueue::plain(const rte_mbuf *mbuf)
+{
+    if (refcnt_and_segments(mbuf) != kSoleOneSegment || mbuf->next != nullptr ||
+        (mbuf->ol_flags & kNotDirectFlags) != 0)
+        return false;
+    if (mbuf->pool != plain_pool_ && head_ - tail_ == tagged_in_flight_)
+        plain_pool_ = mbuf->pool;
+    return mbuf->pool == plain_pool_;
+}
+
 void TxQueue::record(rte_mbuf *mbuf, uint32_t size_bu, bool request_cqe)
 {
-    mbufs_[head_ & slot_mask_] = mbuf;
+    if (plain(mbuf)) {
+        mbufs_[head_ & slot_mask_] = mbuf;
+    } else {
+        mbufs_[head_ & slot_mask_] =
+            reinterpret_cast<rte_mbuf *>(reinterpret_cast<uintptr_t>(mbuf) | kSlowFreeTag);
+        ++tagged_in_flight_;
+    }
     head_bu_ += size_bu;
     end_bu_[head_ & slot_mask_] = head_bu_;
     if (request_cqe)
@@ -382,13 +423,19 @@ void TxQueue::record(rte_mbuf *mbuf, uint32_t size_bu, bool request_cqe)
     ++head_;
 }
 
-// Any packet: several segments, a VLAN tag to insert. The one-segment case has its own
-// loop in burst().
-bool TxQueue::post(rte_mbuf *mbuf, bool request_cqe)
+// Fills `sges` with the packet's segments, the first one cut after `split` bytes when
+// `split` is not 0 (TSO headers in an SGE of their own). False when the chain does not
+// give exactly sges.size() entries (its nb_segs, from which the count was made, does not
+// match the chain: never write past the array for a corrupt chain) or when a segment's
+// memory has no key.
+bool TxQueue::gather(const rte_mbuf *mbuf, uint32_t split, std::span<gdma::Sge> sges)
 {
-    std::array<gdma::Sge, kMaxTxSegments> sges;
     uint32_t count = 0;
     for (const rte_mbuf *segment = mbuf; segment != nullptr; segment = segment->next) {
+        const bool cut = segment == mbuf && split != 0;
+        const uint32_t pieces = cut && segment->data_len > split ? 2 : 1;
+        if (sges.size() - count < pieces) [[unlikely]]
+            return false; // the chain is longer than its nb_segs says
         const uintptr_t address = rte_pktmbuf_mtod(segment, uintptr_t);
         auto lkey = mr_cache_.cached(address, segment->data_len);
         if (!lkey) [[unlikely]] {
@@ -396,9 +443,50 @@ bool TxQueue::post(rte_mbuf *mbuf, bool request_cqe)
             if (!lkey)
                 return false;
         }
-        sges[count++] =
-            gdma::Sge{.address = address, .memory_key = *lkey, .size = segment->data_len};
+        if (cut) {
+            sges[count++] = gdma::Sge{.address = address, .memory_key = *lkey, .size = split};
+            if (pieces == 2)
+                sges[count++] = gdma::Sge{.address = address + split,
+                                          .memory_key = *lkey,
+                                          .size = segment->data_len - split};
+        } else {
+            sges[count++] =
+                gdma::Sge{.address = address, .memory_key = *lkey, .size = segment->data_len};
+        }
     }
+    return count == sges.size(); // false: the chain is shorter than its nb_segs says
+}
+
+// Writes the WQE of a gathered packet, with a long OOB when it has a VLAN tag to insert,
+// and records it.
+void TxQueue::finish_wqe(rte_mbuf *mbuf, const gdma::DmaHeaderFields &header,
+                         const gdma::TxShortOobFields &fields, std::span<const gdma::Sge> sgl,
+                         bool request_cqe)
+{
+    uint32_t size_bu;
+    if (config_.vlan_insert && (mbuf->ol_flags & RTE_MBUF_F_TX_VLAN)) [[unlikely]] {
+        const uint16_t tci = mbuf->vlan_tci;
+        const auto oob =
+            gdma::TxLongOob::encode(fields, {.inject_vlan = true,
+                                             .pcp = static_cast<uint8_t>(tci >> 13),
+                                             .dei = ((tci >> 12) & 1) != 0,
+                                             .vlan_id = static_cast<uint16_t>(tci & 0xFFF)});
+        size_bu = gdma::write_wqe(sq_, head_bu_, header, std::as_bytes(std::span(&oob, 1)), sgl);
+    } else {
+        const auto oob = gdma::TxShortOob::encode(fields);
+        size_bu = gdma::write_wqe(sq_, head_bu_, header, std::as_bytes(std::span(&oob, 1)), sgl);
+    }
+    record(mbuf, size_bu, request_cqe);
+}
+
+// Any packet but TSO: several segments, a VLAN tag to insert, a packet the one-segment
+// loop in burst() does not take. `sge_count` is its nb_segs.
+bool TxQueue::post(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count)
+{
+    std::array<gdma::Sge, kMaxTxSegments> sges;
+    const std::span<gdma::Sge> sgl(sges.data(), sge_count);
+    if (!gather(mbuf, 0, sgl)) [[unlikely]]
+        return false;
     const uint64_t ol = mbuf->ol_flags;
     gdma::TxShortOobFields fields = oob_template_;
     fields.suppress_cqe = !request_cqe;
@@ -411,83 +499,80 @@ bool TxQueue::post(rte_mbuf *mbuf, bool request_cqe)
         fields.compute_udp_csum = l4 == RTE_MBUF_F_TX_UDP_CKSUM;
         fields.transport_offset = static_cast<uint16_t>(mbuf->l2_len + mbuf->l3_len);
     }
-    const std::span<const gdma::Sge> sgl(sges.data(), count);
-    uint32_t size_bu;
-    if (config_.vlan_insert && (ol & RTE_MBUF_F_TX_VLAN)) [[unlikely]] {
-        const uint16_t tci = mbuf->vlan_tci;
-        const auto oob =
-            gdma::TxLongOob::encode(fields, {.inject_vlan = true,
-                                             .pcp = static_cast<uint8_t>(tci >> 13),
-                                             .dei = ((tci >> 12) & 1) != 0,
-                                             .vlan_id = static_cast<uint16_t>(tci & 0xFFF)});
-        size_bu = gdma::write_wqe(sq_, head_bu_, {}, std::as_bytes(std::span(&oob, 1)), sgl);
-    } else {
-        const auto oob = gdma::TxShortOob::encode(fields);
-        size_bu = gdma::write_wqe(sq_, head_bu_, {}, std::as_bytes(std::span(&oob, 1)), sgl);
-    }
-    record(mbuf, size_bu, request_cqe);
+    finish_wqe(mbuf, {}, fields, sgl, request_cqe);
     return true;
 }
 
-// One-segment packets without a tag to insert, the common case, in a loop of their own:
-// each takes one descriptor and one basic unit (DMA header, short OOB, one SGE), written
-// as four 64-bit stores from templates, so the room for the whole run is known up front.
+// One-segment plain() packets without a tag to insert, the common case, in a loop of
+// their own: each takes one descriptor and one basic unit (DMA header, short OOB, one
+// SGE), written as four 64-bit stores from templates, so the room for the whole run is
+// known up front. The loop runs over stretches that wrap neither the slot ring nor the
+// SQ, so it advances pointers without wrap tests. Every WQE gets its CQE suppressed; a
+// CQE request every interval (and the burst's last WQE in burst()) clears it again.
 // Stops at the first packet that needs anything else (post() takes that one).
 inline uint32_t TxQueue::post_simple(rte_mbuf **packets, uint32_t taken, uint32_t count,
                                      uint64_t &bytes, uint64_t slow_flags, bool &lkey_failed)
 {
     const uint32_t head = head_;
     const uint32_t head_bu = head_bu_;
+    const uint32_t capacity_bu = sq_.capacity_bu();
     const uint32_t room = std::min({count - taken, config_.descriptors - (head - tail_),
-                                    gdma::free_bu(sq_.capacity_bu(), head_bu, tail_bu_)});
+                                    gdma::free_bu(capacity_bu, head_bu, tail_bu_)});
+    slow_flags |= kNotDirectFlags;
     if (config_.vlan_insert)
         slow_flags |= RTE_MBUF_F_TX_VLAN;
     rte_mbuf **const in = packets + taken;
-    std::byte *const ring_start = sq_.base();
-    std::byte *const ring_end = ring_start + sq_.size_bytes();
-    std::byte *wqe = ring_start + sq_.offset_of(head_bu);
     const uint64_t header = header_template_;
     const uint64_t oob_base = oob_template_word_;
     const uint32_t max_frame = config_.max_frame;
+    const rte_mempool *const pool = plain_pool_;
     TxRange range;
     uint64_t sent_bytes = 0;
-    // First pass: the WQEs, every one with its CQE suppressed.
     uint32_t n = 0;
-    for (; n < room; ++n) {
-        const rte_mbuf *mbuf = in[n];
-        const uint64_t ol = mbuf->ol_flags;
-        const uint32_t pkt_len = mbuf->pkt_len;
-        if (mbuf->nb_segs != 1 || (ol & slow_flags) != 0 || pkt_len - 1 >= max_frame) [[unlikely]]
-            break;
-        const uintptr_t address = rte_pktmbuf_mtod(mbuf, uintptr_t);
-        const uint32_t len = mbuf->data_len;
-        if (!range.contains(address, len)) [[unlikely]] {
-            if (!lookup_segment_lkey(mr_cache_, mr_table_, mbuf)) {
-                lkey_failed = true; // burst() drops and counts it (no second attempt)
+    while (n < room) {
+        const uint32_t slot = (head + n) & slot_mask_;
+        const uint32_t bu = (head_bu + n) & (capacity_bu - 1);
+        const uint32_t stretch = std::min({room - n, config_.descriptors - slot, capacity_bu - bu});
+        rte_mbuf **const source = in + n;
+        std::byte *wqe = sq_.base() + (static_cast<std::size_t>(bu) << gdma::kBasicUnitShift);
+        rte_mbuf **const entries = &mbufs_[slot];
+        uint32_t *const ends = &end_bu_[slot];
+        uint32_t end = head_bu + n + 1;
+        uint32_t i = 0;
+        for (; i < stretch; ++i) {
+            rte_mbuf *mbuf = source[i];
+            const uint64_t ol = mbuf->ol_flags;
+            const uint32_t pkt_len = mbuf->pkt_len;
+            if (refcnt_and_segments(mbuf) != kSoleOneSegment || (ol & slow_flags) != 0 ||
+                pkt_len - 1 >= max_frame || mbuf->next != nullptr || mbuf->pool != pool)
+                [[unlikely]]
                 break;
+            const uintptr_t address = rte_pktmbuf_mtod(mbuf, uintptr_t);
+            const uint32_t len = mbuf->data_len;
+            if (!range.contains(address, len)) [[unlikely]] {
+                if (!lookup_segment_lkey(mr_cache_, mr_table_, mbuf)) {
+                    lkey_failed = true; // burst() drops and counts it (no second attempt)
+                    break;
+                }
+                range = TxRange(mr_cache_.last_hit());
             }
-            range = TxRange(mr_cache_.last_hit());
+            // The transport offset goes into the OOB's high word where the table's mask
+            // lets it through (only with a checksum request).
+            const uint64_t checksum = kChecksumOob[(ol >> kChecksumFlagsShift) & 31];
+            const uint16_t lengths = static_cast<uint16_t>(mbuf->tx_offload); // l2_len, l3_len
+            const uint64_t offset = (lengths & 0x7FU) + (lengths >> 7);
+            gdma::store_le64(wqe, header);
+            gdma::store_le64(wqe + 8, oob_base | (checksum & ((offset << 32) | 0xFFFFFFFFU)));
+            gdma::store_le64(wqe + 16, address);
+            gdma::store_le64(wqe + 24, range.lkey | (static_cast<uint64_t>(len) << 32));
+            wqe += gdma::kBasicUnitBytes;
+            entries[i] = mbuf;
+            ends[i] = end++;
+            sent_bytes += pkt_len;
         }
-        const uint64_t checksum = kChecksumOob[(ol >> kChecksumFlagsShift) & 31];
-        const uint64_t lengths = mbuf->tx_offload;
-        const uint64_t offset = ((lengths & 0x7F) + ((lengths >> 7) & 0x1FF)) & (checksum >> 32);
-        gdma::store_le64(wqe, header);
-        gdma::store_le64(wqe + 8, oob_base | static_cast<uint32_t>(checksum) | (offset << 32));
-        gdma::store_le64(wqe + 16, address);
-        gdma::store_le64(wqe + 24, range.lkey | (static_cast<uint64_t>(len) << 32));
-        wqe += gdma::kBasicUnitBytes;
-        if (wqe == ring_end) [[unlikely]]
-            wqe = ring_start;
-        sent_bytes += pkt_len;
-    }
-    // Second pass: the bookkeeping, and a CQE request every interval (the burst's last
-    // WQE gets one in burst()).
-    rte_mbuf **const ring = mbufs_.data();
-    uint32_t *const ends = end_bu_.data();
-    const uint32_t mask = slot_mask_;
-    for (uint32_t i = 0; i < n; ++i) {
-        ring[(head + i) & mask] = in[i];
-        ends[(head + i) & mask] = head_bu + i + 1;
+        n += i;
+        if (i != stretch)
+            break;
     }
     const uint32_t interval = cqe_interval_mask_;
     for (uint32_t index = head + ((interval - head) & interval); index - head < n;
@@ -565,7 +650,8 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
             break;
         const uint32_t pkt_len = mbuf->pkt_len;
         const bool request_cqe = (head_ & cqe_interval_mask_) == cqe_interval_mask_;
-        if (!(tso ? post_tso(mbuf, request_cqe, sges) : post(mbuf, request_cqe))) [[unlikely]] {
+        if (!(tso ? post_tso(mbuf, request_cqe, sges) : post(mbuf, request_cqe, sges)))
+            [[unlikely]] {
             drop();
             continue;
         }

@@ -12,6 +12,7 @@
 #include <rte_mbuf.h>
 
 #include <cstdint>
+#include <span>
 
 namespace mana
 {
@@ -82,9 +83,16 @@ class TxQueue
                       uint64_t &failed_bytes);
     void complete_through(uint32_t last);
     void release(uint32_t from, uint32_t to);
+    void free_sent(rte_mbuf **entries, uint32_t count);
+    bool plain(const rte_mbuf *mbuf);
     uint32_t post_simple(rte_mbuf **packets, uint32_t taken, uint32_t count, uint64_t &bytes,
                          uint64_t slow_flags, bool &lkey_failed);
-    bool post(rte_mbuf *mbuf, bool request_cqe);
+    // Posts a packet of `sge_count` segments through the general WQE writer.
+    bool post(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count);
+    bool gather(const rte_mbuf *mbuf, uint32_t split, std::span<gdma::Sge> sges);
+    void finish_wqe(rte_mbuf *mbuf, const gdma::DmaHeaderFields &header,
+                    const gdma::TxShortOobFields &fields, std::span<const gdma::Sge> sgl,
+                    bool request_cqe);
     bool has_room(const rte_mbuf *mbuf, uint32_t sges) const;
     // Posts a packet flagged for TSO as one LSO WQE of `sge_count` SGEs (tx_tso.cpp).
     bool post_tso(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count);
@@ -116,6 +124,9 @@ class TxQueue
     // words without per-packet bits (CQE suppressed).
     uint64_t header_template_ = 0;
     uint64_t oob_template_word_ = 0;
+    // Where untagged sent packets go back, and how many in-flight entries are tagged.
+    rte_mempool *plain_pool_ = nullptr;
+    uint32_t tagged_in_flight_ = 0;
     // Set while the queue does not run (not started, stopped, deferred): bursts return 0
     // and take nothing. Shared memory, so secondaries see it too.
     // Written by the control path (or recovery) while an lcore may be bursting: start
@@ -126,7 +137,9 @@ class TxQueue
     bool overflow_logged_ = false;
     QueueCounters counters_;
     MrQueueCache mr_cache_;
-    DpdkArray<rte_mbuf *> mbufs_;      // packet of each in-flight WQE
+    // Packet of each in-flight WQE; bit 0 set (tagged) when it is not plain(), see
+    // free_sent().
+    DpdkArray<rte_mbuf *> mbufs_;
     DpdkArray<uint32_t> end_bu_;       // BU index just past each in-flight WQE
     DpdkArray<uint32_t> cqe_requests_; // WQE indices, see requests_head_
     QueueEventCounters events_;
