@@ -94,25 +94,6 @@ uint64_t rearm_template(uint16_t port_id)
     return value;
 }
 
-// How far past a range's start a buffer of `len` bytes may begin and still lie inside it;
-// with this, "is the buffer inside" is one subtraction and one comparison. The empty
-// check (start 0, offset 0) admits only address 0, which no mbuf buffer has.
-struct RangeCheck {
-    uintptr_t start = 0;
-    uintptr_t last_offset = 0;
-    uint32_t lkey = 0;
-
-    RangeCheck() = default;
-    RangeCheck(const MrRange &range, uint32_t len) : lkey(range.lkey)
-    {
-        if (range.end - range.start >= len) {
-            start = range.start;
-            last_offset = range.end - range.start - len;
-        }
-    }
-    bool contains(uintptr_t address) const { return address - start <= last_offset; }
-};
-
 } // namespace
 
 RxQueue::RxQueue(const RxQueueConfig &config, MrTable &mr_table)
@@ -158,9 +139,16 @@ int RxQueue::setup()
     ring_mask_ = config_.descriptors - 1;
     // Mbufs of a pinned-external-buffer pool keep RTE_MBUF_F_EXTERNAL for life
     // (rte_pktmbuf_reset preserves it); every delivered mbuf's flags start from it.
-    ol_flags_base_ = (rte_pktmbuf_priv_flags(config_.pool) & RTE_PKTMBUF_POOL_F_PINNED_EXT_BUF)
-                         ? RTE_MBUF_F_EXTERNAL
-                         : 0;
+    const bool pinned_external =
+        (rte_pktmbuf_priv_flags(config_.pool) & RTE_PKTMBUF_POOL_F_PINNED_EXT_BUF) != 0;
+    ol_flags_base_ = pinned_external ? RTE_MBUF_F_EXTERNAL : 0;
+    // A direct mbuf's own buffer is at rte_mbuf_buf_addr() (rte_pktmbuf_detach restores it
+    // there before an attached mbuf returns to its pool).
+    inline_buffer_offset_ =
+        pinned_external
+            ? 0
+            : static_cast<uint32_t>(sizeof(rte_mbuf) + rte_pktmbuf_priv_size(config_.pool) +
+                                    RTE_PKTMBUF_HEADROOM);
     decoded_ = decode(0);
     // A warm-up, so that the first refill finds the pool registered. When it fails the
     // queue still works: refills register what they post, and retry every burst.
@@ -359,101 +347,173 @@ void RxQueue::report_unregistered()
                  config_.port_id, config_.queue_id, config_.pool->name);
 }
 
-// Fills the free slots with fresh mbufs taken from the pool straight into the ring, in at
-// most two bulk gets (the ring wraps), halving a request the pool cannot satisfy so that
-// a nearly dry pool still refills what it can. Mbufs come from the pool in their free
-// state (refcnt 1, one segment, no next); the fields a packet needs are written when it
-// is delivered, so a refill touches only buf_addr. One registered-range lookup usually
-// covers the whole batch.
+namespace
+{
+
+// Fresh mbufs for a refill, `count` of them or fewer. A bulk get from the lcore's mempool
+// cache copies the pointers out one by one before the refill copies them again into its
+// ring; taking them where they lie at the top of the cache (the most recently freed, so
+// the warmest) skips that copy. They stay there until this lcore's next operation on the
+// pool. When the cache holds too few (or this thread has none), rte_mempool_get_bulk
+// fills `spare` instead, halving a request the pool cannot satisfy so that a nearly dry
+// pool still gives what it can.
+inline rte_mbuf *const *take_mbufs(rte_mempool *pool, rte_mempool_cache *cache, rte_mbuf **spare,
+                                   uint32_t &count)
+{
+    if (cache != nullptr && cache->len >= count) [[likely]] {
+        cache->len -= count;
+        RTE_MEMPOOL_CACHE_STAT_ADD(cache, get_success_bulk, 1);
+        RTE_MEMPOOL_CACHE_STAT_ADD(cache, get_success_objs, count);
+        return reinterpret_cast<rte_mbuf *const *>(&cache->objs[cache->len]);
+    }
+    while (count != 0 && rte_mempool_get_bulk(pool, reinterpret_cast<void **>(spare), count) != 0)
+        count >>= 1;
+    return spare;
+}
+
+} // namespace
+
+std::optional<RxQueue::RangeCheck> RxQueue::find_range(uintptr_t address)
+{
+    auto covering = mr_cache_.range(address, buffer_bytes_);
+    if (!covering)
+        covering = register_buffer(address);
+    if (!covering)
+        return std::nullopt;
+    return RangeCheck(*covering, buffer_bytes_);
+}
+
+// The mbufs' buffers go into the slots' template WQEs, walked with a pointer: slots from
+// head_ up to the end of the ring are consecutive in the WQ too (its size is a multiple of
+// the ring's). kInlineBuffers: the buffer address follows from the mbuf's, so the mbuf
+// itself is not touched until a packet arrives in it.
+template <bool kInlineBuffers>
+uint32_t RxQueue::post_fresh(rte_mbuf *const *mbufs, uint32_t count, RangeCheck &range)
+{
+    rte_mbuf **const slots = &ring_[head_ & ring_mask_];
+    std::byte *sge = wq_base_ + ((head_ << gdma::kBasicUnitShift) & wq_bytes_mask_) + kSgeOffset;
+    const uint32_t buffer_offset = inline_buffer_offset_;
+    RangeCheck check = range;
+    uint32_t i = 0;
+    for (; i < count; ++i, sge += gdma::kBasicUnitBytes) {
+        rte_mbuf *mbuf = mbufs[i];
+        const uintptr_t address =
+            kInlineBuffers ? reinterpret_cast<uintptr_t>(mbuf) + buffer_offset
+                           : reinterpret_cast<uintptr_t>(mbuf->buf_addr) + RTE_PKTMBUF_HEADROOM;
+        if (!check.contains(address)) [[unlikely]] {
+            const auto covering = find_range(address);
+            if (!covering)
+                break;
+            check = *covering;
+        }
+        slots[i] = mbuf;
+        gdma::store_le64(sge + offsetof(gdma::Sge, address), address);
+        gdma::store_le32(sge + offsetof(gdma::Sge, memory_key), check.lkey);
+    }
+    range = check;
+    head_ += i;
+    return i;
+}
+
+// Fills the free slots with fresh mbufs from the pool, in at most two batches (the ring
+// wraps). Mbufs come from the pool in their free state (refcnt 1, one segment, no next);
+// the fields a packet needs are written when it is delivered, so a refill only reads the
+// mbuf pointers. One registered-range lookup usually covers the whole batch.
 uint32_t RxQueue::refill()
 {
     uint32_t want = config_.descriptors - (head_ - tail_);
     if (want == 0)
         return 0;
-    rte_mbuf **ring = ring_.data();
-    const uint32_t len = buffer_bytes_;
-    uint32_t head = head_;
-    RangeCheck range;
+    rte_mempool *const pool = config_.pool;
+    rte_mempool_cache *const cache = rte_mempool_default_cache(pool, rte_lcore_id());
+    // The range of the last refill usually covers this one's buffers too, unless memory
+    // registrations went away since (then the range may no longer be registered).
+    const uint32_t generation = mr_table_.generation();
+    if (generation != refill_generation_) [[unlikely]] {
+        refill_range_ = {};
+        refill_generation_ = generation;
+    }
+    RangeCheck &range = refill_range_;
     uint32_t posted = 0;
     while (want != 0) {
-        const uint32_t slot = head & ring_mask_;
+        const uint32_t slot = head_ & ring_mask_;
         const uint32_t chunk = std::min(want, config_.descriptors - slot);
         uint32_t got = chunk;
-        while (got != 0 &&
-               rte_mempool_get_bulk(config_.pool, reinterpret_cast<void **>(ring + slot), got) != 0)
-            [[unlikely]] got >>= 1;
-        for (uint32_t i = 0; i < got; ++i) {
-            const uintptr_t address =
-                reinterpret_cast<uintptr_t>(ring[slot + i]->buf_addr) + RTE_PKTMBUF_HEADROOM;
-            if (!range.contains(address)) [[unlikely]] {
-                auto covering = mr_cache_.range(address, len);
-                if (!covering)
-                    covering = register_buffer(address);
-                if (!covering) {
-                    // Never post a bad key: the rest of the batch goes back to the pool,
-                    // its slots stay empty, and the next burst tries again.
-                    rte_mempool_put_bulk(config_.pool, reinterpret_cast<void **>(ring + slot + i),
-                                         got - i);
-                    counters_.no_mbuf += want - i;
-                    report_unregistered();
-                    head_ = head + i;
-                    return posted + i;
-                }
-                range = RangeCheck(*covering, len);
-            }
-            post_buffer(head + i, address, range.lkey);
+        rte_mbuf *const *fresh = take_mbufs(pool, cache, &ring_[slot], got);
+        const uint32_t done = inline_buffer_offset_ != 0 ? post_fresh<true>(fresh, got, range)
+                                                         : post_fresh<false>(fresh, got, range);
+        posted += done;
+        if (done < got) [[unlikely]] {
+            // Never post a bad key: the rest of the batch goes back to the pool (from the
+            // unposted slots, as `fresh` may be the cache it goes into), its slots stay
+            // empty, and the next burst tries again.
+            rte_mbuf **rest = &ring_[slot + done];
+            if (fresh != &ring_[slot])
+                std::copy(fresh + done, fresh + got, rest);
+            rte_mempool_put_bulk(pool, reinterpret_cast<void **>(rest), got - done);
+            counters_.no_mbuf += want - done;
+            report_unregistered();
+            return posted;
         }
-        head += got;
-        posted += got;
         want -= got;
         if (got < chunk) [[unlikely]]
             break;
     }
     counters_.no_mbuf += want;
-    head_ = head;
     return posted;
 }
 
 // The common case, in a loop of its own so that its state stays in registers: CQEs with
 // one packet that fits, the same flags as the previous CQE's and no tag to put back. It
 // stops at the first CQE that is anything else (receive_any() takes that one) or when the
-// burst is full, the CQ is empty or no posted buffer is left.
+// burst is full, the CQ is empty or no posted buffer is left. CQEs and ring slots are
+// walked with pointers, in spans that wrap neither ring.
 inline uint32_t RxQueue::receive_simple(rte_mbuf **packets, uint32_t received, uint32_t max)
 {
-    gdma::CqCursor cursor = cq_cursor_;
+    gdma::CqCursor &cursor = cq_cursor_;
     rte_mbuf **const ring = ring_.data();
     const uint32_t ring_mask = ring_mask_;
     const uint32_t buffer_bytes = buffer_bytes_;
-    const uint64_t rearm = rearm_;
-    const DecodedFlags decoded = decoded_;
+    const RxMbufWriter writer = mbuf_writer(decoded_);
     // The first two OOB words of a simple CQE: the header (type rx_ok, no vendor error)
     // and the flags of the previous decode; one 64-bit comparison tests both.
     const uint64_t simple_head =
-        static_cast<uint64_t>(CqeType::rx_ok) | (static_cast<uint64_t>(decoded.flags) << 32);
-    const uint32_t tail = tail_;
-    rte_mbuf **const out = packets + received;
+        static_cast<uint64_t>(CqeType::rx_ok) | (static_cast<uint64_t>(decoded_.flags) << 32);
+    uint32_t tail = tail_;
+    rte_mbuf **out = packets + received;
     // Each simple CQE consumes one posted buffer: the burst ends at whichever runs out.
-    const uint32_t room = std::min(max - received, head_ - tail);
+    uint32_t room = std::min(max - received, head_ - tail);
     uint64_t bytes = 0;
-    uint32_t n = 0;
-    for (; n < room; ++n) {
-        if (!cursor.ready())
+    while (room != 0) {
+        const uint32_t slot = tail & ring_mask;
+        const uint32_t span = std::min({room, cursor.until_wrap(), ring_mask + 1 - slot});
+        const gdma::Cqe *cqe = &cursor.current();
+        const uint32_t owner = cursor.expected_owner();
+        rte_mbuf **const buffers = ring + slot;
+        uint32_t n = 0;
+        for (; n < span; ++n, ++cqe) {
+            if (!gdma::CqCursor::ready_at(*cqe, owner))
+                break;
+            const uint32_t length = cqe->oob[gdma::rx_oob_word::packet_length(0)] & 0xFFFF;
+            if (gdma::load_le64(cqe->oob.data()) != simple_head || length - 1 >= buffer_bytes)
+                [[unlikely]]
+                break;
+            rte_mbuf *mbuf = buffers[n];
+            writer.write(mbuf, *cqe, 0);
+            out[n] = mbuf;
+            bytes += length;
+        }
+        cursor.advance(n);
+        tail += n;
+        out += n;
+        room -= n;
+        if (n < span)
             break;
-        const gdma::Cqe &cqe = cursor.current();
-        const uint32_t length = cqe.oob[gdma::rx_oob_word::packet_length(0)] & 0xFFFF;
-        if (gdma::load_le64(cqe.oob.data()) != simple_head || length - 1 >= buffer_bytes)
-            [[unlikely]]
-            break;
-        rte_mbuf *mbuf = ring[(tail + n) & ring_mask];
-        fill_mbuf(mbuf, rearm, decoded, length, cqe.oob[gdma::rx_oob_word::packet_hash(0)]);
-        out[n] = mbuf;
-        bytes += length;
-        cursor.advance();
     }
-    cq_cursor_ = cursor;
-    tail_ = tail + n;
+    const uint32_t taken = tail - tail_;
+    tail_ = tail;
     counters_.bytes += bytes;
-    return received + n;
+    return received + taken;
 }
 
 // Any CQE at the head: coalesced ones (resuming one a full burst left in the middle),
@@ -501,7 +561,7 @@ bool RxQueue::receive_any(rte_mbuf **packets, uint32_t &received, uint32_t max)
                 repost(mbuf);
                 continue;
             }
-            fill_mbuf(mbuf, rearm_, decoded, length, cqe.oob[gdma::rx_oob_word::packet_hash(i)]);
+            mbuf_writer(decoded).write(mbuf, cqe, i);
             // The device always strips the tag; without the offload the application
             // expects it in the frame. Only the VLAN id is reported, so the restored tag
             // has priority 0.
@@ -553,7 +613,9 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
             refill_chains();
     } else {
         for (;;) {
-            if (!decoded_.restore_tag) [[likely]]
+            // An empty CQ (the last burst of every busy period) goes straight to
+            // receive_any(), which tells empty from overflowed.
+            if (!decoded_.restore_tag && cq_cursor_.ready()) [[likely]]
                 received = receive_simple(packets, received, max);
             if (received == max || !receive_any(packets, received, max))
                 break;

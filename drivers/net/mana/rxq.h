@@ -13,6 +13,7 @@
 #include "gdma/gdma.h"
 #include "mr_cache.h"
 #include "queue_common.h"
+#include "rx_mbuf_writer.h"
 #include "verbs.h"
 
 #include <rte_mbuf.h>
@@ -127,20 +128,9 @@ class RxQueue
     };
     DecodedFlags decode(uint32_t flags) const;
 
-    // Writes what a received packet's mbuf carries: every field rte_pktmbuf_reset would
-    // set that RX uses (next is already null for an mbuf from the pool), in a few wide
-    // stores.
-    static void fill_mbuf(rte_mbuf *mbuf, uint64_t rearm, const DecodedFlags &decoded,
-                          uint32_t length, uint32_t hash)
+    RxMbufWriter mbuf_writer(const DecodedFlags &decoded) const
     {
-        std::memcpy(reinterpret_cast<std::byte *>(mbuf) + offsetof(rte_mbuf, data_off), &rearm,
-                    sizeof(rearm));
-        mbuf->ol_flags = decoded.ol_flags;
-        mbuf->packet_type = decoded.packet_type;
-        mbuf->pkt_len = length;
-        mbuf->data_len = static_cast<uint16_t>(length);
-        mbuf->vlan_tci = decoded.vlan_tci;
-        mbuf->hash.rss = hash;
+        return RxMbufWriter(rearm_, decoded.ol_flags, decoded.packet_type, decoded.vlan_tci);
     }
 
     // Writes a buffer's address and lkey into the template WQE of slot `index`.
@@ -164,6 +154,29 @@ class RxQueue
     // Cold: says once per start that buffers stay unposted for want of a registration.
     [[gnu::cold, gnu::noinline]] void report_unregistered();
     uint32_t refill();
+    // How far past a range's start a buffer of `len` bytes may begin and still lie inside it;
+    // with this, "is the buffer inside" is one subtraction and one comparison. The empty
+    // check (start 0, offset 0) admits only address 0, which no mbuf buffer has.
+    struct RangeCheck {
+        uintptr_t start = 0;
+        uintptr_t last_offset = 0;
+        uint32_t lkey = 0;
+
+        RangeCheck() = default;
+        RangeCheck(const MrRange &range, uint32_t len) : lkey(range.lkey)
+        {
+            if (range.end - range.start >= len) {
+                start = range.start;
+                last_offset = range.end - range.start - len;
+            }
+        }
+        bool contains(uintptr_t address) const { return address - start <= last_offset; }
+    };
+    // Posts `count` fresh mbufs into the slots from head_ on (no wrap), stopping at one
+    // whose memory has no registration; returns how many were posted.
+    template <bool kInlineBuffers>
+    uint32_t post_fresh(rte_mbuf *const *mbufs, uint32_t count, RangeCheck &range);
+    [[gnu::noinline]] std::optional<RangeCheck> find_range(uintptr_t address);
     // RX scatter (rx_scatter.cpp): the WQE at head_ with the buffers of `mbufs`
     // (config().sges of them), stored in the WQE's ring slots.
     bool post_chain(rte_mbuf *const *mbufs);
@@ -194,6 +207,14 @@ class RxQueue
     uint64_t rearm_ = 0;         // data_off, refcnt, nb_segs and port of a delivered mbuf
     DecodedFlags decoded_;
     uint32_t buffer_bytes_ = 0;
+    // From an mbuf of the pool to its buffer's data (sizeof(rte_mbuf), private area,
+    // headroom): a direct mbuf's buffer follows it, so a refill need not read buf_addr.
+    // 0 for pools whose mbufs carry an external buffer (read from buf_addr).
+    uint32_t inline_buffer_offset_ = 0;
+    // The registered range the last refill's buffers were in, and the MR table's
+    // generation it was looked up in.
+    RangeCheck refill_range_;
+    uint32_t refill_generation_ = 0;
     uint32_t wqe_bu_ = 1; // BUs per WQE
     BurstGate burst_gate_;
     QueueCounters counters_;

@@ -96,6 +96,21 @@ class CqCursor
 
     void advance(uint32_t n = 1) { head_ += n; }
 
+    // For loops that walk the ring with a pointer: entries from the head up to the end of
+    // the ring, and the owner bits a new one carries there, in trailer position (the same
+    // for all of them, as the owner period changes only at the end of the ring).
+    uint32_t until_wrap() const { return count_ - (head_ & mask_); }
+    uint32_t expected_owner() const
+    {
+        return ((head_ >> shift_) & kOwnerBitsMask) << kOwnerBitsShift;
+    }
+    // ready() for an entry of that walk: `owner` from expected_owner().
+    static bool ready_at(const Cqe &cqe, uint32_t owner)
+    {
+        const uint32_t trailer = __atomic_load_n(&cqe.trailer, __ATOMIC_ACQUIRE);
+        return (trailer ^ owner) < (1U << kOwnerBitsShift);
+    }
+
     // The entry `ahead` places after the head and its state, for queries that look at
     // completions without consuming them (queue counts, descriptor status). Entries past
     // the first one that is not ready say nothing.
