@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "bench_options.h"
 
+#include <rte_mempool.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -97,6 +100,14 @@ std::string Offloads::describe() const
     add(vlan, "vlan");
     add(multi_segment, "mseg");
     return text.empty() ? "none" : text;
+}
+
+unsigned mempool_cache(const Options &options)
+{
+    if (options.mempool_cache)
+        return *options.mempool_cache;
+    const unsigned window_mbufs = options.queues * options.descriptors / 2;
+    return std::clamp(window_mbufs, 256U, static_cast<unsigned>(RTE_MEMPOOL_CACHE_MAX_SIZE));
 }
 
 Options parse_options(int argc, char **argv)

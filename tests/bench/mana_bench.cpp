@@ -117,7 +117,7 @@ class Bench
         const unsigned mbufs = options_.queues * options_.descriptors * 4 + 4096;
         const uint16_t data_room = static_cast<uint16_t>(std::max<unsigned>(
             RTE_MBUF_DEFAULT_BUF_SIZE, options_.frame_size + RTE_PKTMBUF_HEADROOM));
-        pool_ = rte_pktmbuf_pool_create("bench_pool", mbufs, options_.mempool_cache, 0, data_room,
+        pool_ = rte_pktmbuf_pool_create("bench_pool", mbufs, mempool_cache(options_), 0, data_room,
                                         static_cast<int>(rte_socket_id()));
         if (pool_ == nullptr)
             fail("cannot create the mbuf pool: " + std::string(rte_strerror(rte_errno)));
@@ -330,7 +330,7 @@ void print_json(const Options &options, const std::vector<WindowResult> &windows
                 "\"instructions_per_packet\": %s, \"peak_rss_kib\": %ld}\n",
                 mode_name(options.mode), options.pmd_path.c_str(), options.frame_size,
                 options.burst, options.descriptors, options.queues,
-                options.offloads.describe().c_str(), options.mempool_cache, windows.size(),
+                options.offloads.describe().c_str(), mempool_cache(options), windows.size(),
                 static_cast<unsigned long long>(packets),
                 static_cast<unsigned long long>(packets_all_windows), cycles.median, cycles.min,
                 cycles.max, ipp.c_str(), usage.ru_maxrss);
