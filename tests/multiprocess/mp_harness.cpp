@@ -117,6 +117,14 @@ void learn_macs(uint16_t p0, uint16_t p1)
           "macaddr_get");
 }
 
+void write_ether_header(uint8_t *bytes, uint16_t from, uint16_t to, uint16_t ether_type)
+{
+    std::memcpy(bytes, macs[to].addr_bytes, 6);
+    std::memcpy(bytes + 6, macs[from].addr_bytes, 6);
+    bytes[12] = static_cast<uint8_t>(ether_type >> 8);
+    bytes[13] = static_cast<uint8_t>(ether_type & 0xff);
+}
+
 // An Ethernet frame to `to` whose payload is the frame's index then a pattern from it.
 rte_mbuf *make_frame(rte_mempool *pool, uint16_t from, uint16_t to, uint32_t index)
 {
@@ -124,12 +132,7 @@ rte_mbuf *make_frame(rte_mempool *pool, uint16_t from, uint16_t to, uint32_t ind
     if (mbuf == nullptr)
         return nullptr;
     auto *bytes = reinterpret_cast<uint8_t *>(rte_pktmbuf_append(mbuf, kFrameBytes));
-    const rte_ether_addr src = macs[from];
-    const rte_ether_addr dst = macs[to];
-    std::memcpy(bytes, dst.addr_bytes, 6);
-    std::memcpy(bytes + 6, src.addr_bytes, 6);
-    bytes[12] = kEtherType >> 8;
-    bytes[13] = kEtherType & 0xff;
+    write_ether_header(bytes, from, to, kEtherType);
     std::memcpy(bytes + 14, &index, sizeof(index));
     for (uint32_t i = 18; i < kFrameBytes; ++i)
         bytes[i] = static_cast<uint8_t>(index + i);
@@ -148,6 +151,24 @@ int64_t frame_index(const rte_mbuf *mbuf)
         if (bytes[i] != static_cast<uint8_t>(index + i))
             return -1;
     return index;
+}
+
+uint16_t receive_some(uint16_t port, const std::function<void(const rte_mbuf *)> &each)
+{
+    std::array<rte_mbuf *, 32> got{};
+    const uint16_t n = rte_eth_rx_burst(port, 0, got.data(), got.size());
+    for (uint16_t i = 0; i < n; ++i)
+        each(got[i]);
+    rte_pktmbuf_free_bulk(got.data(), n);
+    if (n == 0)
+        usleep(10); // let the device model run
+    return n;
+}
+
+void reap_completions(uint16_t port)
+{
+    for (int i = 0; i < 100; ++i)
+        rte_eth_tx_burst(port, 0, nullptr, 0);
 }
 
 // Sends frames first..first+count-1 from port `from` to port `to` (queue 0 each) and
@@ -171,19 +192,13 @@ void exchange(rte_mempool *pool, uint16_t from, uint16_t to, uint32_t first, uin
         } else {
             rte_eth_tx_burst(from, 0, nullptr, 0); // reaps completions
         }
-        std::array<rte_mbuf *, 32> got{};
-        const uint16_t n = rte_eth_rx_burst(to, 0, got.data(), got.size());
-        for (uint16_t i = 0; i < n; ++i) {
-            if (frame_index(got[i]) != static_cast<int64_t>(first + received))
+        receive_some(to, [&](const rte_mbuf *mbuf) {
+            if (frame_index(mbuf) != static_cast<int64_t>(first + received))
                 ++bad;
             ++received;
-        }
-        rte_pktmbuf_free_bulk(got.data(), n);
-        if (n == 0)
-            usleep(10);
+        });
     }
-    for (int i = 0; i < 100; ++i)
-        rte_eth_tx_burst(from, 0, nullptr, 0);
+    reap_completions(from);
     CHECK(sent == count, "sent %u of %u frames on port %u", sent, count, from);
     CHECK(received == count, "received %u of %u frames on port %u", received, count, to);
     CHECK(bad == 0, "%u frames arrived changed or out of order", bad);
@@ -194,6 +209,17 @@ rte_eth_stats stats_of(uint16_t port)
     rte_eth_stats stats{};
     CHECK(rte_eth_stats_get(port, &stats) == 0, "stats_get on port %u", port);
     return stats;
+}
+
+void exec_or_exit(const std::vector<std::string> &args)
+{
+    std::vector<char *> argv;
+    for (const auto &arg : args)
+        argv.push_back(const_cast<char *>(arg.c_str()));
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    std::perror(argv[0]);
+    _exit(127);
 }
 
 // Runs a program (this binary in another role), its stdin and stdout piped to us.
@@ -217,13 +243,7 @@ Child spawn(const std::vector<std::string> &args, bool pipes)
             close(from_child[0]);
             close(from_child[1]);
         }
-        std::vector<char *> argv;
-        for (const auto &arg : args)
-            argv.push_back(const_cast<char *>(arg.c_str()));
-        argv.push_back(nullptr);
-        execvp(argv[0], argv.data());
-        std::perror(argv[0]);
-        _exit(127);
+        exec_or_exit(args);
     }
     Child child{.pid = pid};
     if (pipes) {
@@ -268,6 +288,59 @@ void say(const char *line)
     std::fflush(stdout);
 }
 
+void tell(const Child &child, const std::string &line)
+{
+    const std::string text = line + "\n";
+    CHECK(write(child.in, text.c_str(), text.size()) == static_cast<ssize_t>(text.size()),
+          "write '%s' to process %d", line.c_str(), child.pid);
+}
+
+void run_secondary(const char *role)
+{
+    const Child secondary = spawn({self(), role}, false);
+    CHECK(wait_for(secondary.pid) == 0, "the secondary failed (see its output above)");
+}
+
+Ports attach(bool secondary, const std::string &devargs)
+{
+    init_eal(secondary, devargs);
+    const Ports ports{.p0 = port_by_name(kPort0Name), .p1 = port_by_name(kPort1Name)};
+    learn_macs(ports.p0, ports.p1);
+    return ports;
+}
+
+rte_mempool *setup_ports(const Ports &ports, uint64_t p0_tx_offloads)
+{
+    rte_mempool *pool = make_pool(kPrimaryPool);
+    setup_port(ports.p0, pool, p0_tx_offloads);
+    setup_port(ports.p1, pool);
+    return pool;
+}
+
+void expect_bursts_stopped(rte_mempool *pool, const Ports &ports, int rounds, const char *where)
+{
+    uint32_t taken = 0;
+    uint32_t received = 0;
+    for (int i = 0; i < rounds; ++i) {
+        std::array<rte_mbuf *, 8> packets{};
+        uint16_t made = 0;
+        while (made < packets.size() &&
+               (packets[made] = make_frame(pool, ports.p0, ports.p1, static_cast<uint32_t>(i))))
+            ++made;
+        const uint16_t n = rte_eth_tx_burst(ports.p0, 0, packets.data(), made);
+        taken += n;
+        rte_pktmbuf_free_bulk(packets.data() + n, made - n);
+        std::array<rte_mbuf *, 32> got{};
+        for (const uint16_t port : {ports.p0, ports.p1}) {
+            const uint16_t r = rte_eth_rx_burst(port, 0, got.data(), got.size());
+            received += r;
+            rte_pktmbuf_free_bulk(got.data(), r);
+        }
+    }
+    CHECK(taken == 0, "tx_burst took %u packets %s", taken, where);
+    CHECK(received == 0, "rx_burst returned %u packets %s", received, where);
+}
+
 void check_emulator_clean(bool closed)
 {
     struct mana_emu_counters counters {
@@ -292,6 +365,39 @@ void check_pool_full(const char *name)
     if (pool != nullptr)
         CHECK(rte_mempool_avail_count(pool) == pool->size, "mempool %s: %u of %u mbufs back", name,
               rte_mempool_avail_count(pool), pool->size);
+}
+
+void stop_close_and_check(const Ports &ports, rte_mempool *pool,
+                          std::initializer_list<const char *> pools)
+{
+    CHECK(rte_eth_dev_stop(ports.p0) == 0 && rte_eth_dev_stop(ports.p1) == 0, "stop");
+    check_emulator_clean(false);
+    // Mbufs still in flight (a secondary's included) come back on stop.
+    for (const char *name : pools)
+        check_pool_full(name);
+    CHECK(rte_eth_dev_close(ports.p0) == 0 && rte_eth_dev_close(ports.p1) == 0, "close");
+    check_emulator_clean(true);
+    // A secondary's pool stays: freeing a mempool calls back into the process that
+    // created it (memory-chunk release), which is gone.
+    rte_mempool_free(pool);
+    rte_eal_cleanup();
+}
+
+void close_secondary(const Ports &ports)
+{
+    CHECK(rte_eth_dev_close(ports.p0) == 0 && rte_eth_dev_close(ports.p1) == 0,
+          "close in the secondary");
+    rte_eal_cleanup();
+}
+
+int run_role(int argc, char **argv, std::initializer_list<Role> roles, const char *usage)
+{
+    const std::string role = argc > 1 ? argv[1] : "";
+    for (const Role &candidate : roles)
+        if (role == candidate.name)
+            return candidate.run();
+    std::fprintf(stderr, "usage: %s %s (through with_hugepages.sh)\n", argv[0], usage);
+    return 2;
 }
 
 int finish(const char *role)

@@ -62,12 +62,7 @@ std::pair<int, std::string> run_capturing(const std::vector<std::string> &args, 
         close(out[1]);
         if (preload != nullptr)
             setenv("LD_PRELOAD", preload, 1);
-        std::vector<char *> argv;
-        for (const auto &arg : args)
-            argv.push_back(const_cast<char *>(arg.c_str()));
-        argv.push_back(nullptr);
-        execvp(argv[0], argv.data());
-        _exit(127);
+        exec_or_exit(args);
     }
     close(out[1]);
     std::string text;
@@ -97,18 +92,13 @@ long long proc_info_value(const std::string &text, uint16_t port, const std::str
 
 int traffic()
 {
-    init_eal(false);
-    const uint16_t p0 = port_by_name(kPort0Name);
-    const uint16_t p1 = port_by_name(kPort1Name);
-    learn_macs(p0, p1);
-    rte_mempool *pool = make_pool(kPrimaryPool);
+    const Ports ports = attach(false);
+    const auto [p0, p1] = ports;
     // TSO on port 0: the secondary must use the TSO burst the primary chose at start.
-    setup_port(p0, pool, kTsoOffloads);
-    setup_port(p1, pool);
+    rte_mempool *pool = setup_ports(ports, kTsoOffloads);
     exchange(pool, p0, p1, 0, kPrimaryFrames);
 
-    const Child secondary = spawn({self(), "secondary_traffic"}, false);
-    CHECK(wait_for(secondary.pid) == 0, "the secondary failed (see its output above)");
+    run_secondary("secondary_traffic");
 
     // What the secondary sent is counted in the primary too.
     const uint32_t frames = kPrimaryFrames + kSecondaryFrames;
@@ -143,17 +133,8 @@ int traffic()
     // The ports still work after both secondaries have gone.
     exchange(pool, p0, p1, frames, kPrimaryFrames);
 
-    CHECK(rte_eth_dev_stop(p0) == 0 && rte_eth_dev_stop(p1) == 0, "stop");
-    check_emulator_clean(false);
     // Mbufs of the secondary's pool that were still in flight came back on stop.
-    check_pool_full(kPrimaryPool);
-    check_pool_full(kSecondaryPool);
-    CHECK(rte_eth_dev_close(p0) == 0 && rte_eth_dev_close(p1) == 0, "close");
-    check_emulator_clean(true);
-    // The secondary's pool stays: freeing a mempool calls back into the process that
-    // created it (memory-chunk release), which is gone.
-    rte_mempool_free(pool);
-    rte_eal_cleanup();
+    stop_close_and_check(ports, pool, {kPrimaryPool, kSecondaryPool});
     return finish("traffic: secondary bursts, shared statistics, dpdk-proc-info");
 }
 
@@ -189,12 +170,7 @@ void send_tso(rte_mempool *pool, uint16_t from, uint16_t to)
     if (mbuf == nullptr)
         return;
     auto *bytes = reinterpret_cast<uint8_t *>(rte_pktmbuf_append(mbuf, kTsoPacketBytes));
-    const rte_ether_addr src = macs[from];
-    const rte_ether_addr dst = macs[to];
-    std::memcpy(bytes, dst.addr_bytes, 6);
-    std::memcpy(bytes + 6, src.addr_bytes, 6);
-    bytes[12] = 0x08;
-    bytes[13] = 0x00;
+    write_ether_header(bytes, from, to, RTE_ETHER_TYPE_IPV4);
     auto *ip = reinterpret_cast<rte_ipv4_hdr *>(bytes + 14);
     *ip = rte_ipv4_hdr{};
     ip->version_ihl = RTE_IPV4_VHL_DEF;
@@ -225,22 +201,17 @@ void send_tso(rte_mempool *pool, uint16_t from, uint16_t to)
     const auto deadline = std::chrono::steady_clock::now() + kDeliveryLimit;
     while (segments < kTsoSegments && before(deadline)) {
         rte_eth_tx_burst(from, 0, nullptr, 0);
-        std::array<rte_mbuf *, 8> got{};
-        const uint16_t n = rte_eth_rx_burst(to, 0, got.data(), got.size());
-        for (uint16_t i = 0; i < n; ++i, ++segments) {
-            const auto *data = rte_pktmbuf_mtod(got[i], const uint8_t *);
-            bool intact = got[i]->pkt_len == kTsoHeaders + kTsoSegment && got[i]->nb_segs == 1;
+        receive_some(to, [&](const rte_mbuf *mbuf) {
+            const auto *data = rte_pktmbuf_mtod(mbuf, const uint8_t *);
+            bool intact = mbuf->pkt_len == kTsoHeaders + kTsoSegment && mbuf->nb_segs == 1;
             for (uint32_t b = 0; intact && b < kTsoSegment; ++b)
                 intact = data[kTsoHeaders + b] ==
                          static_cast<uint8_t>((kTsoHeaders + segments * kTsoSegment + b) * 7);
             bad += !intact;
-        }
-        rte_pktmbuf_free_bulk(got.data(), n);
-        if (n == 0)
-            usleep(10);
+            ++segments;
+        });
     }
-    for (int i = 0; i < 100; ++i)
-        rte_eth_tx_burst(from, 0, nullptr, 0);
+    reap_completions(from);
     CHECK(segments == kTsoSegments, "the TSO packet arrived as %u frames, want %u", segments,
           kTsoSegments);
     CHECK(bad == 0, "%u TSO segments arrived with wrong length or payload", bad);
@@ -248,12 +219,10 @@ void send_tso(rte_mempool *pool, uint16_t from, uint16_t to)
 
 int secondary_traffic()
 {
-    init_eal(true);
+    const Ports ports = attach(true);
+    const auto [p0, p1] = ports;
     CHECK(rte_eth_dev_count_avail() == 2, "%u ports in the secondary, want 2",
           rte_eth_dev_count_avail());
-    const uint16_t p0 = port_by_name(kPort0Name);
-    const uint16_t p1 = port_by_name(kPort1Name);
-    learn_macs(p0, p1);
     rte_eth_dev_info info{};
     CHECK(rte_eth_dev_info_get(p0, &info) == 0, "dev_info_get in the secondary");
     CHECK(info.driver_name != nullptr && std::strcmp(info.driver_name, "net_mana") == 0,
@@ -282,21 +251,15 @@ int secondary_traffic()
           static_cast<unsigned long long>(s0.oerrors));
     CHECK(s1.ipackets == frames + kTsoSegments, "secondary sees %llu packets received, want %u",
           static_cast<unsigned long long>(s1.ipackets), frames + kTsoSegments);
-    // Closing in a secondary lets go of the port here only.
-    CHECK(rte_eth_dev_close(p0) == 0 && rte_eth_dev_close(p1) == 0, "close in the secondary");
-    rte_eal_cleanup();
+    close_secondary(ports);
     return finish("secondary_traffic");
 }
 
 int hold_primary()
 {
-    init_eal(false);
-    const uint16_t p0 = port_by_name(kPort0Name);
-    const uint16_t p1 = port_by_name(kPort1Name);
-    learn_macs(p0, p1);
-    rte_mempool *pool = make_pool(kPrimaryPool);
-    setup_port(p0, pool);
-    setup_port(p1, pool);
+    const Ports ports = attach(false);
+    const auto [p0, p1] = ports;
+    rte_mempool *pool = setup_ports(ports);
     say("ready");
     // A restart while the secondary is attached: it must stop polling, then poll the
     // queues of the new start.
@@ -318,10 +281,8 @@ int hold_primary()
 
 int outliving_secondary()
 {
-    init_eal(true);
-    const uint16_t p0 = port_by_name(kPort0Name);
-    const uint16_t p1 = port_by_name(kPort1Name);
-    learn_macs(p0, p1);
+    const Ports ports = attach(true);
+    const auto [p0, p1] = ports;
     rte_mempool *pool = make_pool(kSecondaryPool);
     exchange(pool, p0, p1, 0, 32);
     say("bursting");
@@ -331,26 +292,8 @@ int outliving_secondary()
     read_line(STDIN_FILENO); // the primary has exited
 
     // The ports are gone with the primary: bursts take and return nothing.
-    std::array<rte_mbuf *, 8> packets{};
-    uint16_t taken = 0;
-    uint16_t received = 0;
-    for (int i = 0; i < 100; ++i) {
-        for (auto &packet : packets)
-            packet = make_frame(pool, p0, p1, static_cast<uint32_t>(i));
-        const uint16_t n = rte_eth_tx_burst(p0, 0, packets.data(), packets.size());
-        taken += n;
-        rte_pktmbuf_free_bulk(packets.data() + n, packets.size() - n);
-        std::array<rte_mbuf *, 32> got{};
-        for (uint16_t port : {p0, p1}) {
-            const uint16_t r = rte_eth_rx_burst(port, 0, got.data(), got.size());
-            received += r;
-            rte_pktmbuf_free_bulk(got.data(), r);
-        }
-    }
-    CHECK(taken == 0, "tx_burst took %u packets after the primary exited", taken);
-    CHECK(received == 0, "rx_burst returned %u packets after the primary exited", received);
-    CHECK(rte_mempool_avail_count(pool) == pool->size, "own pool: %u of %u mbufs",
-          rte_mempool_avail_count(pool), pool->size);
+    expect_bursts_stopped(pool, ports, 100, "after the primary exited");
+    check_pool_full(kSecondaryPool);
     rte_eth_stats stats{};
     CHECK(rte_eth_stats_get(p0, &stats) != 0, "stats of a port the primary closed");
     rte_eal_cleanup();
@@ -363,15 +306,15 @@ int primary_exits_first()
     CHECK(read_line(primary.out) == "ready", "the primary did not get ready");
     Child secondary = spawn({self(), "outliving_secondary"}, true);
     CHECK(read_line(secondary.out) == "bursting", "the secondary did not get going");
-    CHECK(write(primary.in, "restart\n", 8) == 8, "write to the primary");
+    tell(primary, "restart");
     CHECK(read_line(primary.out) == "restarted", "the primary did not restart its ports");
-    CHECK(write(secondary.in, "again\n", 6) == 6, "write to the secondary");
+    tell(secondary, "again");
     CHECK(read_line(secondary.out) == "bursting again",
           "the secondary did not get going after the restart");
     close(primary.in);
     const int primary_status = wait_for(primary.pid);
     CHECK(primary_status == 0, "the primary exited with %d", primary_status);
-    CHECK(write(secondary.in, "go\n", 3) == 3, "write to the secondary");
+    tell(secondary, "go");
     close(secondary.in);
     const int secondary_status = wait_for(secondary.pid);
     CHECK(secondary_status == 0, "the secondary exited with %d after the primary%s",
@@ -383,18 +326,11 @@ int primary_exits_first()
 
 int main(int argc, char **argv)
 {
-    const std::string role = argc > 1 ? argv[1] : "";
-    if (role == "traffic")
-        return traffic();
-    if (role == "secondary_traffic")
-        return secondary_traffic();
-    if (role == "primary_exits_first")
-        return primary_exits_first();
-    if (role == "hold_primary")
-        return hold_primary();
-    if (role == "outliving_secondary")
-        return outliving_secondary();
-    std::fprintf(stderr, "usage: %s traffic|primary_exits_first (through with_hugepages.sh)\n",
-                 argv[0]);
-    return 2;
+    return run_role(argc, argv,
+                    {{"traffic", traffic},
+                     {"secondary_traffic", secondary_traffic},
+                     {"primary_exits_first", primary_exits_first},
+                     {"hold_primary", hold_primary},
+                     {"outliving_secondary", outliving_secondary}},
+                    "traffic|primary_exits_first");
 }

@@ -88,38 +88,11 @@ std::string names(const std::vector<rte_eth_event_type> &list)
     return out;
 }
 
-// Neither burst touches the device: nothing taken, nothing received, the mbufs are ours.
-void expect_bursts_stopped(rte_mempool *pool, uint16_t p0, uint16_t p1)
-{
-    uint32_t taken = 0;
-    uint32_t received = 0;
-    for (int i = 0; i < 50; ++i) {
-        std::array<rte_mbuf *, 8> packets{};
-        uint16_t made = 0;
-        while (made < packets.size() &&
-               (packets[made] = make_frame(pool, p0, p1, static_cast<uint32_t>(i))))
-            ++made;
-        const uint16_t n = rte_eth_tx_burst(p0, 0, packets.data(), made);
-        taken += n;
-        rte_pktmbuf_free_bulk(packets.data() + n, made - n);
-        std::array<rte_mbuf *, 32> got{};
-        for (const uint16_t port : {p0, p1}) {
-            const uint16_t r = rte_eth_rx_burst(port, 0, got.data(), got.size());
-            received += r;
-            rte_pktmbuf_free_bulk(got.data(), r);
-        }
-    }
-    CHECK(taken == 0, "tx_burst took %u packets on a stopped device", taken);
-    CHECK(received == 0, "rx_burst returned %u packets on a stopped device", received);
-}
-
 // The secondary: traffic, then what the primary says happened.
 int events_secondary()
 {
-    init_eal(true);
-    const uint16_t p0 = port_by_name(kPort0Name);
-    const uint16_t p1 = port_by_name(kPort1Name);
-    learn_macs(p0, p1);
+    const Ports ports = attach(true);
+    const auto [p0, p1] = ports;
     watch(p0);
     watch(p1);
     rte_mempool *pool = make_pool(kSecondaryPool);
@@ -130,7 +103,8 @@ int events_secondary()
         const std::vector<rte_eth_event_type> want = {RTE_ETH_EVENT_INTR_RMV};
         CHECK(wait_for_events(p0, p1, want), "removal not reported here: port %u had %s", p0,
               names(events_of(p0)).c_str());
-        expect_bursts_stopped(pool, p0, p1);
+        // Neither burst touches the device: nothing taken, nothing received.
+        expect_bursts_stopped(pool, ports, 50, "on a stopped device");
     } else if (what == "recovered") {
         const std::vector<rte_eth_event_type> want = {RTE_ETH_EVENT_ERR_RECOVERING,
                                                       RTE_ETH_EVENT_RECOVERY_SUCCESS};
@@ -141,13 +115,11 @@ int events_secondary()
     } else {
         fail("unexpected word from the primary: '%s'", what.c_str());
     }
-    CHECK(rte_mempool_avail_count(pool) == pool->size, "own pool: %u of %u mbufs",
-          rte_mempool_avail_count(pool), pool->size);
+    check_pool_full(kSecondaryPool);
     say("done");
     unwatch(p0);
     unwatch(p1);
-    CHECK(rte_eth_dev_close(p0) == 0 && rte_eth_dev_close(p1) == 0, "close in the secondary");
-    rte_eal_cleanup();
+    close_secondary(ports);
     return finish(what == "removed" ? "events_secondary: removal" : "events_secondary: recovery");
 }
 
@@ -156,58 +128,50 @@ int events_secondary()
 int run_primary(const char *devargs, void (*fault)(), const char *word,
                 const std::vector<rte_eth_event_type> &want, const char *role)
 {
-    init_eal(false, devargs);
-    const uint16_t p0 = port_by_name(kPort0Name);
-    const uint16_t p1 = port_by_name(kPort1Name);
-    learn_macs(p0, p1);
+    const Ports ports = attach(false, devargs);
+    const auto [p0, p1] = ports;
     watch(p0);
     watch(p1);
-    rte_mempool *pool = make_pool(kPrimaryPool);
-    setup_port(p0, pool);
-    setup_port(p1, pool);
+    rte_mempool *pool = setup_ports(ports);
 
     Child secondary = spawn({self(), "events_secondary"}, true);
     CHECK(read_line(secondary.out) == "ready", "the secondary did not get going");
     fault();
     CHECK(wait_for_events(p0, p1, want), "primary: port %u had events %s", p0,
           names(events_of(p0)).c_str());
-    const std::string line = std::string(word) + "\n";
-    CHECK(write(secondary.in, line.c_str(), line.size()) == static_cast<ssize_t>(line.size()),
-          "write to the secondary");
+    tell(secondary, word);
     CHECK(read_line(secondary.out) == "done", "the secondary did not finish");
     close(secondary.in);
     CHECK(wait_for(secondary.pid) == 0, "the secondary failed (see its output above)");
 
     unwatch(p0);
     unwatch(p1);
-    CHECK(rte_eth_dev_stop(p0) == 0 && rte_eth_dev_stop(p1) == 0, "stop");
-    check_emulator_clean(false);
-    check_pool_full(kPrimaryPool);
-    check_pool_full(kSecondaryPool);
-    CHECK(rte_eth_dev_close(p0) == 0 && rte_eth_dev_close(p1) == 0, "close");
-    check_emulator_clean(true);
-    rte_mempool_free(pool);
-    rte_eal_cleanup();
+    stop_close_and_check(ports, pool, {kPrimaryPool, kSecondaryPool});
     return finish(role);
+}
+
+int removal()
+{
+    return run_primary(
+        "", [] { CHECK(mana_emu_remove_device(kBdf) == 0, "remove the VF"); }, "removed",
+        {RTE_ETH_EVENT_INTR_RMV}, "removal: a secondary learns of it and stops bursting");
+}
+
+int recovery()
+{
+    return run_primary(
+        "recovery_timeout_ms=5000",
+        [] { CHECK(mana_emu_device_fatal(kBdf, 50) == 0, "service reset"); }, "recovered",
+        {RTE_ETH_EVENT_ERR_RECOVERING, RTE_ETH_EVENT_RECOVERY_SUCCESS},
+        "recovery: a secondary learns of it and carries traffic again");
 }
 
 } // namespace
 
 int main(int argc, char **argv)
 {
-    const std::string role = argc > 1 ? argv[1] : "";
-    if (role == "removal")
-        return run_primary(
-            "", [] { CHECK(mana_emu_remove_device(kBdf) == 0, "remove the VF"); }, "removed",
-            {RTE_ETH_EVENT_INTR_RMV}, "removal: a secondary learns of it and stops bursting");
-    if (role == "recovery")
-        return run_primary(
-            "recovery_timeout_ms=5000",
-            [] { CHECK(mana_emu_device_fatal(kBdf, 50) == 0, "service reset"); }, "recovered",
-            {RTE_ETH_EVENT_ERR_RECOVERING, RTE_ETH_EVENT_RECOVERY_SUCCESS},
-            "recovery: a secondary learns of it and carries traffic again");
-    if (role == "events_secondary")
-        return events_secondary();
-    std::fprintf(stderr, "usage: %s removal|recovery (through with_hugepages.sh)\n", argv[0]);
-    return 2;
+    return run_role(
+        argc, argv,
+        {{"removal", removal}, {"recovery", recovery}, {"events_secondary", events_secondary}},
+        "removal|recovery");
 }

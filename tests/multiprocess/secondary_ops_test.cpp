@@ -56,8 +56,7 @@ void leave_waiting(rte_mempool *pool, uint16_t from, uint16_t to, uint32_t first
     const auto deadline = std::chrono::steady_clock::now() + kDeliveryLimit;
     while (rte_eth_rx_queue_count(to, 0) < static_cast<int>(count) && before(deadline))
         usleep(100);
-    for (int i = 0; i < 100; ++i)
-        rte_eth_tx_burst(from, 0, nullptr, 0);
+    reap_completions(from);
     CHECK(rte_eth_rx_queue_count(to, 0) == static_cast<int>(count),
           "primary: %d frames waiting on port %u, want %u", rte_eth_rx_queue_count(to, 0), to,
           count);
@@ -65,19 +64,14 @@ void leave_waiting(rte_mempool *pool, uint16_t from, uint16_t to, uint32_t first
 
 int ops()
 {
-    init_eal(false);
-    const uint16_t p0 = port_by_name(kPort0Name);
-    const uint16_t p1 = port_by_name(kPort1Name);
-    learn_macs(p0, p1);
-    rte_mempool *pool = make_pool(kPrimaryPool);
-    setup_port(p0, pool);
-    setup_port(p1, pool);
+    const Ports ports = attach(false);
+    const auto [p0, p1] = ports;
+    rte_mempool *pool = setup_ports(ports);
     exchange(pool, p0, p1, 0, kExchanged);
     leave_waiting(pool, p0, p1, kExchanged, kWaiting);
     CHECK(xstat(p1, "rx_q0_packets") == kExchanged, "primary: rx_q0_packets before");
 
-    const Child secondary = spawn({self(), "ops_secondary"}, false);
-    CHECK(wait_for(secondary.pid) == 0, "the secondary failed (see its output above)");
+    run_secondary("ops_secondary");
 
     // The secondary reset the statistics, then received the waiting frames.
     CHECK(xstat(p1, "rx_q0_packets") == kWaiting, "primary: rx_q0_packets %lld after, want %u",
@@ -93,13 +87,7 @@ int ops()
           "primary: RX queue 0 of port %u is not running any more", p1);
     exchange(pool, p0, p1, kExchanged + kWaiting, 8);
 
-    CHECK(rte_eth_dev_stop(p0) == 0 && rte_eth_dev_stop(p1) == 0, "stop");
-    check_emulator_clean(false);
-    check_pool_full(kPrimaryPool);
-    CHECK(rte_eth_dev_close(p0) == 0 && rte_eth_dev_close(p1) == 0, "close");
-    check_emulator_clean(true);
-    rte_mempool_free(pool);
-    rte_eal_cleanup();
+    stop_close_and_check(ports, pool, {kPrimaryPool});
     return finish("ops: a secondary reads extended statistics, queue information and "
                   "descriptor status");
 }
@@ -156,10 +144,8 @@ void check_queue_info(uint16_t port, rte_mempool *primary_pool)
 
 int ops_secondary()
 {
-    init_eal(true);
-    const uint16_t p0 = port_by_name(kPort0Name);
-    const uint16_t p1 = port_by_name(kPort1Name);
-    learn_macs(p0, p1);
+    const Ports ports = attach(true);
+    const auto [p0, p1] = ports;
     rte_mempool *primary_pool = rte_mempool_lookup(kPrimaryPool);
     CHECK(primary_pool != nullptr, "the primary's pool is not visible");
 
@@ -203,8 +189,7 @@ int ops_secondary()
     rte_pktmbuf_free_bulk(got.data(), n);
     CHECK(rte_eth_rx_queue_count(p1, 0) == 0, "secondary: rx_queue_count %d after the burst",
           rte_eth_rx_queue_count(p1, 0));
-    CHECK(rte_eth_dev_close(p0) == 0 && rte_eth_dev_close(p1) == 0, "close in the secondary");
-    rte_eal_cleanup();
+    close_secondary(ports);
     return finish("ops_secondary");
 }
 
@@ -212,11 +197,5 @@ int ops_secondary()
 
 int main(int argc, char **argv)
 {
-    const std::string role = argc > 1 ? argv[1] : "";
-    if (role == "ops")
-        return ops();
-    if (role == "ops_secondary")
-        return ops_secondary();
-    std::fprintf(stderr, "usage: %s ops (through with_hugepages.sh)\n", argv[0]);
-    return 2;
+    return run_role(argc, argv, {{"ops", ops}, {"ops_secondary", ops_secondary}}, "ops");
 }
