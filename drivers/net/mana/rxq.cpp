@@ -516,9 +516,27 @@ inline uint32_t RxQueue::receive_simple(rte_mbuf **packets, uint32_t received, u
     return received + taken;
 }
 
+// The packet of `length` bytes in the buffer at tail_, its fields written; nullptr (the
+// buffer reposted) if the length cannot be in it.
+rte_mbuf *RxQueue::take_buffer(uint32_t length, const DecodedFlags &decoded, const gdma::Cqe &cqe,
+                               uint32_t packet)
+{
+    rte_mbuf *mbuf = ring_[tail_ & ring_mask_];
+    ++tail_;
+    if (length > buffer_bytes_) {
+        repost(mbuf);
+        return nullptr;
+    }
+    mbuf_writer(decoded).write(mbuf, cqe, packet);
+    return mbuf;
+}
+
 // Any CQE at the head: coalesced ones (resuming one a full burst left in the middle),
-// new flags, tags to restore, truncated frames and corrupt completions. Returns false
-// when the burst ends here (CQ empty or overflowed, or the burst full mid-CQE).
+// new flags, tags to restore, truncated frames and corrupt completions. Single-buffer
+// queues come here only for what receive_simple() leaves; scattering queues (packets
+// as chains, rx_scatter.cpp) for every CQE. Returns false when the burst ends here (CQ
+// empty or overflowed, or the burst full mid-CQE).
+template <bool kScatter>
 bool RxQueue::receive_any(rte_mbuf **packets, uint32_t &received, uint32_t max)
 {
     const gdma::CqSlot slot = cq_cursor_.peek();
@@ -554,14 +572,12 @@ bool RxQueue::receive_any(rte_mbuf **packets, uint32_t &received, uint32_t max)
                 i = limit;
                 break;
             }
-            rte_mbuf *mbuf = ring_[tail_ & ring_mask_];
-            ++tail_;
-            if (length > buffer_bytes_) {
-                ++counters_.errors; // longer than the buffer it claims to be in
-                repost(mbuf);
+            rte_mbuf *mbuf = kScatter ? take_chain(length, decoded, cqe, i)
+                                      : take_buffer(length, decoded, cqe, i);
+            if (mbuf == nullptr) {
+                ++counters_.errors; // longer than the buffers it claims to be in
                 continue;
             }
-            mbuf_writer(decoded).write(mbuf, cqe, i);
             // The device always strips the tag; without the offload the application
             // expects it in the frame. Only the VLAN id is reported, so the restored tag
             // has priority 0.
@@ -579,13 +595,17 @@ bool RxQueue::receive_any(rte_mbuf **packets, uint32_t &received, uint32_t max)
         }
         cqe_packet_ = 0;
     } else if (type == CqeType::rx_truncated) {
-        // The frame did not fit: its buffer goes straight back to the device.
+        // The frame did not fit: its buffers go straight back to the device.
         ++counters_.errors;
         ++events_.rx_truncated;
         if (tail_ != head_) {
-            rte_mbuf *mbuf = ring_[tail_ & ring_mask_];
-            ++tail_;
-            repost(mbuf);
+            if constexpr (kScatter) {
+                repost_tail_chain();
+            } else {
+                rte_mbuf *mbuf = ring_[tail_ & ring_mask_];
+                ++tail_;
+                repost(mbuf);
+            }
         }
     } else if (type != CqeType::rx_object_fence) {
         ++counters_.errors; // a completion type RX queues never get; no buffer was consumed
@@ -608,7 +628,9 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
     const uint32_t head_before = head_;
     uint32_t received = 0;
     if constexpr (kScatter) {
-        received = receive_chains(packets, max);
+        // One CQE a call, until the burst is full or the CQ empty.
+        while (received < max && receive_any<true>(packets, received, max)) {
+        }
         if (received != 0 || head_ - tail_ != config_.descriptors)
             refill_chains();
     } else {
@@ -617,7 +639,7 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
             // receive_any(), which tells empty from overflowed.
             if (!decoded_.restore_tag && cq_cursor_.ready()) [[likely]]
                 received = receive_simple(packets, received, max);
-            if (received == max || !receive_any(packets, received, max))
+            if (received == max || !receive_any<false>(packets, received, max))
                 break;
         }
         if (received != 0 || head_ - tail_ != config_.descriptors)

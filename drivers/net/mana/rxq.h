@@ -142,10 +142,10 @@ class RxQueue
         gdma::store_le32(sge + offsetof(gdma::Sge, memory_key), lkey);
     }
     uint32_t receive_simple(rte_mbuf **packets, uint32_t received, uint32_t max);
+    template <bool kScatter>
     [[gnu::noinline]] bool receive_any(rte_mbuf **packets, uint32_t &received, uint32_t max);
-    // The burst of a scattering queue (rx_scatter.cpp): packets received, buffers reposted
-    // or refilled by the caller.
-    uint32_t receive_chains(rte_mbuf **packets, uint32_t max);
+    rte_mbuf *take_buffer(uint32_t length, const DecodedFlags &decoded, const gdma::Cqe &cqe,
+                          uint32_t packet);
     // Gives a consumed buffer straight back to the device (error completions).
     bool repost(rte_mbuf *mbuf);
     // Cold: the registered range of a buffer the queue's cache and the table miss,
@@ -182,9 +182,13 @@ class RxQueue
     bool post_chain(rte_mbuf *const *mbufs);
     bool repost_chain(rte_mbuf **mbufs);
     uint32_t refill_chains();
-    // The packet of `length` bytes in the WQE at tail_ as a chain (spare buffers freed);
-    // nullptr (buffers reposted) if the length cannot be in that WQE.
-    rte_mbuf *take_chain(uint32_t length, uint32_t &reposted);
+    // The packet of `length` bytes in the WQE at tail_ as a chain (spare buffers freed),
+    // its head's fields written; nullptr (buffers reposted) if the length cannot be in
+    // that WQE.
+    rte_mbuf *take_chain(uint32_t length, const DecodedFlags &decoded, const gdma::Cqe &cqe,
+                         uint32_t packet);
+    // Gives the WQE at tail_ back to the device with its buffers (error completions).
+    void repost_tail_chain();
     rte_mbuf **wqe_mbufs(uint32_t index) { return &ring_[(index & ring_mask_) * config_.sges]; }
     uint32_t wqe_bu() const { return config_.sges == 1 ? 1 : wqe_bu_; }
     void write_template();
