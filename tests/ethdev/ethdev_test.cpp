@@ -558,16 +558,25 @@ TEST_F(Vlan, TagStaysInTheFrameWithoutStrip)
     free_all(got);
 }
 
-using Tx = EthdevTest;
+class Tx : public EthdevTest
+{
+  protected:
+    // Port 0 sends with MULTI_SEGS, port 1 receives; returns a pool of 256 mbufs to build
+    // the packets in.
+    rte_mempool *start_multi_segment_sender()
+    {
+        rte_mempool *pool = make_pool(2048);
+        PortConfig tx;
+        tx.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+        setup_and_start(port0_, tx, pool);
+        setup_and_start(port1_, {}, pool);
+        return make_pool(256);
+    }
+};
 
 TEST_F(Tx, MultiSegmentFramesArriveWhole)
 {
-    rte_mempool *pool = make_pool(2048);
-    PortConfig tx;
-    tx.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-    setup_and_start(port0_, tx, pool);
-    setup_and_start(port1_, {}, pool);
-    rte_mempool *tx_pool = make_pool(256);
+    rte_mempool *tx_pool = start_multi_segment_sender();
     std::vector<Frame> frames;
     std::vector<rte_mbuf *> chains;
     for (uint32_t i = 0; i < 10; ++i) {
@@ -604,12 +613,7 @@ TEST_F(Tx, MultiSegmentFramesArriveWhole)
 
 TEST_F(Tx, PacketsTheDeviceCannotTakeAreConsumedAndCounted)
 {
-    rte_mempool *pool = make_pool(2048);
-    PortConfig tx;
-    tx.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-    setup_and_start(port0_, tx, pool);
-    setup_and_start(port1_, {}, pool);
-    rte_mempool *tx_pool = make_pool(256);
+    rte_mempool *tx_pool = start_multi_segment_sender();
     std::vector<rte_mbuf *> burst;
     burst.push_back(to_mbuf(tx_pool, ipv4_flow_frame(1, true)));
     // 31 segments: one more than the device gathers.
@@ -637,12 +641,7 @@ TEST_F(Tx, PacketsTheDeviceCannotTakeAreConsumedAndCounted)
 // and returns every segment of it to the pool; the packets around it are sent.
 TEST_F(Tx, ChainsWhoseSegmentCountLiesAreDroppedAndCounted)
 {
-    rte_mempool *pool = make_pool(2048);
-    PortConfig tx;
-    tx.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-    setup_and_start(port0_, tx, pool);
-    setup_and_start(port1_, {}, pool);
-    rte_mempool *tx_pool = make_pool(256);
+    rte_mempool *tx_pool = start_multi_segment_sender();
     const auto chain_of = [&](unsigned segments) {
         rte_mbuf *chain = to_mbuf(tx_pool, Frame(20, 0xab));
         for (unsigned i = 1; i < segments; ++i)
