@@ -218,6 +218,14 @@ TEST_F(BadInput, UnsendableMbufsAreDroppedAndCounted)
     rte_mbuf *zero_chain = rte_pktmbuf_alloc(tx_pool); // chained, all empty
     ASSERT_EQ(rte_pktmbuf_chain(zero_chain, rte_pktmbuf_alloc(tx_pool)), 0);
     bad.push_back(zero_chain);
+    // One segment of 60 bytes whose pkt_len says 0, or more than the largest frame: the
+    // packet is what pkt_len says, not what the segment holds.
+    rte_mbuf *says_empty = to_mbuf(tx_pool, Frame(60, 3));
+    says_empty->pkt_len = 0;
+    bad.push_back(says_empty);
+    rte_mbuf *says_jumbo = to_mbuf(tx_pool, Frame(60, 4));
+    says_jumbo->pkt_len = 20000;
+    bad.push_back(says_jumbo);
     for (rte_mbuf *m : bad) {
         rte_mbuf *one = m;
         EXPECT_EQ(rte_eth_tx_prepare(port0_, 0, &one, 1), 0);
@@ -234,15 +242,15 @@ TEST_F(BadInput, UnsendableMbufsAreDroppedAndCounted)
     EXPECT_EQ(rte_errno, ENOTSUP);
     rte_pktmbuf_free(tso);
     // A good packet between bad ones: the burst consumes all, sends the good one.
-    std::vector<rte_mbuf *> burst = {bad[0], to_mbuf(tx_pool, ipv4_flow_frame(7, false)), bad[1],
-                                     bad[2]};
+    std::vector<rte_mbuf *> burst = {
+        bad[0], to_mbuf(tx_pool, ipv4_flow_frame(7, false)), bad[1], bad[2], bad[3], bad[4]};
     ASSERT_EQ(rte_eth_tx_burst(port0_, 0, burst.data(), burst.size()), burst.size());
     auto got = receive_all(port1_, 1);
     ASSERT_EQ(got.size(), 1U);
     EXPECT_EQ(from_mbuf(got[0]), ipv4_flow_frame(7, false));
     free_all(got);
     const auto s = stats(port0_);
-    EXPECT_EQ(s.oerrors, 3U);
+    EXPECT_EQ(s.oerrors, 5U);
     EXPECT_EQ(s.opackets, 1U);
     EXPECT_EQ(rte_mempool_avail_count(tx_pool), tx_pool->size);
 }

@@ -114,6 +114,27 @@ using RemoteMrLookup = std::optional<MrRange> (*)(const MrTable &table, uintptr_
                                                   std::size_t len);
 [[gnu::visibility("hidden")]] extern RemoteMrLookup remote_mr_lookup;
 
+// A registered range as a fast path tests buffers of at most `len` bytes against it: how
+// far past the range's start such a buffer may begin and still lie inside, so "is the
+// buffer inside" is one subtraction and one comparison (an address below the start wraps
+// far above any offset). The empty check (start 0, offset 0) admits only address 0,
+// which no mbuf buffer has; so does the check of a range shorter than `len`.
+struct RangeCheck {
+    uintptr_t start = 0;
+    uintptr_t last_offset = 0;
+    uint32_t lkey = 0;
+
+    RangeCheck() = default;
+    RangeCheck(const MrRange &range, uint32_t len) : lkey(range.lkey)
+    {
+        if (range.end - range.start >= len) {
+            start = range.start;
+            last_offset = range.end - range.start - len;
+        }
+    }
+    bool contains(uintptr_t address) const { return address - start <= last_offset; }
+};
+
 // A queue's private cache: a handful of recently used ranges, round-robin replacement.
 class MrQueueCache
 {

@@ -373,7 +373,7 @@ inline rte_mbuf *const *take_mbufs(rte_mempool *pool, rte_mempool_cache *cache, 
 
 } // namespace
 
-std::optional<RxQueue::RangeCheck> RxQueue::find_range(uintptr_t address)
+std::optional<RangeCheck> RxQueue::find_range(uintptr_t address)
 {
     auto covering = mr_cache_.range(address, buffer_bytes_);
     if (!covering)

@@ -154,24 +154,6 @@ class RxQueue
     // Cold: says once per start that buffers stay unposted for want of a registration.
     [[gnu::cold, gnu::noinline]] void report_unregistered();
     uint32_t refill();
-    // How far past a range's start a buffer of `len` bytes may begin and still lie inside it;
-    // with this, "is the buffer inside" is one subtraction and one comparison. The empty
-    // check (start 0, offset 0) admits only address 0, which no mbuf buffer has.
-    struct RangeCheck {
-        uintptr_t start = 0;
-        uintptr_t last_offset = 0;
-        uint32_t lkey = 0;
-
-        RangeCheck() = default;
-        RangeCheck(const MrRange &range, uint32_t len) : lkey(range.lkey)
-        {
-            if (range.end - range.start >= len) {
-                start = range.start;
-                last_offset = range.end - range.start - len;
-            }
-        }
-        bool contains(uintptr_t address) const { return address - start <= last_offset; }
-    };
     // Posts `count` fresh mbufs into the slots from head_ on (no wrap), stopping at one
     // whose memory has no registration; returns how many were posted.
     template <bool kInlineBuffers>

@@ -33,7 +33,7 @@ constexpr uint32_t kSuppressCqeBit = 1U << 7;
 // A CQE every this many WQEs at most bounds how long a completed packet waits to be freed.
 constexpr uint32_t kMaxCqeInterval = 32;
 
-// The TX offload request bits of ol_flags, as an index into kChecksumOob.
+// The TX checksum request bits of ol_flags, as an index into TxQueue::oob_words_.
 constexpr unsigned kChecksumFlagsShift = 52;
 static_assert(RTE_MBUF_F_TX_L4_MASK == 3ULL << kChecksumFlagsShift &&
                   RTE_MBUF_F_TX_IP_CKSUM == 1ULL << (kChecksumFlagsShift + 2) &&
@@ -41,44 +41,28 @@ static_assert(RTE_MBUF_F_TX_L4_MASK == 3ULL << kChecksumFlagsShift &&
                   RTE_MBUF_F_TX_IPV6 == 1ULL << (kChecksumFlagsShift + 4),
               "the checksum request bits must be ol_flags bits 52-56");
 
-// For each combination of those bits: the short OOB's first word bits (low half) and the
-// mask of the transport offset in its second word (high half; 0 when no checksum is
-// requested). Same meaning as TxQueue::post(), without its branches.
-constexpr std::array<uint64_t, 32> checksum_oob_table()
+// The OOB fields of a packet with offload requests `ol`: the checksum requests and, with
+// any of them, where the transport header starts.
+constexpr gdma::TxShortOobFields with_checksum_requests(gdma::TxShortOobFields fields, uint64_t ol,
+                                                        uint16_t transport_offset)
 {
-    std::array<uint64_t, 32> table{};
-    for (uint64_t index = 0; index < table.size(); ++index) {
-        const uint64_t ol = index << kChecksumFlagsShift;
-        if (!(ol & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK)))
-            continue;
-        const uint64_t l4 = ol & RTE_MBUF_F_TX_L4_MASK;
-        const gdma::TxShortOobFields fields{
-            .outer_ipv4 = (ol & RTE_MBUF_F_TX_IPV4) != 0,
-            .outer_ipv6 = (ol & RTE_MBUF_F_TX_IPV6) != 0,
-            .compute_ip_csum = (ol & RTE_MBUF_F_TX_IP_CKSUM) != 0,
-            .compute_tcp_csum = l4 == RTE_MBUF_F_TX_TCP_CKSUM,
-            .compute_udp_csum = l4 == RTE_MBUF_F_TX_UDP_CKSUM,
-        };
-        table[index] = gdma::TxShortOob::encode(fields).word[0] | (uint64_t{0x3FF} << 32);
-    }
-    return table;
+    if (!(ol & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK)))
+        return fields;
+    const uint64_t l4 = ol & RTE_MBUF_F_TX_L4_MASK;
+    fields.outer_ipv4 = (ol & RTE_MBUF_F_TX_IPV4) != 0;
+    fields.outer_ipv6 = (ol & RTE_MBUF_F_TX_IPV6) != 0;
+    fields.compute_ip_csum = (ol & RTE_MBUF_F_TX_IP_CKSUM) != 0;
+    fields.compute_tcp_csum = l4 == RTE_MBUF_F_TX_TCP_CKSUM;
+    fields.compute_udp_csum = l4 == RTE_MBUF_F_TX_UDP_CKSUM;
+    fields.transport_offset = transport_offset;
+    return fields;
 }
-constexpr std::array<uint64_t, 32> kChecksumOob = checksum_oob_table();
 
-// A registered range in the form the TX loop tests a buffer against it.
-struct TxRange {
-    uintptr_t start = 0;
-    uintptr_t end = 0; // start == end: matches nothing (every TX buffer has a byte)
-    uint32_t lkey = 0;
-
-    TxRange() = default;
-    explicit TxRange(const MrRange &range) : start(range.start), end(range.end), lkey(range.lkey) {}
-    // Buffers are user-space addresses with 16-bit lengths: address + len cannot wrap.
-    bool contains(uintptr_t address, uint32_t len) const
-    {
-        return address >= start && address + len <= end;
-    }
-};
+uint64_t oob_bits(const gdma::TxShortOobFields &fields)
+{
+    const gdma::TxShortOob oob = gdma::TxShortOob::encode(fields);
+    return oob.word[0] | (static_cast<uint64_t>(oob.word[1]) << 32);
+}
 
 // Ring entries of packets that must go back through rte_pktmbuf_free carry this bit
 // (mbufs are cache-line aligned); untagged entries are plain packets of plain_pool_.
@@ -105,6 +89,18 @@ uint32_t refcnt_and_segments(const rte_mbuf *mbuf)
     return value;
 }
 
+// l2_len + l3_len: where the transport header starts. They are the low 16 bits of
+// tx_offload, read as such.
+static_assert(RTE_MBUF_L2_LEN_OFS == 0 && RTE_MBUF_L2_LEN_BITS == 7 && RTE_MBUF_L3_LEN_OFS == 7 &&
+                  RTE_MBUF_L3_LEN_BITS == 9,
+              "l2_len and l3_len must be the low 16 bits of tx_offload");
+uint32_t transport_offset_of(const rte_mbuf *mbuf)
+{
+    uint16_t lengths;
+    std::memcpy(&lengths, &mbuf->tx_offload, sizeof(lengths));
+    return (lengths & 0x7FU) + (static_cast<uint32_t>(lengths) >> 7);
+}
+
 // An mbuf that does not own its data buffer (attached to another mbuf or to an external
 // buffer): freeing it is more than putting it back into its pool.
 constexpr uint64_t kNotDirectFlags = RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
@@ -125,7 +121,7 @@ TxQueue::~TxQueue()
 int TxQueue::setup()
 {
     if (!mbufs_.allocate("mana_tx_ring", config_.descriptors, config_.socket) ||
-        !end_bu_.allocate("mana_tx_ring", config_.descriptors, config_.socket) ||
+        !large_wqes_.allocate("mana_tx_ring", config_.descriptors, config_.socket) ||
         !cqe_requests_.allocate("mana_tx_ring", config_.descriptors, config_.socket)) {
         MANA_DRV_LOG(ERR, "port %u TX queue %u: out of DPDK memory for %u descriptors",
                      config_.port_id, config_.queue_id, config_.descriptors);
@@ -197,14 +193,25 @@ int TxQueue::start(const QueueVerbs &verbs)
     oob_template_.short_vport_offset = static_cast<uint8_t>(qp_out.tx_vp_offset);
     gdma::TxShortOobFields suppressed = oob_template_;
     suppressed.suppress_cqe = true;
-    const gdma::TxShortOob oob = gdma::TxShortOob::encode(suppressed);
-    oob_template_word_ = oob.word[0] | (static_cast<uint64_t>(oob.word[1]) << 32);
+    oob_template_word_ = oob_bits(suppressed);
+    for (uint64_t index = 0; index < oob_words_.size(); ++index) {
+        const uint64_t ol = index << kChecksumFlagsShift;
+        oob_words_[index] = oob_bits(with_checksum_requests(suppressed, ol, 0));
+        transport_offset_scales_[index] =
+            oob_bits(with_checksum_requests(suppressed, ol, 1)) ^ oob_words_[index];
+    }
     const gdma::DmaHeader header = gdma::DmaHeader::encode(
         {.num_sgl_entries = 1, .inline_oob_dwords = gdma::kSmallInlineOobBytes / 4});
     header_template_ = header.word0 | (static_cast<uint64_t>(header.word1) << 32);
+    // TSO packets take an LSO WQE (on a queue without TSO, post() sends them as they
+    // are, as before the flag is looked at).
+    not_simple_flags_ =
+        kNotDirectFlags | RTE_MBUF_F_TX_TCP_SEG | (config_.vlan_insert ? RTE_MBUF_F_TX_VLAN : 0);
     head_ = tail_ = head_bu_ = tail_bu_ = 0;
     requests_head_ = requests_tail_ = 0;
+    large_head_ = large_tail_ = 0;
     tagged_in_flight_ = 0;
+    range_ = {};
     overflow_logged_ = false;
     halted_.store(false, std::memory_order_release);
     return 0;
@@ -223,6 +230,7 @@ void TxQueue::stop()
     tagged_in_flight_ = 0;
     head_ = tail_ = head_bu_ = tail_bu_ = 0;
     requests_head_ = requests_tail_ = 0;
+    large_head_ = large_tail_ = 0;
     db_page_ = nullptr;
     sq_ = {};
 }
@@ -242,9 +250,17 @@ uint32_t TxQueue::abandon_in_flight()
     return lost;
 }
 
+// WQEs up to `last` take one BU each, plus what the large ones among them take more.
 void TxQueue::complete_through(uint32_t last)
 {
-    tail_bu_ = end_bu_[last & slot_mask_];
+    uint32_t end_bu = tail_bu_ + (last + 1 - tail_);
+    for (; large_tail_ != large_head_; ++large_tail_) {
+        const LargeWqe &wqe = large_wqes_[large_tail_ & slot_mask_];
+        if (static_cast<int32_t>(wqe.index - last) > 0)
+            break;
+        end_bu += wqe.size_bu - 1;
+    }
+    tail_bu_ = end_bu;
     tail_ = last + 1;
 }
 
@@ -255,23 +271,19 @@ void TxQueue::complete_through(uint32_t last)
 // WQE failed. A CQE that fits none of this (nothing in flight, a type TX queues never
 // get) is counted and ignored: completing WQEs on its word could free buffers the device
 // still reads. At most `limit` packets are freed, together at the end.
-uint32_t TxQueue::reap(uint32_t limit)
+uint32_t TxQueue::reap_ready(uint32_t limit)
 {
     const uint32_t old_tail = tail_;
     uint64_t failed_packets = 0;
     uint64_t failed_bytes = 0;
     const uint32_t first_cqe = cq_cursor_.head();
+    // The WQE everything is complete through so far; success CQEs only move this, and
+    // tail_ follows once (before an unusual CQE, which works from tail_, and at the end).
+    uint32_t done = old_tail - 1;
     for (;;) {
         if (!cq_cursor_.ready()) {
-            if (cq_cursor_.peek() == gdma::CqSlot::overflow && !overflow_logged_) [[unlikely]] {
-                // Completions were lost: in-flight packets can no longer be matched to
-                // them. They are freed when the port stops.
-                overflow_logged_ = true;
-                ++counters_.errors;
-                MANA_DRV_LOG(ERR,
-                             "port %u TX queue %u: completion queue overflow; restart the port",
-                             config_.port_id, config_.queue_id);
-            }
+            if (cq_cursor_.peek() == gdma::CqSlot::overflow) [[unlikely]]
+                report_overflow();
             break;
         }
         const gdma::Cqe &cqe = cq_cursor_.current();
@@ -279,18 +291,25 @@ uint32_t TxQueue::reap(uint32_t limit)
             const uint32_t last = cqe_requests_[requests_tail_ & slot_mask_];
             if (last - old_tail >= limit) [[unlikely]] {
                 // More than may be freed now: free the oldest ones and leave the completion
-                // unread; read again, it completes the rest (tail_ moved, `last` did not).
-                if (tail_ - old_tail != limit)
-                    complete_through(old_tail + limit - 1);
+                // unread; read again, it completes the rest (tail_ moves, `last` does not).
+                done = old_tail + limit - 1;
                 break;
             }
             cq_cursor_.advance();
             ++requests_tail_;
-            complete_through(last);
-        } else if (!reap_unusual(cqe, limit - (tail_ - old_tail), failed_packets, failed_bytes)) {
-            break;
+            done = last;
+            continue;
         }
+        if (done + 1 != tail_)
+            complete_through(done);
+        const bool read =
+            reap_unusual(cqe, limit - (tail_ - old_tail), failed_packets, failed_bytes);
+        done = tail_ - 1;
+        if (!read)
+            break;
     }
+    if (done + 1 != tail_)
+        complete_through(done);
     counters_.completions += cq_cursor_.head() - first_cqe;
     if (tail_ != old_tail)
         release(old_tail, tail_);
@@ -300,6 +319,18 @@ uint32_t TxQueue::reap(uint32_t limit)
         counters_.bytes -= std::min<uint64_t>(counters_.bytes, failed_bytes);
     }
     return tail_ - old_tail;
+}
+
+// Completions were lost: in-flight packets can no longer be matched to them. They are
+// freed when the port stops.
+void TxQueue::report_overflow()
+{
+    if (overflow_logged_)
+        return;
+    overflow_logged_ = true;
+    ++counters_.errors;
+    MANA_DRV_LOG(ERR, "port %u TX queue %u: completion queue overflow; restart the port",
+                 config_.port_id, config_.queue_id);
 }
 
 bool TxQueue::reap_unusual(const gdma::Cqe &cqe, uint32_t room, uint64_t &failed_packets,
@@ -318,11 +349,16 @@ bool TxQueue::reap_unusual(const gdma::Cqe &cqe, uint32_t room, uint64_t &failed
     if (failed) {
         const uint32_t capacity_mask = sq_.capacity_bu() - 1;
         const uint32_t failed_bu = gdma::decode_tx_completion(cqe.oob).tx_wqe_offset;
+        uint32_t start_bu = tail_bu_;
+        uint32_t large = large_tail_;
         for (uint32_t i = tail_; i != requested + 1; ++i) {
-            if ((start_bu_of(i) & capacity_mask) == (failed_bu & capacity_mask)) {
+            if ((start_bu & capacity_mask) == (failed_bu & capacity_mask)) {
                 last = i;
                 break;
             }
+            ++start_bu;
+            if (large != large_head_ && large_wqes_[large & slot_mask_].index == i)
+                start_bu += large_wqes_[large++ & slot_mask_].size_bu - 1;
         }
     }
     if (last - tail_ >= room) {
@@ -416,8 +452,10 @@ void TxQueue::record(rte_mbuf *mbuf, uint32_t size_bu, bool request_cqe)
             reinterpret_cast<rte_mbuf *>(reinterpret_cast<uintptr_t>(mbuf) | kSlowFreeTag);
         ++tagged_in_flight_;
     }
+    newest_start_bu_ = head_bu_;
+    if (size_bu != 1)
+        large_wqes_[large_head_++ & slot_mask_] = {.index = head_, .size_bu = size_bu};
     head_bu_ += size_bu;
-    end_bu_[head_ & slot_mask_] = head_bu_;
     if (request_cqe)
         cqe_requests_[requests_head_++ & slot_mask_] = head_;
     ++head_;
@@ -487,90 +525,117 @@ bool TxQueue::post(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count)
     const std::span<gdma::Sge> sgl(sges.data(), sge_count);
     if (!gather(mbuf, 0, sgl)) [[unlikely]]
         return false;
-    const uint64_t ol = mbuf->ol_flags;
     gdma::TxShortOobFields fields = oob_template_;
     fields.suppress_cqe = !request_cqe;
-    if (ol & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK)) {
-        fields.outer_ipv4 = (ol & RTE_MBUF_F_TX_IPV4) != 0;
-        fields.outer_ipv6 = (ol & RTE_MBUF_F_TX_IPV6) != 0;
-        fields.compute_ip_csum = (ol & RTE_MBUF_F_TX_IP_CKSUM) != 0;
-        const uint64_t l4 = ol & RTE_MBUF_F_TX_L4_MASK;
-        fields.compute_tcp_csum = l4 == RTE_MBUF_F_TX_TCP_CKSUM;
-        fields.compute_udp_csum = l4 == RTE_MBUF_F_TX_UDP_CKSUM;
-        fields.transport_offset = static_cast<uint16_t>(mbuf->l2_len + mbuf->l3_len);
-    }
+    fields = with_checksum_requests(fields, mbuf->ol_flags,
+                                    static_cast<uint16_t>(transport_offset_of(mbuf)));
     finish_wqe(mbuf, {}, fields, sgl, request_cqe);
     return true;
+}
+
+// The WQE of a one-segment packet: DMA header, short OOB (CQE suppressed), one SGE.
+inline void TxQueue::write_simple_wqe(std::byte *wqe, const rte_mbuf *mbuf, uintptr_t address,
+                                      uint32_t len, uint32_t lkey, uint64_t header) const
+{
+    const uint32_t checksum = (mbuf->ol_flags >> kChecksumFlagsShift) & 31;
+    const uint64_t oob =
+        oob_words_[checksum] | transport_offset_of(mbuf) * transport_offset_scales_[checksum];
+    gdma::store_le64(wqe, header);
+    gdma::store_le64(wqe + 8, oob);
+    gdma::store_le64(wqe + 16, address);
+    gdma::store_le32(wqe + 24, lkey);
+    gdma::store_le32(wqe + 28, len);
+}
+
+// The one-segment loop proper: writes the WQEs of entries[0..count) into consecutive
+// BUs from `wqe` until a packet needs anything else or its buffer is outside range_. A
+// function of its own so that the loop has the registers to itself; it calls nothing.
+TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t count,
+                                              std::byte *wqe) const
+{
+    const RangeCheck range = range_;
+    const uint64_t header = header_template_;
+    const rte_mempool *const pool = plain_pool_;
+    SimpleRun run;
+    rte_mbuf *const *entry = entries;
+    for (rte_mbuf *const *const end = entries + count; entry != end; ++entry) {
+        const rte_mbuf *mbuf = *entry;
+        // One segment: pkt_len is data_len (post() sorts out mbufs that say otherwise).
+        const uint32_t len = mbuf->data_len;
+        // not_simple_flags_ and max_frame stay in memory: the loop needs its registers more.
+        if (refcnt_and_segments(mbuf) != kSoleOneSegment ||
+            (mbuf->ol_flags & not_simple_flags_) != 0 || len - 1 >= config_.max_frame ||
+            mbuf->pkt_len != len || mbuf->next != nullptr || mbuf->pool != pool) [[unlikely]]
+            break;
+        const uintptr_t address = rte_pktmbuf_mtod(mbuf, uintptr_t);
+        if (!range.contains(address)) [[unlikely]] {
+            run.outside_range = true;
+            break;
+        }
+        write_simple_wqe(wqe, mbuf, address, len, range.lkey, header);
+        wqe += gdma::kBasicUnitBytes;
+        run.bytes += len;
+    }
+    run.written = static_cast<uint32_t>(entry - entries);
+    return run;
 }
 
 // One-segment plain() packets without a tag to insert, the common case, in a loop of
 // their own: each takes one descriptor and one basic unit (DMA header, short OOB, one
 // SGE), written as four 64-bit stores from templates, so the room for the whole run is
-// known up front. The loop runs over stretches that wrap neither the slot ring nor the
-// SQ, so it advances pointers without wrap tests. Every WQE gets its CQE suppressed; a
-// CQE request every interval (and the burst's last WQE in burst()) clears it again.
-// Stops at the first packet that needs anything else (post() takes that one).
-inline uint32_t TxQueue::post_simple(rte_mbuf **packets, uint32_t taken, uint32_t count,
-                                     uint64_t &bytes, uint64_t slow_flags, bool &lkey_failed)
+// known up front and nothing per packet is recorded but its mbuf. The loop runs over
+// stretches that wrap neither the slot ring nor the SQ, so it advances pointers without
+// wrap tests. Every WQE gets its CQE suppressed; a CQE request every interval (and the
+// burst's last WQE in burst()) clears it again. Stops at the first packet that needs
+// anything else (post() takes that one).
+[[gnu::always_inline]] inline uint32_t TxQueue::post_simple(rte_mbuf **packets, uint32_t taken,
+                                                            uint32_t count, uint64_t &bytes,
+                                                            bool &lkey_failed)
 {
     const uint32_t head = head_;
     const uint32_t head_bu = head_bu_;
     const uint32_t capacity_bu = sq_.capacity_bu();
     const uint32_t room = std::min({count - taken, config_.descriptors - (head - tail_),
                                     gdma::free_bu(capacity_bu, head_bu, tail_bu_)});
-    slow_flags |= kNotDirectFlags;
-    if (config_.vlan_insert)
-        slow_flags |= RTE_MBUF_F_TX_VLAN;
+    // The previous burst's range holds unless registrations went away since.
+    const uint32_t generation = mr_table_.generation();
+    if (generation != range_generation_) [[unlikely]] {
+        range_ = {};
+        range_generation_ = generation;
+    }
     rte_mbuf **const in = packets + taken;
-    const uint64_t header = header_template_;
-    const uint64_t oob_base = oob_template_word_;
-    const uint32_t max_frame = config_.max_frame;
-    const rte_mempool *const pool = plain_pool_;
-    TxRange range;
     uint64_t sent_bytes = 0;
     uint32_t n = 0;
     while (n < room) {
         const uint32_t slot = (head + n) & slot_mask_;
         const uint32_t bu = (head_bu + n) & (capacity_bu - 1);
         const uint32_t stretch = std::min({room - n, config_.descriptors - slot, capacity_bu - bu});
-        rte_mbuf **const source = in + n;
-        std::byte *wqe = sq_.base() + (static_cast<std::size_t>(bu) << gdma::kBasicUnitShift);
+        std::byte *const wqe = sq_.base() + (static_cast<std::size_t>(bu) << gdma::kBasicUnitShift);
+        // The packets go into their ring slots first, in one copy; slots past where the
+        // loop stops are not in flight and get overwritten later.
         rte_mbuf **const entries = &mbufs_[slot];
-        uint32_t *const ends = &end_bu_[slot];
-        uint32_t end = head_bu + n + 1;
-        uint32_t i = 0;
-        for (; i < stretch; ++i) {
-            rte_mbuf *mbuf = source[i];
-            const uint64_t ol = mbuf->ol_flags;
-            const uint32_t pkt_len = mbuf->pkt_len;
-            if (refcnt_and_segments(mbuf) != kSoleOneSegment || (ol & slow_flags) != 0 ||
-                pkt_len - 1 >= max_frame || mbuf->next != nullptr || mbuf->pool != pool)
-                [[unlikely]]
-                break;
-            const uintptr_t address = rte_pktmbuf_mtod(mbuf, uintptr_t);
-            const uint32_t len = mbuf->data_len;
-            if (!range.contains(address, len)) [[unlikely]] {
-                if (!lookup_segment_lkey(mr_cache_, mr_table_, mbuf)) {
-                    lkey_failed = true; // burst() drops and counts it (no second attempt)
-                    break;
-                }
-                range = TxRange(mr_cache_.last_hit());
-            }
-            // The transport offset goes into the OOB's high word where the table's mask
-            // lets it through (only with a checksum request).
-            const uint64_t checksum = kChecksumOob[(ol >> kChecksumFlagsShift) & 31];
-            const uint16_t lengths = static_cast<uint16_t>(mbuf->tx_offload); // l2_len, l3_len
-            const uint64_t offset = (lengths & 0x7FU) + (lengths >> 7);
-            gdma::store_le64(wqe, header);
-            gdma::store_le64(wqe + 8, oob_base | (checksum & ((offset << 32) | 0xFFFFFFFFU)));
-            gdma::store_le64(wqe + 16, address);
-            gdma::store_le64(wqe + 24, range.lkey | (static_cast<uint64_t>(len) << 32));
-            wqe += gdma::kBasicUnitBytes;
-            entries[i] = mbuf;
-            ends[i] = end++;
-            sent_bytes += pkt_len;
-        }
+        std::copy_n(in + n, stretch, entries);
+        const SimpleRun run = write_simple_wqes(entries, stretch, wqe);
+        const uint32_t i = run.written;
         n += i;
+        sent_bytes += run.bytes;
+        if (run.outside_range) {
+            // The range lookup takes this packet: the buffer may lie too close to the
+            // range's end for the check, so it takes the key it was given.
+            rte_mbuf *mbuf = entries[i];
+            const auto lkey = lookup_segment_lkey(mr_cache_, mr_table_, mbuf);
+            if (!lkey) {
+                lkey_failed = true; // burst() drops and counts it (no second attempt)
+                break;
+            }
+            range_ = RangeCheck(mr_cache_.last_hit(), config_.max_frame);
+            write_simple_wqe(wqe + (static_cast<std::size_t>(i) << gdma::kBasicUnitShift), mbuf,
+                             rte_pktmbuf_mtod(mbuf, uintptr_t), mbuf->data_len, *lkey,
+                             header_template_);
+            sent_bytes += mbuf->data_len;
+            ++n;
+            continue;
+        }
         if (i != stretch)
             break;
     }
@@ -578,6 +643,8 @@ inline uint32_t TxQueue::post_simple(rte_mbuf **packets, uint32_t taken, uint32_
     for (uint32_t index = head + ((interval - head) & interval); index - head < n;
          index += interval + 1)
         request_completion(index, head_bu + (index - head));
+    if (n != 0)
+        newest_start_bu_ = head_bu + n - 1;
     head_ = head + n;
     head_bu_ = head_bu + n;
     bytes += sent_bytes;
@@ -617,8 +684,7 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
     while (taken < count) {
         // TSO packets are never simple: they take an LSO WQE.
         bool lkey_failed = false;
-        taken = post_simple(packets, taken, count, bytes, kTso ? RTE_MBUF_F_TX_TCP_SEG : 0,
-                            lkey_failed);
+        taken = post_simple(packets, taken, count, bytes, lkey_failed);
         if (taken == count)
             break;
         rte_mbuf *mbuf = packets[taken];
@@ -665,7 +731,7 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
         const uint32_t last = head_ - 1;
         if (requests_head_ == requests_tail_ ||
             cqe_requests_[(requests_head_ - 1) & slot_mask_] != last)
-            request_completion(last, start_bu_of(last));
+            request_completion(last, newest_start_bu_);
         ring_doorbell(doorbell_page(local, db_page_), gdma::doorbell_offset::sq,
                       gdma::sq_doorbell(sq_id_, head_bu_ << gdma::kBasicUnitShift));
         ++counters_.doorbells;

@@ -11,6 +11,7 @@
 
 #include <rte_mbuf.h>
 
+#include <array>
 #include <cstdint>
 #include <span>
 
@@ -75,8 +76,19 @@ class TxQueue
     uint32_t abandon_in_flight();
 
   private:
-    // Reads completions and frees what they complete, at most `limit` packets.
-    uint32_t reap(uint32_t limit = UINT32_MAX);
+    // Reads completions and frees what they complete, at most `limit` packets. Most
+    // bursts find none: that test is inline.
+    uint32_t reap(uint32_t limit = UINT32_MAX)
+    {
+        const gdma::CqSlot slot = cq_cursor_.peek();
+        if (slot == gdma::CqSlot::ready)
+            return reap_ready(limit);
+        if (slot == gdma::CqSlot::overflow) [[unlikely]]
+            report_overflow();
+        return 0;
+    }
+    uint32_t reap_ready(uint32_t limit);
+    [[gnu::cold, gnu::noinline]] void report_overflow();
     // Handles a CQE that is not a plain success for a pending CQE request; false when
     // the CQE was left unread because it completes more than `room` packets.
     bool reap_unusual(const gdma::Cqe &cqe, uint32_t room, uint64_t &failed_packets,
@@ -85,8 +97,17 @@ class TxQueue
     void release(uint32_t from, uint32_t to);
     void free_sent(rte_mbuf **entries, uint32_t count);
     bool plain(const rte_mbuf *mbuf);
+    void write_simple_wqe(std::byte *wqe, const rte_mbuf *mbuf, uintptr_t address, uint32_t len,
+                          uint32_t lkey, uint64_t header) const;
+    struct SimpleRun {
+        uint64_t bytes = 0;
+        uint32_t written = 0;
+        bool outside_range = false; // stopped at a buffer outside range_
+    };
+    [[gnu::noinline]] SimpleRun write_simple_wqes(rte_mbuf *const *entries, uint32_t count,
+                                                  std::byte *wqe) const;
     uint32_t post_simple(rte_mbuf **packets, uint32_t taken, uint32_t count, uint64_t &bytes,
-                         uint64_t slow_flags, bool &lkey_failed);
+                         bool &lkey_failed);
     // Posts a packet of `sge_count` segments through the general WQE writer.
     bool post(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count);
     bool gather(const rte_mbuf *mbuf, uint32_t split, std::span<gdma::Sge> sges);
@@ -98,11 +119,11 @@ class TxQueue
     bool post_tso(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count);
     void record(rte_mbuf *mbuf, uint32_t size_bu, bool request_cqe);
     void request_completion(uint32_t index, uint32_t start_bu);
-    // BU index where WQE `index` (tail_ <= index < head_) starts.
-    uint32_t start_bu_of(uint32_t index) const
-    {
-        return index == tail_ ? tail_bu_ : end_bu_[(index - 1) & slot_mask_];
-    }
+    // A WQE of more than one basic unit (anything the one-segment loop does not post).
+    struct LargeWqe {
+        uint32_t index;
+        uint32_t size_bu;
+    };
 
     // Hot state first.
     gdma::CqCursor cq_cursor_;
@@ -123,10 +144,30 @@ class TxQueue
     // The first 16 bytes of a one-SGE WQE with a short OOB: DMA header, then the OOB
     // words without per-packet bits (CQE suppressed).
     uint64_t header_template_ = 0;
+    // ol_flags that keep a packet out of the one-segment loop.
+    uint64_t not_simple_flags_ = 0;
     uint64_t oob_template_word_ = 0;
+    // Indexed by ol_flags bits 52-56 (the checksum requests): the OOB's 64 bits for
+    // those requests, and what the transport offset (l2_len + l3_len) is multiplied by
+    // to land in its field (0 without a checksum request: the field stays 0).
+    std::array<uint64_t, 32> oob_words_{};
+    std::array<uint64_t, 32> transport_offset_scales_{};
     // Where untagged sent packets go back, and how many in-flight entries are tagged.
     rte_mempool *plain_pool_ = nullptr;
     uint32_t tagged_in_flight_ = 0;
+    // The range the last one-segment packet's buffer was in, for buffers of up to
+    // max_frame bytes: the next burst's buffers are usually there too. Valid while the
+    // MR table's generation is range_generation_.
+    RangeCheck range_;
+    uint32_t range_generation_ = 0;
+    // BU index where the newest WQE starts (its CQE request is set at the burst's end).
+    uint32_t newest_start_bu_ = 0;
+    // In-flight WQEs larger than one BU, oldest first (free-running indices into
+    // large_wqes_). Every other WQE takes exactly one BU, so the one-segment loop
+    // records nothing per packet, and where any in-flight WQE starts or ends follows
+    // from tail_bu_ and this list.
+    uint32_t large_head_ = 0;
+    uint32_t large_tail_ = 0;
     // Set while the queue does not run (not started, stopped, deferred): bursts return 0
     // and take nothing. Shared memory, so secondaries see it too.
     // Written by the control path (or recovery) while an lcore may be bursting: start
@@ -140,7 +181,7 @@ class TxQueue
     // Packet of each in-flight WQE; bit 0 set (tagged) when it is not plain(), see
     // free_sent().
     DpdkArray<rte_mbuf *> mbufs_;
-    DpdkArray<uint32_t> end_bu_;       // BU index just past each in-flight WQE
+    DpdkArray<LargeWqe> large_wqes_;   // see large_head_
     DpdkArray<uint32_t> cqe_requests_; // WQE indices, see requests_head_
     QueueEventCounters events_;
 

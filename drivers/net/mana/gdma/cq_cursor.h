@@ -76,11 +76,13 @@ class CqCursor
         // owner bits (a plain load plus a fence orders the same on x86, but a race
         // detector cannot see that ordering).
         const uint32_t trailer = __atomic_load_n(&current().trailer, __ATOMIC_ACQUIRE);
-        const auto owner = static_cast<uint8_t>(trailer >> 29);
-        const uint8_t expected = static_cast<uint8_t>((head_ >> shift_) & kOwnerBitsMask);
-        if (owner == expected) [[likely]]
+        // How many owner periods the entry is ahead of the head, modulo 8: the head's
+        // own period (0) is new, one period behind (7) is empty, anything else means
+        // the device lapped the driver.
+        const uint32_t ahead = ((trailer >> kOwnerBitsShift) - (head_ >> shift_)) & kOwnerBitsMask;
+        if (ahead == 0) [[likely]]
             return CqSlot::ready;
-        if (owner == static_cast<uint8_t>((expected - 1) & kOwnerBitsMask))
+        if (ahead == kOwnerBitsMask)
             return CqSlot::empty;
         return CqSlot::overflow;
     }
