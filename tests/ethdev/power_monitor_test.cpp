@@ -4,6 +4,7 @@
 // queue has nothing and "wake" as soon as a completion lands or packets wait.
 #include "ethdev_harness.h"
 #include "lcore_launch.h"
+#include "monitor_condition.h"
 
 #include <rte_cpuflags.h>
 #include <rte_cycles.h>
@@ -20,34 +21,6 @@ namespace
 {
 
 using PowerMonitor = EthdevTest;
-
-// What rte_power_monitor does before it sleeps: read the monitored value and ask the
-// callback whether to abort (non-zero: there is work, do not sleep).
-bool would_wake(const rte_power_monitor_cond &condition)
-{
-    uint64_t value = 0;
-    switch (condition.size) {
-    case 1:
-        value = __atomic_load_n(static_cast<const volatile uint8_t *>(condition.addr),
-                                __ATOMIC_ACQUIRE);
-        break;
-    case 2:
-        value = __atomic_load_n(static_cast<const volatile uint16_t *>(condition.addr),
-                                __ATOMIC_ACQUIRE);
-        break;
-    case 4:
-        value = __atomic_load_n(static_cast<const volatile uint32_t *>(condition.addr),
-                                __ATOMIC_ACQUIRE);
-        break;
-    case 8:
-        value = __atomic_load_n(static_cast<const volatile uint64_t *>(condition.addr),
-                                __ATOMIC_ACQUIRE);
-        break;
-    default:
-        ADD_FAILURE() << "size " << unsigned{condition.size} << " is not 1, 2, 4 or 8";
-    }
-    return condition.fn(value, condition.opaque) != 0;
-}
 
 rte_power_monitor_cond monitor(uint16_t port, uint16_t queue)
 {
