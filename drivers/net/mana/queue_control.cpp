@@ -12,6 +12,7 @@
 #include <rte_ethdev.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 
@@ -43,22 +44,45 @@ uint32_t buffers_of(const gdma::Cqe &cqe)
     }
 }
 
-// The power-monitor callback: opaque[0] is the trailer value (under the mask opaque[1])
-// that means "no new completion". Anything else (a completion, an overflow, or a mask of
-// 0 for a queue that has packets waiting) aborts the sleep.
-int completion_arrived(const uint64_t value, const uint64_t opaque[RTE_POWER_MONITOR_OPAQUE_SZ])
+// The power-monitor callback: opaque[0] is the value of the watched word (under the mask
+// opaque[1]) that means "nothing to do yet": the trailer of an empty CQE, or a flag that
+// still says the queue is halted. Anything else (a completion, an overflow, a flag
+// cleared, or a mask of 0 for a queue that has packets waiting) aborts the sleep.
+int idle_value_changed(const uint64_t value, const uint64_t opaque[RTE_POWER_MONITOR_OPAQUE_SZ])
 {
     return (value & opaque[1]) == opaque[0] ? 0 : -1;
+}
+
+// A halted queue has no CQ worth watching (a restart or a reset replaces it), so the lcore
+// sleeps on the flag that keeps it halted until the flag is cleared: the queue's own (a
+// queue start) or the port's stop flag (the end of a service reset). Both live as long as
+// the queue.
+void watch_until_cleared(rte_power_monitor_cond &condition, const std::atomic<bool> &flag)
+{
+    static_assert(sizeof(flag) == 1 && std::atomic<bool>::is_always_lock_free);
+    condition.addr = const_cast<std::atomic<bool> *>(&flag);
+    condition.size = 1;
+    condition.fn = idle_value_changed;
+    condition.opaque[0] = 1; // true: still halted
+    condition.opaque[1] = 0xFF;
 }
 
 constexpr uint32_t kOwnerBitsShift = 29;
 
 } // namespace
 
-uint32_t RxQueue::filled_count() const
+// The queries read the CQ and the mbuf ring, which a stop or a service reset frees and
+// recreates (recovery.cpp); like a burst they check the flags only after entering the
+// burst gate, so the thread tearing the rings down either waits for them to leave or
+// makes them see the flags set.
+bool RxQueue::rings_readable() const
 {
-    if (!running())
-        return 0;
+    return !halted_.load(std::memory_order_acquire) &&
+           !process_ports[config_.port_id].stop_bursts->load(std::memory_order_acquire);
+}
+
+uint32_t RxQueue::count_filled() const
+{
     uint32_t filled = 0;
     for (uint32_t ahead = 0; ahead < cq_cursor_.count(); ++ahead) {
         if (cq_cursor_.peek_at(ahead) != gdma::CqSlot::ready)
@@ -70,13 +94,21 @@ uint32_t RxQueue::filled_count() const
     return std::min(filled, posted());
 }
 
-int RxQueue::descriptor_status(uint16_t offset) const
+uint32_t RxQueue::filled_count()
+{
+    const BurstSection section(burst_gate_);
+    return rings_readable() ? count_filled() : 0;
+}
+
+// Halted, every descriptor is UNAVAIL: the queue holds no buffer the device may fill.
+int RxQueue::descriptor_status(uint16_t offset)
 {
     if (offset >= config_.descriptors)
         return -EINVAL;
-    if (!running())
+    const BurstSection section(burst_gate_);
+    if (!rings_readable())
         return RTE_ETH_RX_DESC_UNAVAIL;
-    if (offset < filled_count())
+    if (offset < count_filled())
         return RTE_ETH_RX_DESC_DONE;
     return offset < posted() ? RTE_ETH_RX_DESC_AVAIL : RTE_ETH_RX_DESC_UNAVAIL;
 }
@@ -84,15 +116,28 @@ int RxQueue::descriptor_status(uint16_t offset) const
 // The next completion lands in the trailer of the CQE at the head, whose owner bits then
 // stop being the "empty" value (spec §4). A head completion with packets a burst has not
 // returned yet means there is work now: the condition then aborts the sleep at once.
-int RxQueue::monitor_condition(rte_power_monitor_cond &condition) const
+// While the device is away the CQ may be freed at any moment and a stopped port has none;
+// while the queue is stopped its CQ is replaced at the next start: then the flag is
+// watched instead.
+int RxQueue::monitor_condition(rte_power_monitor_cond &condition)
 {
+    const BurstSection section(burst_gate_);
+    const std::atomic<bool> &device_away = *process_ports[config_.port_id].stop_bursts;
+    if (device_away.load(std::memory_order_acquire)) {
+        watch_until_cleared(condition, device_away);
+        return 0;
+    }
     if (wq_base_ == nullptr)
         return -EINVAL; // no CQ: the port is not started
+    if (halted_.load(std::memory_order_acquire)) {
+        watch_until_cleared(condition, halted_);
+        return 0;
+    }
     const gdma::Cqe &head = cq_cursor_.current();
     condition.addr = const_cast<uint32_t *>(&head.trailer);
     condition.size = sizeof(head.trailer);
-    condition.fn = completion_arrived;
-    const bool waiting = running() && cqe_packet_ != 0;
+    condition.fn = idle_value_changed;
+    const bool waiting = cqe_packet_ != 0;
     condition.opaque[0] = waiting ? 1
                                   : static_cast<uint64_t>(cq_cursor_.empty_owner_bits_at_head())
                                         << kOwnerBitsShift;
@@ -288,12 +333,12 @@ int Port::tx_burst_mode(uint16_t queue, rte_eth_burst_mode &mode) const
 
 uint32_t rx_queue_count(void *queue)
 {
-    return static_cast<const RxQueue *>(queue)->filled_count();
+    return static_cast<RxQueue *>(queue)->filled_count();
 }
 
 int rx_descriptor_status(void *queue, uint16_t offset)
 {
-    return static_cast<const RxQueue *>(queue)->descriptor_status(offset);
+    return static_cast<RxQueue *>(queue)->descriptor_status(offset);
 }
 
 int tx_descriptor_status(void *queue, uint16_t offset)
@@ -308,7 +353,7 @@ int tx_done_cleanup(void *queue, uint32_t free_count)
 
 int get_monitor_addr(void *queue, rte_power_monitor_cond *condition)
 {
-    return static_cast<const RxQueue *>(queue)->monitor_condition(*condition);
+    return static_cast<RxQueue *>(queue)->monitor_condition(*condition);
 }
 
 } // namespace mana

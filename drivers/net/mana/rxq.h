@@ -87,9 +87,11 @@ class RxQueue
     // Fast-path queries (queue_control.cpp): buffers the device has filled that no burst
     // has returned yet, the state of the descriptor `offset` places after the next one a
     // burst returns, and the power-monitor condition that says a completion has arrived.
-    uint32_t filled_count() const;
-    int descriptor_status(uint16_t offset) const;
-    int monitor_condition(rte_power_monitor_cond &condition) const;
+    // They read the rings, so they enter the burst gate like a burst (call them from the
+    // lcore that polls the queue) and answer as for a stopped queue while it is halted.
+    uint32_t filled_count();
+    int descriptor_status(uint16_t offset);
+    int monitor_condition(rte_power_monitor_cond &condition);
 
     // kScatter: a WQE carries config().sges buffers and packets arrive as mbuf chains.
     template <bool kScatter>
@@ -127,6 +129,11 @@ class RxQueue
         bool restore_tag = false; // a tag was stripped but the application wants it in the frame
     };
     DecodedFlags decode(uint32_t flags) const;
+
+    // Inside the burst gate: whether the rings are there to read (the queue runs and this
+    // process's bursts on the port are not stopped).
+    bool rings_readable() const;
+    uint32_t count_filled() const;
 
     RxMbufWriter mbuf_writer(const DecodedFlags &decoded) const
     {
