@@ -327,14 +327,14 @@ TEST_F(QueueControl, QueueInfoAndBurstModeDescribeTheQueues)
     ASSERT_EQ(rte_eth_tx_queue_info_get(port0_, 0, &tx), 0);
     EXPECT_EQ(tx.nb_desc, 64);
     EXPECT_EQ(tx.conf.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS, RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
-    EXPECT_EQ(tx.conf.tx_rs_thresh, 16) << "a completion every descriptors/4 WQEs";
+    EXPECT_EQ(tx.conf.tx_rs_thresh, 32) << "a completion every descriptors/2 WQEs";
     EXPECT_EQ(rte_eth_rx_queue_info_get(port0_, 1, &rx), -EINVAL);
 
     rte_eth_burst_mode mode{};
     ASSERT_EQ(rte_eth_rx_burst_mode_get(port0_, 0, &mode), 0);
     EXPECT_NE(std::strstr(mode.info, "Scalar"), nullptr) << mode.info;
     ASSERT_EQ(rte_eth_tx_burst_mode_get(port0_, 0, &mode), 0);
-    EXPECT_NE(std::strstr(mode.info, "every 16 packets"), nullptr) << mode.info;
+    EXPECT_NE(std::strstr(mode.info, "every 32 packets"), nullptr) << mode.info;
     EXPECT_EQ(rte_eth_tx_burst_mode_get(port0_, 1, &mode), -EINVAL);
 }
 

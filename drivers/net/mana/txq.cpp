@@ -31,6 +31,8 @@ constexpr uint32_t kOobOffset = sizeof(gdma::DmaHeader);
 constexpr uint32_t kSuppressCqeBit = 1U << 7;
 
 // A CQE every this many WQEs at most bounds how long a completed packet waits to be freed.
+// Half a ring at most, so a full ring has two on their way; every burst's last WQE asks
+// for one as well.
 constexpr uint32_t kMaxCqeInterval = 32;
 
 // The TX checksum request bits of ol_flags, as an index into TxQueue::oob_words_.
@@ -128,7 +130,7 @@ int TxQueue::setup()
         return -ENOMEM;
     }
     slot_mask_ = config_.descriptors - 1;
-    const uint32_t interval = std::min(kMaxCqeInterval, std::max(1U, config_.descriptors >> 2));
+    const uint32_t interval = std::min(kMaxCqeInterval, std::max(1U, config_.descriptors >> 1));
     cqe_interval_mask_ = std::bit_floor(interval) - 1;
     return 0;
 }
@@ -251,7 +253,7 @@ uint32_t TxQueue::abandon_in_flight()
 }
 
 // WQEs up to `last` take one BU each, plus what the large ones among them take more.
-void TxQueue::complete_through(uint32_t last)
+[[gnu::always_inline]] inline void TxQueue::complete_through(uint32_t last)
 {
     uint32_t end_bu = tail_bu_ + (last + 1 - tail_);
     for (; large_tail_ != large_head_; ++large_tail_) {
@@ -280,12 +282,8 @@ uint32_t TxQueue::reap_ready(uint32_t limit)
     // The WQE everything is complete through so far; success CQEs only move this, and
     // tail_ follows once (before an unusual CQE, which works from tail_, and at the end).
     uint32_t done = old_tail - 1;
-    for (;;) {
-        if (!cq_cursor_.ready()) {
-            if (cq_cursor_.peek() == gdma::CqSlot::overflow) [[unlikely]]
-                report_overflow();
-            break;
-        }
+    // An overflow behind the last new completion is seen by the next reap().
+    while (cq_cursor_.ready()) {
         const gdma::Cqe &cqe = cq_cursor_.current();
         if (cqe.type() == gdma::CqeType::tx_ok && requests_tail_ != requests_head_) [[likely]] {
             const uint32_t last = cqe_requests_[requests_tail_ & slot_mask_];
@@ -389,7 +387,7 @@ bool TxQueue::reap_unusual(const gdma::Cqe &cqe, uint32_t room, uint64_t &failed
 // entries (the usual case: when none is tagged, all of them) go back into plain_pool_
 // with one rte_mempool_put_bulk per run, without touching the mbufs; tagged ones through
 // rte_pktmbuf_free.
-void TxQueue::free_sent(rte_mbuf **entries, uint32_t count)
+[[gnu::always_inline]] inline void TxQueue::free_sent(rte_mbuf **entries, uint32_t count)
 {
     if (tagged_in_flight_ == 0) [[likely]] {
         rte_mempool_put_bulk(plain_pool_, reinterpret_cast<void **>(entries), count);
@@ -410,7 +408,7 @@ void TxQueue::free_sent(rte_mbuf **entries, uint32_t count)
 }
 
 // Frees the packets of WQEs [from, to): contiguous in the ring, in at most two pieces.
-void TxQueue::release(uint32_t from, uint32_t to)
+[[gnu::always_inline]] inline void TxQueue::release(uint32_t from, uint32_t to)
 {
     const uint32_t first = from & slot_mask_;
     const uint32_t count = to - from;
@@ -582,7 +580,7 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
 
 // One-segment plain() packets without a tag to insert, the common case, in a loop of
 // their own: each takes one descriptor and one basic unit (DMA header, short OOB, one
-// SGE), written as four 64-bit stores from templates, so the room for the whole run is
+// SGE), written from templates, so the room for the whole run is
 // known up front and nothing per packet is recorded but its mbuf. The loop runs over
 // stretches that wrap neither the slot ring nor the SQ, so it advances pointers without
 // wrap tests. Every WQE gets its CQE suppressed; a CQE request every interval (and the
