@@ -6,8 +6,7 @@
 // the recovery must lose no verbs object, fd or mbuf, and the queues must carry traffic at the end.
 // Run threaded (MANA_EMU_MODE=threaded), and under ThreadSanitizer by devtools/sanitize tsan, which
 // reports any access the device mutex does not order.
-#include "ethdev_harness.h"
-#include "event_log.h"
+#include "reset_event_test.h"
 
 #include <chrono>
 #include <cstring>
@@ -18,41 +17,12 @@ namespace ethdev_test
 namespace
 {
 
-constexpr rte_eth_event_type kWatched[] = {
-    RTE_ETH_EVENT_ERR_RECOVERING,
-    RTE_ETH_EVENT_RECOVERY_SUCCESS,
-    RTE_ETH_EVENT_RECOVERY_FAILED,
-};
-
-class QueueControlDuringReset : public EthdevTest
+class QueueControlDuringReset : public ResetEventTest
 {
   protected:
-    void SetUp() override
+    const char *unmet_requirement() const override
     {
-        EthdevTest::SetUp();
-        if (mana_emu_get_mode() != MANA_EMU_THREADED)
-            GTEST_SKIP() << "needs MANA_EMU_MODE=threaded";
-        ASSERT_EQ(remove(), 0);
-        ASSERT_EQ(probe("recovery_timeout_ms=5000"), 0);
-        ASSERT_EQ(rte_eth_dev_get_port_by_name(kPort0Name, &port0_), 0);
-        ASSERT_EQ(rte_eth_dev_get_port_by_name(kPort1Name, &port1_), 0);
-        for (const uint16_t port : {port0_, port1_})
-            for (const rte_eth_event_type type : kWatched)
-                ASSERT_EQ(rte_eth_dev_callback_register(port, type, EventLog::record, &events_), 0);
-        watching_ = true;
-    }
-
-    void TearDown() override
-    {
-        if (watching_) {
-            for (const uint16_t port : {port0_, port1_}) {
-                for (const rte_eth_event_type type : kWatched) {
-                    EXPECT_EQ(
-                        rte_eth_dev_callback_unregister(port, type, EventLog::record, &events_), 0);
-                }
-            }
-        }
-        EthdevTest::TearDown();
+        return mana_emu_get_mode() == MANA_EMU_THREADED ? nullptr : "needs MANA_EMU_MODE=threaded";
     }
 
     static mana_emu_counters_t emulator()
@@ -83,8 +53,6 @@ class QueueControlDuringReset : public EthdevTest
     }
 
     static constexpr uint16_t kQueues = 2;
-    EventLog events_;
-    bool watching_ = false;
 };
 
 // Queue 1 of each direction stops and starts over and over while the device resets

@@ -4,8 +4,7 @@
 // function and lets a new ibv_open_device succeed after a delay (or never). The driver
 // must report RTE_ETH_EVENT_ERR_RECOVERING then RECOVERY_SUCCESS (or RECOVERY_FAILED),
 // keep the configuration, lose no mbuf and no verbs object, and carry traffic again.
-#include "ethdev_harness.h"
-#include "event_log.h"
+#include "reset_event_test.h"
 #include "traffic_worker.h"
 
 #include <rte_cycles.h>
@@ -26,64 +25,9 @@ namespace ethdev_test
 namespace
 {
 
-constexpr rte_eth_event_type kRecoveryEvents[] = {
-    RTE_ETH_EVENT_ERR_RECOVERING,
-    RTE_ETH_EVENT_RECOVERY_SUCCESS,
-    RTE_ETH_EVENT_RECOVERY_FAILED,
-    RTE_ETH_EVENT_INTR_RMV,
-};
-
-class Recovery : public EthdevTest
+class Recovery : public ResetEventTest
 {
   protected:
-    void SetUp() override
-    {
-        EthdevTest::SetUp();
-        reprobe("recovery_timeout_ms=5000");
-    }
-
-    void TearDown() override
-    {
-        unwatch();
-        EthdevTest::TearDown();
-    }
-
-    void reprobe(const std::string &devargs)
-    {
-        unwatch();
-        ASSERT_EQ(remove(), 0);
-        ASSERT_EQ(probe(devargs), 0);
-        ASSERT_EQ(rte_eth_dev_get_port_by_name(kPort0Name, &port0_), 0);
-        ASSERT_EQ(rte_eth_dev_get_port_by_name(kPort1Name, &port1_), 0);
-        for (const uint16_t port : {port0_, port1_})
-            for (const rte_eth_event_type type : kRecoveryEvents)
-                ASSERT_EQ(rte_eth_dev_callback_register(port, type, EventLog::record, &events_), 0);
-        watching_ = true;
-    }
-
-    void unwatch()
-    {
-        if (!watching_)
-            return;
-        for (const uint16_t port : {port0_, port1_})
-            if (rte_eth_dev_is_valid_port(port))
-                unwatch(port);
-        watching_ = false;
-    }
-
-    void unwatch(uint16_t port)
-    {
-        for (const rte_eth_event_type type : kRecoveryEvents)
-            EXPECT_EQ(rte_eth_dev_callback_unregister(port, type, EventLog::record, &events_), 0);
-    }
-
-    // ethdev keeps a closed port's callbacks for the next port with its id.
-    void close_port(uint16_t port)
-    {
-        unwatch(port);
-        EXPECT_EQ(rte_eth_dev_close(port), 0);
-    }
-
     static uint64_t live_objects()
     {
         struct mana_emu_counters counters = {};
@@ -109,9 +53,6 @@ class Recovery : public EthdevTest
         std::array<rte_mbuf *, 8> burst;
         EXPECT_EQ(rte_eth_rx_burst(rx_port, 0, burst.data(), burst.size()), 0);
     }
-
-    EventLog events_;
-    bool watching_ = false;
 };
 
 const std::vector<rte_eth_event_type> kRecovered = {RTE_ETH_EVENT_ERR_RECOVERING,

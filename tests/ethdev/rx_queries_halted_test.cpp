@@ -9,10 +9,9 @@
 // stops the ports under it. Under ThreadSanitizer (devtools/sanitize tsan) a query that
 // read a ring unordered with its destruction is reported; under AddressSanitizer a read of
 // freed driver state would be.
-#include "ethdev_harness.h"
-#include "event_log.h"
 #include "lcore_launch.h"
 #include "monitor_condition.h"
+#include "reset_event_test.h"
 #include "traffic_worker.h"
 
 #include <rte_lcore.h>
@@ -33,44 +32,11 @@ namespace ethdev_test
 namespace
 {
 
-constexpr rte_eth_event_type kWatched[] = {
-    RTE_ETH_EVENT_ERR_RECOVERING,
-    RTE_ETH_EVENT_RECOVERY_SUCCESS,
-    RTE_ETH_EVENT_RECOVERY_FAILED,
-    RTE_ETH_EVENT_INTR_RMV,
-};
-
 constexpr uint16_t kDescriptors = 256;
 
-class RxQueriesWhileHalted : public EthdevTest
+class RxQueriesWhileHalted : public ResetEventTest
 {
   protected:
-    void SetUp() override
-    {
-        EthdevTest::SetUp();
-        ASSERT_EQ(remove(), 0);
-        ASSERT_EQ(probe("recovery_timeout_ms=5000"), 0);
-        ASSERT_EQ(rte_eth_dev_get_port_by_name(kPort0Name, &port0_), 0);
-        ASSERT_EQ(rte_eth_dev_get_port_by_name(kPort1Name, &port1_), 0);
-        for (const uint16_t port : {port0_, port1_})
-            for (const rte_eth_event_type type : kWatched)
-                ASSERT_EQ(rte_eth_dev_callback_register(port, type, EventLog::record, &events_), 0);
-        watching_ = true;
-    }
-
-    void TearDown() override
-    {
-        if (watching_) {
-            for (const uint16_t port : {port0_, port1_}) {
-                for (const rte_eth_event_type type : kWatched) {
-                    EXPECT_EQ(
-                        rte_eth_dev_callback_unregister(port, type, EventLog::record, &events_), 0);
-                }
-            }
-        }
-        EthdevTest::TearDown();
-    }
-
     // What a halted RX queue answers: nothing filled, no descriptor the device may fill,
     // and a condition that lets the lcore sleep.
     void expect_halted_answers(uint16_t port, uint16_t queue, rte_power_monitor_cond &condition)
@@ -85,9 +51,6 @@ class RxQueriesWhileHalted : public EthdevTest
         ASSERT_NE(condition.fn, nullptr);
         EXPECT_FALSE(would_wake(condition)) << "nothing can arrive: the lcore may sleep";
     }
-
-    EventLog events_;
-    bool watching_ = false;
 };
 
 TEST_F(RxQueriesWhileHalted, ServiceResetAnswersAsAStoppedQueueAndItsEndWakesTheLcore)
