@@ -114,9 +114,7 @@ TEST_F(RxPool, CachedPoolRunningDryIsCountedAndRecovers)
     ASSERT_NE(pool, nullptr);
     setup_and_start(port1_, {}, pool);
     // Every spare mbuf, from the cache and from the ring behind it.
-    std::vector<rte_mbuf *> hoard;
-    while (rte_mbuf *m = rte_pktmbuf_alloc(pool))
-        hoard.push_back(m);
+    std::vector<rte_mbuf *> hoard = take_all(pool);
     const std::vector<Frame> frames = frames_of_sizes(200);
     send(port0_, 0, frames);
     auto got = receive_all(port1_, 1);

@@ -30,6 +30,15 @@ constexpr uint64_t kTxAcceptedFlags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6 |
 constexpr uint32_t kOobOffset = sizeof(gdma::DmaHeader);
 constexpr uint32_t kSuppressCqeBit = 1U << 7;
 
+// The first 8 bytes of a one-segment WQE: the DMA header of a short OOB and one SGE.
+constexpr uint64_t simple_wqe_header()
+{
+    const gdma::DmaHeader header = gdma::DmaHeader::encode(
+        {.num_sgl_entries = 1, .inline_oob_dwords = gdma::kSmallInlineOobBytes / 4});
+    return header.word0 | (static_cast<uint64_t>(header.word1) << 32);
+}
+constexpr uint64_t kSimpleWqeHeader = simple_wqe_header();
+
 // A CQE every this many WQEs at most bounds how long a completed packet waits to be freed.
 // Half a ring at most, so a full ring has two on their way; every burst's last WQE asks
 // for one as well.
@@ -195,16 +204,12 @@ int TxQueue::start(const QueueVerbs &verbs)
     oob_template_.short_vport_offset = static_cast<uint8_t>(qp_out.tx_vp_offset);
     gdma::TxShortOobFields suppressed = oob_template_;
     suppressed.suppress_cqe = true;
-    oob_template_word_ = oob_bits(suppressed);
     for (uint64_t index = 0; index < oob_words_.size(); ++index) {
         const uint64_t ol = index << kChecksumFlagsShift;
         oob_words_[index] = oob_bits(with_checksum_requests(suppressed, ol, 0));
         transport_offset_scales_[index] =
             oob_bits(with_checksum_requests(suppressed, ol, 1)) ^ oob_words_[index];
     }
-    const gdma::DmaHeader header = gdma::DmaHeader::encode(
-        {.num_sgl_entries = 1, .inline_oob_dwords = gdma::kSmallInlineOobBytes / 4});
-    header_template_ = header.word0 | (static_cast<uint64_t>(header.word1) << 32);
     // TSO packets take an LSO WQE (on a queue without TSO, post() sends them as they
     // are, as before the flag is looked at).
     not_simple_flags_ =
@@ -450,7 +455,6 @@ void TxQueue::record(rte_mbuf *mbuf, uint32_t size_bu, bool request_cqe)
             reinterpret_cast<rte_mbuf *>(reinterpret_cast<uintptr_t>(mbuf) | kSlowFreeTag);
         ++tagged_in_flight_;
     }
-    newest_start_bu_ = head_bu_;
     if (size_bu != 1)
         large_wqes_[large_head_++ & slot_mask_] = {.index = head_, .size_bu = size_bu};
     head_bu_ += size_bu;
@@ -533,12 +537,12 @@ bool TxQueue::post(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count)
 
 // The WQE of a one-segment packet: DMA header, short OOB (CQE suppressed), one SGE.
 inline void TxQueue::write_simple_wqe(std::byte *wqe, const rte_mbuf *mbuf, uintptr_t address,
-                                      uint32_t len, uint32_t lkey, uint64_t header) const
+                                      uint32_t len, uint32_t lkey) const
 {
     const uint32_t checksum = (mbuf->ol_flags >> kChecksumFlagsShift) & 31;
     const uint64_t oob =
         oob_words_[checksum] | transport_offset_of(mbuf) * transport_offset_scales_[checksum];
-    gdma::store_le64(wqe, header);
+    gdma::store_le64(wqe, kSimpleWqeHeader);
     gdma::store_le64(wqe + 8, oob);
     gdma::store_le64(wqe + 16, address);
     gdma::store_le32(wqe + 24, lkey);
@@ -552,7 +556,6 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
                                               std::byte *wqe) const
 {
     const RangeCheck range = range_;
-    const uint64_t header = header_template_;
     const rte_mempool *const pool = plain_pool_;
     SimpleRun run;
     rte_mbuf *const *entry = entries;
@@ -570,7 +573,7 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
             run.outside_range = true;
             break;
         }
-        write_simple_wqe(wqe, mbuf, address, len, range.lkey, header);
+        write_simple_wqe(wqe, mbuf, address, len, range.lkey);
         wqe += gdma::kBasicUnitBytes;
         run.bytes += len;
     }
@@ -628,8 +631,7 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
             }
             range_ = RangeCheck(mr_cache_.last_hit(), config_.max_frame);
             write_simple_wqe(wqe + (static_cast<std::size_t>(i) << gdma::kBasicUnitShift), mbuf,
-                             rte_pktmbuf_mtod(mbuf, uintptr_t), mbuf->data_len, *lkey,
-                             header_template_);
+                             rte_pktmbuf_mtod(mbuf, uintptr_t), mbuf->data_len, *lkey);
             sent_bytes += mbuf->data_len;
             ++n;
             continue;
@@ -641,8 +643,6 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
     for (uint32_t index = head + ((interval - head) & interval); index - head < n;
          index += interval + 1)
         request_completion(index, head_bu + (index - head));
-    if (n != 0)
-        newest_start_bu_ = head_bu + n - 1;
     head_ = head + n;
     head_bu_ = head_bu + n;
     bytes += sent_bytes;
@@ -729,7 +729,7 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
         const uint32_t last = head_ - 1;
         if (requests_head_ == requests_tail_ ||
             cqe_requests_[(requests_head_ - 1) & slot_mask_] != last)
-            request_completion(last, newest_start_bu_);
+            request_completion(last, newest_start_bu());
         ring_doorbell(doorbell_page(local, db_page_), gdma::doorbell_offset::sq,
                       gdma::sq_doorbell(sq_id_, head_bu_ << gdma::kBasicUnitShift));
         ++counters_.doorbells;

@@ -98,7 +98,7 @@ class TxQueue
     void free_sent(rte_mbuf **entries, uint32_t count);
     bool plain(const rte_mbuf *mbuf);
     void write_simple_wqe(std::byte *wqe, const rte_mbuf *mbuf, uintptr_t address, uint32_t len,
-                          uint32_t lkey, uint64_t header) const;
+                          uint32_t lkey) const;
     struct SimpleRun {
         uint64_t bytes = 0;
         uint32_t written = 0;
@@ -119,6 +119,17 @@ class TxQueue
     bool post_tso(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count);
     void record(rte_mbuf *mbuf, uint32_t size_bu, bool request_cqe);
     void request_completion(uint32_t index, uint32_t start_bu);
+    // BU index where the newest in-flight WQE starts: one BU before head_bu_, unless it
+    // is the newest large WQE.
+    uint32_t newest_start_bu() const
+    {
+        if (large_head_ != large_tail_) {
+            const LargeWqe &large = large_wqes_[(large_head_ - 1) & slot_mask_];
+            if (large.index == head_ - 1)
+                return head_bu_ - large.size_bu;
+        }
+        return head_bu_ - 1;
+    }
     // A WQE of more than one basic unit (anything the one-segment loop does not post).
     struct LargeWqe {
         uint32_t index;
@@ -141,12 +152,8 @@ class TxQueue
     uint32_t sq_id_ = 0;
     void *db_page_ = nullptr;
     gdma::TxShortOobFields oob_template_{};
-    // The first 16 bytes of a one-SGE WQE with a short OOB: DMA header, then the OOB
-    // words without per-packet bits (CQE suppressed).
-    uint64_t header_template_ = 0;
     // ol_flags that keep a packet out of the one-segment loop.
     uint64_t not_simple_flags_ = 0;
-    uint64_t oob_template_word_ = 0;
     // Indexed by ol_flags bits 52-56 (the checksum requests): the OOB's 64 bits for
     // those requests, and what the transport offset (l2_len + l3_len) is multiplied by
     // to land in its field (0 without a checksum request: the field stays 0).
@@ -160,8 +167,6 @@ class TxQueue
     // MR table's generation is range_generation_.
     RangeCheck range_;
     uint32_t range_generation_ = 0;
-    // BU index where the newest WQE starts (its CQE request is set at the burst's end).
-    uint32_t newest_start_bu_ = 0;
     // In-flight WQEs larger than one BU, oldest first (free-running indices into
     // large_wqes_). Every other WQE takes exactly one BU, so the one-segment loop
     // records nothing per packet, and where any in-flight WQE starts or ends follows
