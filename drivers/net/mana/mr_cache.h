@@ -135,6 +135,30 @@ struct RangeCheck {
     bool contains(uintptr_t address) const { return address - start <= last_offset; }
 };
 
+// A queue's range check kept from one burst to the next: the next burst's buffers usually
+// lie in the same range. It holds while no registration has gone away since it was set
+// (the table's generation is unchanged); otherwise it is emptied, as the range may no
+// longer be registered.
+class RememberedRange
+{
+  public:
+    // The check to use in a burst that starts now.
+    RangeCheck &current(const MrTable &table)
+    {
+        const uint32_t generation = table.generation();
+        if (generation != generation_) [[unlikely]] {
+            check_ = {};
+            generation_ = generation;
+        }
+        return check_;
+    }
+    void forget() { check_ = {}; }
+
+  private:
+    RangeCheck check_;
+    uint32_t generation_ = 0;
+};
+
 // A queue's private cache: a handful of recently used ranges, round-robin replacement.
 class MrQueueCache
 {

@@ -426,14 +426,7 @@ uint32_t RxQueue::refill()
         return 0;
     rte_mempool *const pool = config_.pool;
     rte_mempool_cache *const cache = rte_mempool_default_cache(pool, rte_lcore_id());
-    // The range of the last refill usually covers this one's buffers too, unless memory
-    // registrations went away since (then the range may no longer be registered).
-    const uint32_t generation = mr_table_.generation();
-    if (generation != refill_generation_) [[unlikely]] {
-        refill_range_ = {};
-        refill_generation_ = generation;
-    }
-    RangeCheck &range = refill_range_;
+    RangeCheck &range = refill_range_.current(mr_table_);
     uint32_t posted = 0;
     while (want != 0) {
         const uint32_t slot = head_ & ring_mask_;

@@ -204,10 +204,8 @@ class RxQueue
     // headroom): a direct mbuf's buffer follows it, so a refill need not read buf_addr.
     // 0 for pools whose mbufs carry an external buffer (read from buf_addr).
     uint32_t inline_buffer_offset_ = 0;
-    // The registered range the last refill's buffers were in, and the MR table's
-    // generation it was looked up in.
-    RangeCheck refill_range_;
-    uint32_t refill_generation_ = 0;
+    // The registered range the last refill's buffers were in.
+    RememberedRange refill_range_;
     uint32_t wqe_bu_ = 1; // BUs per WQE
     BurstGate burst_gate_;
     QueueCounters counters_;

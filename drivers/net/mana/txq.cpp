@@ -218,7 +218,7 @@ int TxQueue::start(const QueueVerbs &verbs)
     requests_head_ = requests_tail_ = 0;
     large_head_ = large_tail_ = 0;
     tagged_in_flight_ = 0;
-    range_ = {};
+    range_.forget();
     overflow_logged_ = false;
     halted_.store(false, std::memory_order_release);
     return 0;
@@ -550,12 +550,14 @@ inline void TxQueue::write_simple_wqe(std::byte *wqe, const rte_mbuf *mbuf, uint
 }
 
 // The one-segment loop proper: writes the WQEs of entries[0..count) into consecutive
-// BUs from `wqe` until a packet needs anything else or its buffer is outside range_. A
+// BUs from `wqe` until a packet needs anything else or its buffer is outside `range`. A
 // function of its own so that the loop has the registers to itself; it calls nothing.
 TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t count,
-                                              std::byte *wqe) const
+                                              std::byte *wqe, const RangeCheck &range) const
 {
-    const RangeCheck range = range_;
+    // A copy: stores into the ring could alias the caller's, and it must stay in
+    // registers.
+    const RangeCheck check = range;
     const rte_mempool *const pool = plain_pool_;
     SimpleRun run;
     rte_mbuf *const *entry = entries;
@@ -569,11 +571,11 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
             mbuf->pkt_len != len || mbuf->next != nullptr || mbuf->pool != pool) [[unlikely]]
             break;
         const uintptr_t address = rte_pktmbuf_mtod(mbuf, uintptr_t);
-        if (!range.contains(address)) [[unlikely]] {
+        if (!check.contains(address)) [[unlikely]] {
             run.outside_range = true;
             break;
         }
-        write_simple_wqe(wqe, mbuf, address, len, range.lkey);
+        write_simple_wqe(wqe, mbuf, address, len, check.lkey);
         wqe += gdma::kBasicUnitBytes;
         run.bytes += len;
     }
@@ -598,12 +600,7 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
     const uint32_t capacity_bu = sq_.capacity_bu();
     const uint32_t room = std::min({count - taken, config_.descriptors - (head - tail_),
                                     gdma::free_bu(capacity_bu, head_bu, tail_bu_)});
-    // The previous burst's range holds unless registrations went away since.
-    const uint32_t generation = mr_table_.generation();
-    if (generation != range_generation_) [[unlikely]] {
-        range_ = {};
-        range_generation_ = generation;
-    }
+    RangeCheck &range = range_.current(mr_table_);
     rte_mbuf **const in = packets + taken;
     uint64_t sent_bytes = 0;
     uint32_t n = 0;
@@ -616,7 +613,7 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
         // loop stops are not in flight and get overwritten later.
         rte_mbuf **const entries = &mbufs_[slot];
         std::copy_n(in + n, stretch, entries);
-        const SimpleRun run = write_simple_wqes(entries, stretch, wqe);
+        const SimpleRun run = write_simple_wqes(entries, stretch, wqe, range);
         const uint32_t i = run.written;
         n += i;
         sent_bytes += run.bytes;
@@ -629,7 +626,7 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
                 lkey_failed = true; // burst() drops and counts it (no second attempt)
                 break;
             }
-            range_ = RangeCheck(mr_cache_.last_hit(), config_.max_frame);
+            range = RangeCheck(mr_cache_.last_hit(), config_.max_frame);
             write_simple_wqe(wqe + (static_cast<std::size_t>(i) << gdma::kBasicUnitShift), mbuf,
                              rte_pktmbuf_mtod(mbuf, uintptr_t), mbuf->data_len, *lkey);
             sent_bytes += mbuf->data_len;

@@ -102,10 +102,10 @@ class TxQueue
     struct SimpleRun {
         uint64_t bytes = 0;
         uint32_t written = 0;
-        bool outside_range = false; // stopped at a buffer outside range_
+        bool outside_range = false; // stopped at a buffer outside the range
     };
     [[gnu::noinline]] SimpleRun write_simple_wqes(rte_mbuf *const *entries, uint32_t count,
-                                                  std::byte *wqe) const;
+                                                  std::byte *wqe, const RangeCheck &range) const;
     uint32_t post_simple(rte_mbuf **packets, uint32_t taken, uint32_t count, uint64_t &bytes,
                          bool &lkey_failed);
     // Posts a packet of `sge_count` segments through the general WQE writer.
@@ -163,10 +163,8 @@ class TxQueue
     rte_mempool *plain_pool_ = nullptr;
     uint32_t tagged_in_flight_ = 0;
     // The range the last one-segment packet's buffer was in, for buffers of up to
-    // max_frame bytes: the next burst's buffers are usually there too. Valid while the
-    // MR table's generation is range_generation_.
-    RangeCheck range_;
-    uint32_t range_generation_ = 0;
+    // max_frame bytes.
+    RememberedRange range_;
     // In-flight WQEs larger than one BU, oldest first (free-running indices into
     // large_wqes_). Every other WQE takes exactly one BU, so the one-segment loop
     // records nothing per packet, and where any in-flight WQE starts or ends follows
