@@ -150,12 +150,19 @@ int RxQueue::monitor_condition(rte_power_monitor_cond &condition)
 // Offset 0 is the slot the next packet goes to; the slots still held by packets in
 // flight come last, after the free ones. Both queries reap like a burst, so they enter
 // the burst gate like one: a stop or a reset waits for them before the rings go.
+// Inside the burst gate, as for the RX queries.
+bool TxQueue::rings_readable() const
+{
+    return !halted_.load(std::memory_order_acquire) &&
+           !process_ports[config_.port_id].stop_bursts->load(std::memory_order_acquire);
+}
+
 int TxQueue::descriptor_status(uint16_t offset)
 {
     if (offset >= config_.descriptors)
         return -EINVAL;
     const BurstSection section(burst_gate_);
-    if (!running() || process_ports[config_.port_id].stop_bursts->load(std::memory_order_relaxed))
+    if (!rings_readable())
         return RTE_ETH_TX_DESC_UNAVAIL;
     reap();
     const uint32_t free_slots = config_.descriptors - in_flight();
@@ -165,7 +172,7 @@ int TxQueue::descriptor_status(uint16_t offset)
 int TxQueue::done_cleanup(uint32_t limit)
 {
     const BurstSection section(burst_gate_);
-    if (!running() || process_ports[config_.port_id].stop_bursts->load(std::memory_order_relaxed))
+    if (!rings_readable())
         return 0;
     return static_cast<int>(reap(limit == 0 ? UINT32_MAX : limit));
 }
