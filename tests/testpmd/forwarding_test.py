@@ -8,7 +8,9 @@ counted as an error, the port reports what it is.
 Usage: forwarding_test.py <librte_net_mana.so> <libmana_emu.so> <engine>
 An empty plugin path runs testpmd without -d (the plugin is installed in DPDK's plugin
 directory).
-engine: io, mac, csum, rxonly, txonly, flowgen, info, reconfigure"""
+engine: io, mac, csum, rxonly, txonly, flowgen, info, reconfigure, in-memory (io forwarding
+and a port restart with --in-memory, which needs hugepages: run through
+tests/multiprocess/with_hugepages.sh)"""
 import os
 import sys
 import time
@@ -30,8 +32,9 @@ def start(app_args=()):
     env = {"LD_PRELOAD": emu, "MANA_EMU_MODE": "threaded"}
     env.pop("SYSFS_PCI_DEVICES", None)
     plugin = ["-d", pmd] if pmd else []
-    return Testpmd(["-l", "0-1", "--no-huge", "-m", "512", "--no-shconf", *plugin,
-                    "-a", "7870:00:00.0"],
+    # --in-memory: hugepages, no shared files and no IPC (so no secondary processes).
+    memory = ["--in-memory"] if engine == "in-memory" else ["--no-huge", "-m", "512", "--no-shconf"]
+    return Testpmd(["-l", "0-1", *memory, *plugin, "-a", "7870:00:00.0"],
                    ["--total-num-mbufs=8192", *app_args], env=env)
 
 
@@ -115,6 +118,22 @@ elif engine == "reconfigure":
                 fail(session, f"port {port} moved too little traffic with {rxq} RX and {txq} TX "
                               f"queues: {s[port]}")
         expect_clean(session, s)
+elif engine == "in-memory":
+    s = run_engine(session, "io")
+    for port in (0, 1):
+        if s[port]["RX-packets"] < 10 * BURST:
+            fail(session, f"port {port} moved too little traffic: {s[port]}")
+    expect_clean(session, s)
+    for cmd in ("port stop all", "port start all"):
+        out = session.cmd(cmd)
+        if "fail" in out.lower() or "error" in out.lower():
+            fail(session, f"`{cmd}` failed: {out}")
+    # Without IPC there are no secondaries to tell about stops and starts: nothing to
+    # warn about.
+    complaints = [line for line in session.transcript().splitlines()
+                  if line.startswith("net_mana") and "secondary" in line]
+    if complaints:
+        fail(session, f"net_mana warned about secondary processes: {complaints}")
 else:
     sys.exit(f"unknown engine {engine}")
 

@@ -228,8 +228,11 @@ void tell_secondaries(const Request &request, int fd = -1)
     };
     timespec timeout = reply_timeout();
     if (rte_mp_request_sync(&msg, &replies, &timeout) != 0) {
-        MANA_DRV_LOG(WARNING, "port %u: cannot tell secondary processes to %s: %s", request.port_id,
-                     what_secondaries_do(request.op), rte_strerror(rte_errno));
+        // ENOTSUP: IPC is off (--in-memory), so there are no secondaries to tell.
+        if (rte_errno != ENOTSUP)
+            MANA_DRV_LOG(WARNING, "port %u: cannot tell secondary processes to %s: %s",
+                         request.port_id, what_secondaries_do(request.op),
+                         rte_strerror(rte_errno));
         return;
     }
     if (replies.nb_received < replies.nb_sent)
