@@ -10,10 +10,12 @@
 #include <rte_memory.h>
 #include <rte_mempool.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <unistd.h>
+#include <vector>
 
 namespace mana
 {
@@ -62,18 +64,12 @@ void VerbsMrRegistrar::release(const MrRegistration &registration)
 namespace
 {
 
-struct ChunkWalk {
-    MrTable *table;
-    int error;
-};
-
-void register_chunk(rte_mempool *, void *opaque, rte_mempool_memhdr *chunk, unsigned)
+// The memory chunks of a mempool, as [start, end) pairs.
+void collect_chunk(rte_mempool *, void *opaque, rte_mempool_memhdr *chunk, unsigned)
 {
-    auto *walk = static_cast<ChunkWalk *>(opaque);
-    if (walk->error != 0)
-        return;
     const auto start = reinterpret_cast<uintptr_t>(chunk->addr);
-    walk->error = walk->table->register_exact(start, start + chunk->len);
+    static_cast<std::vector<std::pair<uintptr_t, uintptr_t>> *>(opaque)->emplace_back(
+        start, start + chunk->len);
 }
 
 } // namespace
@@ -147,11 +143,25 @@ namespace
 
 } // namespace
 
+// Chunks that follow each other in memory are registered as one region: DPDK cuts a
+// memzone into chunks wherever its pages are not physically contiguous (hugepages with
+// IOVA as PA), and one region per chunk would have the fast paths' range checks change
+// lkey from one buffer to the next. The chunks of a pool go away together (the pool is
+// destroyed), so nothing outlives its region.
 int register_mempool(MrTable &table, rte_mempool *pool)
 {
-    ChunkWalk walk{&table, 0};
-    rte_mempool_mem_iter(pool, register_chunk, &walk);
-    return walk.error;
+    std::vector<std::pair<uintptr_t, uintptr_t>> chunks;
+    rte_mempool_mem_iter(pool, collect_chunk, &chunks);
+    std::sort(chunks.begin(), chunks.end());
+    for (std::size_t i = 0; i < chunks.size();) {
+        const uintptr_t start = chunks[i].first;
+        uintptr_t end = chunks[i].second;
+        for (++i; i < chunks.size() && chunks[i].first == end; ++i)
+            end = chunks[i].second;
+        if (const int error = table.register_exact(start, end); error != 0)
+            return error;
+    }
+    return 0;
 }
 
 std::optional<uint32_t> lookup_segment_lkey(MrQueueCache &cache, MrTable &table,
