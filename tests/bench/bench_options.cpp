@@ -26,7 +26,8 @@ namespace
                  "usage: mana-bench [--mode rx|tx|fwd] [--pmd PATH] [--frame-size BYTES]\n"
                  "                  [--burst N] [--descriptors N] [--queues N]\n"
                  "                  [--offloads none|csum,rss,vlan,mseg] [--mempool-cache N]\n"
-                 "                  [--windows N] [--warmup N] [--eal ARG]...\n"
+                 "                  [--windows N] [--warmup N] [--window-packets N]\n"
+                 "                  [--memory auto|huge|4k] [--eal ARG]...\n"
                  "Measures rte_eth_rx_burst/tx_burst of a MANA PMD over the emulator in step\n"
                  "mode and prints one JSON line.\n");
     std::exit(problem == nullptr ? 0 : 2);
@@ -106,8 +107,8 @@ unsigned mempool_cache(const Options &options)
 {
     if (options.mempool_cache)
         return *options.mempool_cache;
-    const unsigned window_mbufs = options.queues * options.descriptors / 2;
-    return std::clamp(window_mbufs, 256U, static_cast<unsigned>(RTE_MEMPOOL_CACHE_MAX_SIZE));
+    const unsigned round_mbufs = options.queues * options.descriptors / 2;
+    return std::clamp(round_mbufs, 256U, static_cast<unsigned>(RTE_MEMPOOL_CACHE_MAX_SIZE));
 }
 
 Options parse_options(int argc, char **argv)
@@ -149,6 +150,18 @@ Options parse_options(int argc, char **argv)
             options.windows = number("--windows", value, 1, 1000000);
         } else if (arg == "--warmup") {
             options.warmup_windows = number("--warmup", value, 0, 1000000);
+        } else if (arg == "--window-packets") {
+            options.window_packets = number("--window-packets", value, 1, 1000000);
+        } else if (arg == "--memory") {
+            const std::string_view memory = value;
+            if (memory == "auto")
+                options.memory = Memory::automatic;
+            else if (memory == "huge")
+                options.memory = Memory::hugepages;
+            else if (memory == "4k")
+                options.memory = Memory::small_pages;
+            else
+                usage("--memory takes auto, huge or 4k");
         } else if (arg == "--eal") {
             options.extra_eal.emplace_back(value);
         } else {
@@ -158,18 +171,56 @@ Options parse_options(int argc, char **argv)
     return options;
 }
 
+bool uses_hugepages(const Options &options)
+{
+    for (const std::string &extra : options.extra_eal) {
+        if (extra.starts_with("--huge") || extra.starts_with("--socket-mem") ||
+            extra.starts_with("--in-memory"))
+            return true;
+        if (extra == "--no-huge")
+            return false;
+    }
+    if (options.memory != Memory::automatic)
+        return options.memory == Memory::hugepages;
+    // Enough for the largest standard run (4 queues) with room to spare.
+    constexpr unsigned long kWantedKib = 256 * 1024;
+    unsigned long free_pages = 0;
+    unsigned long page_kib = 0;
+    bool mounted = false;
+    if (std::FILE *meminfo = std::fopen("/proc/meminfo", "r")) {
+        char line[256];
+        while (std::fgets(line, sizeof(line), meminfo) != nullptr) {
+            std::sscanf(line, "HugePages_Free: %lu", &free_pages);
+            std::sscanf(line, "Hugepagesize: %lu kB", &page_kib);
+        }
+        std::fclose(meminfo);
+    }
+    if (std::FILE *mounts = std::fopen("/proc/mounts", "r")) {
+        char line[512];
+        while (std::fgets(line, sizeof(line), mounts) != nullptr)
+            mounted = mounted || std::strstr(line, " hugetlbfs ") != nullptr;
+        std::fclose(mounts);
+    }
+    return mounted && free_pages * page_kib >= kWantedKib;
+}
+
 std::vector<std::string> eal_arguments(const Options &options)
 {
-    std::vector<std::string> args = {"mana-bench",  "-l",           "0",
-                                     "--no-shconf", "-d",           options.pmd_path,
-                                     "-a",          "7870:00:00.0", "--log-level=*:warning"};
-    bool hugepages = false;
+    std::vector<std::string> args = {"mana-bench",   "-l", "0", "-d", options.pmd_path, "-a",
+                                     "7870:00:00.0", "--log-level=*:warning"};
+    bool chosen = false;
     for (const std::string &extra : options.extra_eal)
-        hugepages = hugepages || extra.starts_with("--huge") || extra.starts_with("--socket-mem");
-    if (!hugepages) {
-        args.emplace_back("--no-huge");
-        args.emplace_back("-m");
-        args.emplace_back("1024");
+        chosen = chosen || extra.starts_with("--huge") || extra.starts_with("--socket-mem") ||
+                 extra.starts_with("--in-memory") || extra == "--no-huge";
+    if (!chosen) {
+        if (uses_hugepages(options)) {
+            // No files left behind, nothing shared with other processes.
+            args.emplace_back("--in-memory");
+        } else {
+            args.insert(args.end(), {"--no-shconf", "--no-huge", "-m", "1024"});
+        }
+    } else {
+        args.emplace_back("--no-shconf");
     }
     args.insert(args.end(), options.extra_eal.begin(), options.extra_eal.end());
     return args;

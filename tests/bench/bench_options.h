@@ -13,6 +13,9 @@ namespace mana_bench
 inline constexpr uint16_t kMaxBurst = 512;
 
 enum class Mode { rx, tx, fwd };
+// auto: hugepages when the machine has enough free ones (as DPDK deployments run), else
+// 4 KiB pages (--no-huge).
+enum class Memory { automatic, hugepages, small_pages };
 const char *mode_name(Mode mode);
 
 struct Offloads {
@@ -31,27 +34,37 @@ struct Options {
     unsigned descriptors = 256;
     uint16_t queues = 1;
     Offloads offloads;
-    // Per-lcore mempool cache; unset: sized to the mbufs a window holds (mempool_cache()).
+    // Per-lcore mempool cache; unset: sized to the mbufs a round holds (mempool_cache()).
     std::optional<unsigned> mempool_cache;
     unsigned windows = 200;
     unsigned warmup_windows = 20;
+    // A window repeats rounds (fill, timed bursts, device work) until it has moved at least
+    // this many packets: the TSC may tick in steps of tens of cycles (21 on AMD EPYC
+    // guests), which over one round of a small ring (32 packets) is a step of most of a
+    // cycle per packet.
+    unsigned window_packets = 1024;
+    Memory memory = Memory::automatic;
     std::vector<std::string> extra_eal;
 };
 
 // The mempool cache a run uses: --mempool-cache if given, else one that holds every mbuf
-// a window keeps out of the pool (the packets of half of each queue's ring), at least 256
-// and at most RTE_MEMPOOL_CACHE_MAX_SIZE. A window that takes more mbufs than the cache
-// holds flushes it into the pool's ring on the frees after the window, and the next
-// window's refills then draw long-unused, cold mbufs from that FIFO: with 4 queues of 256
-// descriptors (512 mbufs per window) a 256-entry cache measured the mempool's ring and the
+// a round keeps out of the pool (the packets of half of each queue's ring), at least 256
+// and at most RTE_MEMPOOL_CACHE_MAX_SIZE. A round that takes more mbufs than the cache
+// holds flushes it into the pool's ring on the frees after the round, and the next
+// round's refills then draw long-unused, cold mbufs from that FIFO: with 4 queues of 256
+// descriptors (512 mbufs per round) a 256-entry cache measured the mempool's ring and the
 // memory hierarchy rather than the driver, while 1 queue (128 mbufs) never did.
 unsigned mempool_cache(const Options &options);
 
 // Exits with a usage message on bad input.
 Options parse_options(int argc, char **argv);
 
-// EAL command line: one lcore, no hugepages unless --eal says otherwise, the PMD plugin,
-// and the emulated VF.
+// Whether the run uses hugepages: --memory, or for auto whether the machine has free
+// hugepages enough (and --eal did not choose already).
+bool uses_hugepages(const Options &options);
+
+// EAL command line: one lcore, the memory uses_hugepages() chose, the PMD plugin, and the
+// emulated VF.
 std::vector<std::string> eal_arguments(const Options &options);
 
 } // namespace mana_bench

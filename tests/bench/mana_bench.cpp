@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 // mana-bench: cost per packet of a MANA PMD's burst functions, measured through rte_eth_*
 // only, over the emulator in step mode. Device work (mana_emu_poll) runs between the timed
-// windows, so a window measures the driver alone. One JSON line per run.
+// parts of rounds, so a window (rounds summed) measures the driver alone. One JSON line
+// per run.
 #include "bench_options.h"
 #include "bench_traffic.h"
 #include "perf_counter.h"
+#include "stopwatch.h"
 
 #include <mana_emu.h>
 
@@ -43,10 +45,10 @@ struct WindowResult {
 // The timed loops live in functions of their own so that callgrind can count exactly them
 // (devtools/bench: --toggle-collect='*timed_*').
 
-// Receives straight into `out` (no copies inside the window); returns how many arrived.
+// Receives straight into `out` (no copies inside the round); returns how many arrived.
 // Each queue is polled until the completions it had at the start (`waiting`) are taken,
-// so the window holds no empty poll: its cost would be charged to however many packets
-// the window has (fewer with smaller rings) rather than to the packets.
+// so the round holds no empty poll: its cost would be charged to however many packets
+// the round has (fewer with smaller rings) rather than to the packets.
 [[gnu::noinline]] unsigned timed_rx_bursts(uint16_t queues, uint16_t burst_size, rte_mbuf **out,
                                            unsigned capacity, const std::vector<unsigned> &waiting)
 {
@@ -186,33 +188,46 @@ class Bench
         rte_mempool_free(pool_);
     }
 
+    // Each window repeats rounds until it has moved options_.window_packets packets (or a
+    // round moved none) and sums their timed parts.
     std::vector<WindowResult> run(PerfCounter &counter)
     {
         std::vector<WindowResult> windows;
         for (unsigned w = 0; w < options_.warmup_windows + options_.windows; ++w) {
-            WindowResult result;
-            switch (options_.mode) {
-            case Mode::rx:
-                result = rx_window(counter);
-                break;
-            case Mode::tx:
-                result = tx_window(counter);
-                break;
-            case Mode::fwd:
-                result = fwd_window(counter);
-                break;
+            WindowResult window;
+            while (window.packets < options_.window_packets) {
+                const WindowResult round = run_round(counter);
+                window.packets += round.packets;
+                window.cycles += round.cycles;
+                window.instructions += round.instructions;
+                if (round.packets == 0)
+                    break;
             }
-            packets_all_windows_ += result.packets;
-            if (w >= options_.warmup_windows && result.packets > 0)
-                windows.push_back(result);
+            packets_all_windows_ += window.packets;
+            if (w >= options_.warmup_windows && window.packets > 0)
+                windows.push_back(window);
         }
         return windows;
     }
 
     // Packets of the warm-up windows too: callgrind counts their instructions as well.
     uint64_t packets_all_windows() const { return packets_all_windows_; }
+    uint64_t timer_overhead() const { return stopwatch_.overhead(); }
 
   private:
+    WindowResult run_round(PerfCounter &counter)
+    {
+        switch (options_.mode) {
+        case Mode::rx:
+            return rx_round(counter);
+        case Mode::tx:
+            return tx_round(counter);
+        case Mode::fwd:
+            return fwd_round(counter);
+        }
+        return {};
+    }
+
     static std::string hex(uint64_t value)
     {
         char text[32];
@@ -246,24 +261,24 @@ class Bench
         return waiting;
     }
 
-    WindowResult rx_window(PerfCounter &counter)
+    WindowResult rx_round(PerfCounter &counter)
     {
         prefill_rx();
         const std::vector<unsigned> waiting = waiting_per_queue();
         std::vector<rte_mbuf *> received(options_.queues * descriptors_);
         WindowResult result;
         counter.start();
-        const uint64_t begin = rte_rdtsc_precise();
+        stopwatch_.start();
         const unsigned count = timed_rx_bursts(options_.queues, options_.burst, received.data(),
                                                static_cast<unsigned>(received.size()), waiting);
-        result.cycles = rte_rdtsc_precise() - begin;
+        result.cycles = stopwatch_.stop();
         result.instructions = counter.stop();
         result.packets = count;
         rte_pktmbuf_free_bulk(received.data(), count);
         return result;
     }
 
-    WindowResult tx_window(PerfCounter &counter)
+    WindowResult tx_round(PerfCounter &counter)
     {
         const unsigned per_queue = descriptors_ / 2;
         const unsigned count = per_queue * options_.queues;
@@ -271,30 +286,30 @@ class Bench
         std::vector<unsigned> sent_per_queue(options_.queues, 0);
         WindowResult result;
         counter.start();
-        const uint64_t begin = rte_rdtsc_precise();
+        stopwatch_.start();
         timed_tx_bursts(options_.queues, options_.burst, packets.data(), per_queue, sent_per_queue);
-        result.cycles = rte_rdtsc_precise() - begin;
+        result.cycles = stopwatch_.stop();
         result.instructions = counter.stop();
         for (uint16_t q = 0; q < options_.queues; ++q) {
             result.packets += sent_per_queue[q];
             rte_mbuf **first = packets.data() + q * per_queue;
             rte_pktmbuf_free_bulk(first + sent_per_queue[q], per_queue - sent_per_queue[q]);
         }
-        // The device sends and completes outside the window; the next window reaps.
+        // The device sends and completes outside the round; the next round reaps.
         mana_emu_poll();
         return result;
     }
 
-    WindowResult fwd_window(PerfCounter &counter)
+    WindowResult fwd_round(PerfCounter &counter)
     {
         prefill_rx();
         const std::vector<unsigned> waiting = waiting_per_queue();
         std::vector<rte_mbuf *> unsent;
         WindowResult result;
         counter.start();
-        const uint64_t begin = rte_rdtsc_precise();
+        stopwatch_.start();
         result.packets = timed_fwd_bursts(options_.queues, options_.burst, waiting, unsent);
-        result.cycles = rte_rdtsc_precise() - begin;
+        result.cycles = stopwatch_.stop();
         result.instructions = counter.stop();
         rte_pktmbuf_free_bulk(unsent.data(), static_cast<unsigned>(unsent.size()));
         mana_emu_poll();
@@ -303,6 +318,7 @@ class Bench
 
     const Options &options_;
     Traffic traffic_;
+    Stopwatch stopwatch_;
     rte_mempool *pool_ = nullptr;
     uint16_t descriptors_ = 0;
     uint64_t packets_all_windows_ = 0;
@@ -327,7 +343,7 @@ Summary summarize(std::vector<double> values)
 }
 
 void print_json(const Options &options, const std::vector<WindowResult> &windows,
-                uint64_t packets_all_windows, const PerfCounter &counter)
+                uint64_t packets_all_windows, uint64_t timer_overhead, const PerfCounter &counter)
 {
     uint64_t packets = 0;
     uint64_t instructions = 0;
@@ -349,16 +365,20 @@ void print_json(const Options &options, const std::vector<WindowResult> &windows
     }
     std::printf("{\"mode\": \"%s\", \"pmd\": \"%s\", \"frame_size\": %u, \"burst\": %u, "
                 "\"descriptors\": %u, \"queues\": %u, \"offloads\": \"%s\", "
-                "\"mempool_cache\": %u, \"windows\": %zu, \"packets\": %llu, "
+                "\"mempool_cache\": %u, \"hugepages\": %s, \"windows\": %zu, "
+                "\"window_packets\": %u, \"packets\": %llu, "
                 "\"packets_all_windows\": %llu, "
                 "\"cycles_per_packet\": {\"median\": %.2f, \"min\": %.2f, \"max\": %.2f}, "
+                "\"timer_overhead_cycles\": %llu, "
                 "\"instructions_per_packet\": %s, \"peak_rss_kib\": %ld}\n",
                 mode_name(options.mode), options.pmd_path.c_str(), options.frame_size,
                 options.burst, options.descriptors, options.queues,
-                options.offloads.describe().c_str(), mempool_cache(options), windows.size(),
+                options.offloads.describe().c_str(), mempool_cache(options),
+                uses_hugepages(options) ? "true" : "false", windows.size(), options.window_packets,
                 static_cast<unsigned long long>(packets),
                 static_cast<unsigned long long>(packets_all_windows), cycles.median, cycles.min,
-                cycles.max, ipp.c_str(), usage.ru_maxrss);
+                cycles.max, static_cast<unsigned long long>(timer_overhead), ipp.c_str(),
+                usage.ru_maxrss);
 }
 
 } // namespace
@@ -384,7 +404,7 @@ int main(int argc, char **argv)
     const auto windows = bench.run(counter);
     if (windows.empty())
         fail("no packets moved: the PMD or the emulator did not pass traffic");
-    print_json(options, windows, bench.packets_all_windows(), counter);
+    print_json(options, windows, bench.packets_all_windows(), bench.timer_overhead(), counter);
     bench.teardown();
     rte_eal_cleanup();
     return 0;
