@@ -255,6 +255,34 @@ TEST_F(BadInput, UnsendableMbufsAreDroppedAndCounted)
     EXPECT_EQ(rte_mempool_avail_count(tx_pool), tx_pool->size);
 }
 
+// tx_burst takes nb_segs at its word (as rte_mbuf_check defines a valid chain);
+// tx_prepare is where a chain that contradicts it is caught.
+TEST_F(BadInput, ChainsThatContradictTheirSegmentCountAreRefusedByTxPrepare)
+{
+    rte_mempool *pool = make_pool(2048);
+    PortConfig multi;
+    multi.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    setup_and_start(port0_, multi, pool);
+    rte_mempool *tx_pool = make_pool(64);
+    rte_mbuf *chain = to_mbuf(tx_pool, Frame(60, 1));
+    ASSERT_EQ(rte_pktmbuf_chain(chain, to_mbuf(tx_pool, Frame(60, 2))), 0);
+    for (const uint16_t claimed : {uint16_t{1}, uint16_t{3}}) {
+        chain->nb_segs = claimed;
+        if (claimed == 1)
+            chain->pkt_len = chain->data_len; // as a one-segment packet would say
+        rte_mbuf *one = chain;
+        rte_errno = 0;
+        EXPECT_EQ(rte_eth_tx_prepare(port0_, 0, &one, 1), 0) << claimed << " segments claimed";
+        EXPECT_EQ(rte_errno, EINVAL);
+    }
+    chain->nb_segs = 2;
+    chain->pkt_len = 120;
+    rte_mbuf *one = chain;
+    EXPECT_EQ(rte_eth_tx_prepare(port0_, 0, &one, 1), 1) << "the chain as it is";
+    rte_pktmbuf_free(chain);
+    EXPECT_EQ(rte_mempool_avail_count(tx_pool), tx_pool->size);
+}
+
 TEST_F(BadInput, TooManySegmentsOrTooLongWithMultiSegsAreDroppedAndCounted)
 {
     rte_mempool *pool = make_pool(2048);

@@ -116,6 +116,21 @@ uint32_t transport_offset_of(const rte_mbuf *mbuf)
 // buffer): freeing it is more than putting it back into its pool.
 constexpr uint64_t kNotDirectFlags = RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
 
+// Whether the chain is what its first segment says: nb_segs segments whose data_len add
+// up to pkt_len. tx_burst's one-segment loop takes nb_segs at its word (it does not read
+// next), so a chain that contradicts it is refused here.
+bool chain_matches_header(const rte_mbuf *mbuf)
+{
+    uint32_t segments = 0;
+    uint64_t bytes = 0;
+    for (const rte_mbuf *segment = mbuf; segment != nullptr; segment = segment->next) {
+        if (++segments > mbuf->nb_segs)
+            return false;
+        bytes += segment->data_len;
+    }
+    return segments == mbuf->nb_segs && bytes == mbuf->pkt_len;
+}
+
 } // namespace
 
 TxQueue::TxQueue(const TxQueueConfig &config, MrTable &mr_table)
@@ -217,6 +232,7 @@ int TxQueue::start(const QueueVerbs &verbs)
     head_ = tail_ = head_bu_ = tail_bu_ = 0;
     requests_head_ = requests_tail_ = 0;
     large_head_ = large_tail_ = 0;
+    headers_in_place_from_bu_ = sq_.capacity_bu();
     tagged_in_flight_ = 0;
     range_.forget();
     overflow_logged_ = false;
@@ -458,6 +474,8 @@ void TxQueue::record(rte_mbuf *mbuf, uint32_t size_bu, bool request_cqe)
     if (size_bu != 1)
         large_wqes_[large_head_++ & slot_mask_] = {.index = head_, .size_bu = size_bu};
     head_bu_ += size_bu;
+    // Its BUs hold other words now: a lap of one-segment WQEs puts the headers back.
+    headers_in_place_from_bu_ = head_bu_ + sq_.capacity_bu();
     if (request_cqe)
         cqe_requests_[requests_head_++ & slot_mask_] = head_;
     ++head_;
@@ -536,13 +554,18 @@ bool TxQueue::post(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count)
 }
 
 // The WQE of a one-segment packet: DMA header, short OOB (CQE suppressed), one SGE.
+template <bool kWriteHeader>
 inline void TxQueue::write_simple_wqe(std::byte *wqe, const rte_mbuf *mbuf, uintptr_t address,
                                       uint32_t len, uint32_t lkey) const
 {
     const uint32_t checksum = (mbuf->ol_flags >> kChecksumFlagsShift) & 31;
-    const uint64_t oob =
-        oob_words_[checksum] | transport_offset_of(mbuf) * transport_offset_scales_[checksum];
-    gdma::store_le64(wqe, kSimpleWqeHeader);
+    uint64_t oob = oob_words_[checksum];
+    // l2_len and l3_len are in the mbuf's second cache line: read only for a checksum
+    // request (forwarded packets usually have none).
+    if (checksum != 0)
+        oob |= transport_offset_of(mbuf) * transport_offset_scales_[checksum];
+    if constexpr (kWriteHeader)
+        gdma::store_le64(wqe, kSimpleWqeHeader);
     gdma::store_le64(wqe + 8, oob);
     gdma::store_le64(wqe + 16, address);
     gdma::store_le32(wqe + 24, lkey);
@@ -552,6 +575,7 @@ inline void TxQueue::write_simple_wqe(std::byte *wqe, const rte_mbuf *mbuf, uint
 // The one-segment loop proper: writes the WQEs of entries[0..count) into consecutive
 // BUs from `wqe` until a packet needs anything else or its buffer is outside `range`. A
 // function of its own so that the loop has the registers to itself; it calls nothing.
+template <bool kWriteHeader>
 TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t count,
                                               std::byte *wqe, const RangeCheck &range) const
 {
@@ -564,18 +588,20 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
     for (rte_mbuf *const *const end = entries + count; entry != end; ++entry) {
         const rte_mbuf *mbuf = *entry;
         // One segment: pkt_len is data_len (post() sorts out mbufs that say otherwise).
+        // Only the mbuf's first cache line is read: a one-segment packet's next pointer
+        // is null (tx_prepare refuses chains that contradict nb_segs).
         const uint32_t len = mbuf->data_len;
         // not_simple_flags_ and max_frame stay in memory: the loop needs its registers more.
         if (refcnt_and_segments(mbuf) != kSoleOneSegment ||
             (mbuf->ol_flags & not_simple_flags_) != 0 || len - 1 >= config_.max_frame ||
-            mbuf->pkt_len != len || mbuf->next != nullptr || mbuf->pool != pool) [[unlikely]]
+            mbuf->pkt_len != len || mbuf->pool != pool) [[unlikely]]
             break;
         const uintptr_t address = rte_pktmbuf_mtod(mbuf, uintptr_t);
         if (!check.contains(address)) [[unlikely]] {
             run.outside_range = true;
             break;
         }
-        write_simple_wqe(wqe, mbuf, address, len, check.lkey);
+        write_simple_wqe<kWriteHeader>(wqe, mbuf, address, len, check.lkey);
         wqe += gdma::kBasicUnitBytes;
         run.bytes += len;
     }
@@ -613,7 +639,11 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
         // loop stops are not in flight and get overwritten later.
         rte_mbuf **const entries = &mbufs_[slot];
         std::copy_n(in + n, stretch, entries);
-        const SimpleRun run = write_simple_wqes(entries, stretch, wqe, range);
+        const bool headers_in_place =
+            static_cast<int32_t>(head_bu + n - headers_in_place_from_bu_) >= 0;
+        const SimpleRun run = headers_in_place
+                                  ? write_simple_wqes<false>(entries, stretch, wqe, range)
+                                  : write_simple_wqes<true>(entries, stretch, wqe, range);
         const uint32_t i = run.written;
         n += i;
         sent_bytes += run.bytes;
@@ -776,7 +806,7 @@ uint16_t tx_prepare(void *queue, rte_mbuf **packets, uint16_t count)
             continue;
         }
         if (mbuf->nb_segs > config.max_sges || mbuf->pkt_len > config.max_frame ||
-            mbuf->pkt_len == 0) {
+            mbuf->pkt_len == 0 || !chain_matches_header(mbuf)) {
             rte_errno = EINVAL;
             return i;
         }

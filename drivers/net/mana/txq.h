@@ -100,6 +100,9 @@ class TxQueue
     void release(uint32_t from, uint32_t to);
     void free_sent(rte_mbuf **entries, uint32_t count);
     bool plain(const rte_mbuf *mbuf);
+    // kWriteHeader false: the BU holds a one-segment WQE's header already (see
+    // headers_in_place_from_bu_), and only the words after it are written.
+    template <bool kWriteHeader = true>
     void write_simple_wqe(std::byte *wqe, const rte_mbuf *mbuf, uintptr_t address, uint32_t len,
                           uint32_t lkey) const;
     struct SimpleRun {
@@ -107,7 +110,8 @@ class TxQueue
         uint32_t written = 0;
         bool outside_range = false; // stopped at a buffer outside the range
     };
-    [[gnu::noinline]] SimpleRun write_simple_wqes(rte_mbuf *const *entries, uint32_t count,
+    template <bool kWriteHeader>
+    [[gnu::noinline, gnu::optimize("no-tree-slp-vectorize")]] SimpleRun write_simple_wqes(rte_mbuf *const *entries, uint32_t count,
                                                   std::byte *wqe, const RangeCheck &range) const;
     uint32_t post_simple(rte_mbuf **packets, uint32_t taken, uint32_t count, uint64_t &bytes,
                          bool &lkey_failed);
@@ -174,6 +178,12 @@ class TxQueue
     // from tail_bu_ and this list.
     uint32_t large_head_ = 0;
     uint32_t large_tail_ = 0;
+    // From this BU index (free-running) on, every BU of the SQ holds the header of a
+    // one-segment WQE, the same 8 bytes for all of them: the one-segment loop has written
+    // a whole lap of the ring since start (the SQ memory is not ours to assume anything
+    // about before) and since the last WQE of any other shape. The loop then leaves the
+    // header words as they are.
+    uint32_t headers_in_place_from_bu_ = 0;
     // Set while the queue does not run (not started, stopped, deferred): bursts return 0
     // and take nothing. Shared memory, so secondaries see it too.
     // Written by the control path (or recovery) while an lcore may be bursting: start
