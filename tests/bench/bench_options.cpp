@@ -206,8 +206,9 @@ bool uses_hugepages(const Options &options)
 
 std::vector<std::string> eal_arguments(const Options &options)
 {
-    std::vector<std::string> args = {"mana-bench",   "-l", "0", "-d", options.pmd_path, "-a",
-                                     "7870:00:00.0", "--log-level=*:warning"};
+    std::vector<std::string> args = {
+        "mana-bench",           "-l", "0", "-d", options.pmd_path, "-a", "7870:00:00.0",
+        "--log-level=*:warning"};
     bool chosen = false;
     for (const std::string &extra : options.extra_eal)
         chosen = chosen || extra.starts_with("--huge") || extra.starts_with("--socket-mem") ||

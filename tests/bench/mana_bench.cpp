@@ -363,22 +363,21 @@ void print_json(const Options &options, const std::vector<WindowResult> &windows
                       static_cast<double>(instructions) / static_cast<double>(packets));
         ipp = text;
     }
-    std::printf("{\"mode\": \"%s\", \"pmd\": \"%s\", \"frame_size\": %u, \"burst\": %u, "
-                "\"descriptors\": %u, \"queues\": %u, \"offloads\": \"%s\", "
-                "\"mempool_cache\": %u, \"hugepages\": %s, \"windows\": %zu, "
-                "\"window_packets\": %u, \"packets\": %llu, "
-                "\"packets_all_windows\": %llu, "
-                "\"cycles_per_packet\": {\"median\": %.2f, \"min\": %.2f, \"max\": %.2f}, "
-                "\"timer_overhead_cycles\": %llu, "
-                "\"instructions_per_packet\": %s, \"peak_rss_kib\": %ld}\n",
-                mode_name(options.mode), options.pmd_path.c_str(), options.frame_size,
-                options.burst, options.descriptors, options.queues,
-                options.offloads.describe().c_str(), mempool_cache(options),
-                uses_hugepages(options) ? "true" : "false", windows.size(), options.window_packets,
-                static_cast<unsigned long long>(packets),
-                static_cast<unsigned long long>(packets_all_windows), cycles.median, cycles.min,
-                cycles.max, static_cast<unsigned long long>(timer_overhead), ipp.c_str(),
-                usage.ru_maxrss);
+    std::printf(
+        "{\"mode\": \"%s\", \"pmd\": \"%s\", \"frame_size\": %u, \"burst\": %u, "
+        "\"descriptors\": %u, \"queues\": %u, \"offloads\": \"%s\", "
+        "\"mempool_cache\": %u, \"hugepages\": %s, \"windows\": %zu, "
+        "\"window_packets\": %u, \"packets\": %llu, "
+        "\"packets_all_windows\": %llu, "
+        "\"cycles_per_packet\": {\"median\": %.2f, \"min\": %.2f, \"max\": %.2f}, "
+        "\"timer_overhead_cycles\": %llu, "
+        "\"instructions_per_packet\": %s, \"peak_rss_kib\": %ld}\n",
+        mode_name(options.mode), options.pmd_path.c_str(), options.frame_size, options.burst,
+        options.descriptors, options.queues, options.offloads.describe().c_str(),
+        mempool_cache(options), uses_hugepages(options) ? "true" : "false", windows.size(),
+        options.window_packets, static_cast<unsigned long long>(packets),
+        static_cast<unsigned long long>(packets_all_windows), cycles.median, cycles.min, cycles.max,
+        static_cast<unsigned long long>(timer_overhead), ipp.c_str(), usage.ru_maxrss);
 }
 
 } // namespace

@@ -24,10 +24,9 @@ class ChunkedPool
   public:
     ChunkedPool()
     {
-        pool_ = rte_mempool_create_empty("chunked", kChunks * kMbufsPerChunk,
-                                         sizeof(rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE, 0,
-                                         sizeof(rte_pktmbuf_pool_private), SOCKET_ID_ANY,
-                                         RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+        pool_ = rte_mempool_create_empty(
+            "chunked", kChunks * kMbufsPerChunk, sizeof(rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE, 0,
+            sizeof(rte_pktmbuf_pool_private), SOCKET_ID_ANY, RTE_MEMPOOL_F_NO_IOVA_CONTIG);
         if (pool_ == nullptr)
             return;
         if (rte_mempool_set_ops_byname(pool_, rte_mbuf_best_mempool_ops(), nullptr) != 0)

@@ -231,8 +231,7 @@ void tell_secondaries(const Request &request, int fd = -1)
         // ENOTSUP: IPC is off (--in-memory), so there are no secondaries to tell.
         if (rte_errno != ENOTSUP)
             MANA_DRV_LOG(WARNING, "port %u: cannot tell secondary processes to %s: %s",
-                         request.port_id, what_secondaries_do(request.op),
-                         rte_strerror(rte_errno));
+                         request.port_id, what_secondaries_do(request.op), rte_strerror(rte_errno));
         return;
     }
     if (replies.nb_received < replies.nb_sent)

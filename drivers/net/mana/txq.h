@@ -15,6 +15,15 @@
 #include <cstdint>
 #include <span>
 
+// The one-segment loop is a function of its own (it keeps the registers to itself). GCC
+// would also merge its OOB and address stores through an XMM register and a stack
+// spill, three more instructions per packet; clang does not.
+#if defined(__GNUC__) && !defined(__clang__)
+#define MANA_SIMPLE_TX_LOOP_ATTRIBUTES gnu::noinline, gnu::optimize("no-tree-slp-vectorize")
+#else
+#define MANA_SIMPLE_TX_LOOP_ATTRIBUTES gnu::noinline
+#endif
+
 namespace mana
 {
 
@@ -111,8 +120,9 @@ class TxQueue
         bool outside_range = false; // stopped at a buffer outside the range
     };
     template <bool kWriteHeader>
-    [[gnu::noinline, gnu::optimize("no-tree-slp-vectorize")]] SimpleRun write_simple_wqes(rte_mbuf *const *entries, uint32_t count,
-                                                  std::byte *wqe, const RangeCheck &range) const;
+    [[MANA_SIMPLE_TX_LOOP_ATTRIBUTES]] SimpleRun write_simple_wqes(rte_mbuf *const *entries,
+                                                                   uint32_t count, std::byte *wqe,
+                                                                   const RangeCheck &range) const;
     uint32_t post_simple(rte_mbuf **packets, uint32_t taken, uint32_t count, uint64_t &bytes,
                          bool &lkey_failed);
     // Posts a packet of `sge_count` segments through the general WQE writer.
