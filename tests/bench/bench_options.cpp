@@ -107,7 +107,7 @@ unsigned mempool_cache(const Options &options)
 {
     if (options.mempool_cache)
         return *options.mempool_cache;
-    const unsigned round_mbufs = options.queues * options.descriptors / 2;
+    const unsigned round_mbufs = options.descriptors / 2;
     return std::clamp(round_mbufs, 256U, static_cast<unsigned>(RTE_MEMPOOL_CACHE_MAX_SIZE));
 }
 

@@ -48,12 +48,11 @@ struct Options {
 };
 
 // The mempool cache a run uses: --mempool-cache if given, else one that holds every mbuf
-// a round keeps out of the pool (the packets of half of each queue's ring), at least 256
-// and at most RTE_MEMPOOL_CACHE_MAX_SIZE. A round that takes more mbufs than the cache
-// holds flushes it into the pool's ring on the frees after the round, and the next
-// round's refills then draw long-unused, cold mbufs from that FIFO: with 4 queues of 256
-// descriptors (512 mbufs per round) a 256-entry cache measured the mempool's ring and the
-// memory hierarchy rather than the driver, while 1 queue (128 mbufs) never did.
+// a round keeps out of the pool (half of one queue's ring), at least 256 and at most
+// RTE_MEMPOOL_CACHE_MAX_SIZE. A round that takes more mbufs than the cache holds flushes
+// it into the pool's ring on the frees after the round, and the next round's refills
+// then draw long-unused, cold mbufs from that FIFO: the mempool's ring and the memory
+// hierarchy would be measured rather than the driver.
 unsigned mempool_cache(const Options &options);
 
 // Exits with a usage message on bad input.

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <span>
 #include <string>
 #include <sys/resource.h>
 #include <vector>
@@ -42,23 +43,29 @@ struct WindowResult {
     uint64_t instructions = 0;
 };
 
+// What one round asks of a queue: how many packets it receives or sends.
+struct QueueWork {
+    uint16_t queue = 0;
+    unsigned packets = 0;
+};
+
 // The timed loops live in functions of their own so that callgrind can count exactly them
 // (devtools/bench: --toggle-collect='*timed_*').
 
 // Receives straight into `out` (no copies inside the round); returns how many arrived.
-// Each queue is polled until the completions it had at the start (`waiting`) are taken,
-// so the round holds no empty poll: its cost would be charged to however many packets
-// the round has (fewer with smaller rings) rather than to the packets.
-[[gnu::noinline]] unsigned timed_rx_bursts(uint16_t queues, uint16_t burst_size, rte_mbuf **out,
-                                           unsigned capacity, const std::vector<unsigned> &waiting)
+// Each queue is polled until the completions it had at the start are taken, so the round
+// holds no empty poll: its cost would be charged to however many packets the round has
+// (fewer with smaller rings) rather than to the packets.
+[[gnu::noinline]] unsigned timed_rx_bursts(std::span<const QueueWork> work, uint16_t burst_size,
+                                           rte_mbuf **out, unsigned capacity)
 {
     unsigned count = 0;
-    for (uint16_t q = 0; q < queues; ++q) {
-        unsigned left = waiting[q];
+    for (const QueueWork &queue : work) {
+        unsigned left = queue.packets;
         while (left != 0) {
             const uint16_t want =
                 static_cast<uint16_t>(std::min<unsigned>({burst_size, capacity - count, left}));
-            const uint16_t n = rte_eth_rx_burst(kPort, q, out + count, want);
+            const uint16_t n = rte_eth_rx_burst(kPort, queue.queue, out + count, want);
             count += n;
             left -= n;
             if (n == 0 || want == 0)
@@ -68,43 +75,44 @@ struct WindowResult {
     return count;
 }
 
-// Sends each queue's share in bursts until done or the ring is full; returns what each
-// queue took.
-[[gnu::noinline]] void timed_tx_bursts(uint16_t queues, uint16_t burst_size, rte_mbuf **packets,
-                                       unsigned per_queue, std::vector<unsigned> &sent_per_queue)
+// Sends each queue's packets (consecutive in `packets`, in the order of `work`) in bursts
+// until done or the ring is full; sent[i] is what work[i]'s queue took.
+[[gnu::noinline]] void timed_tx_bursts(std::span<const QueueWork> work, uint16_t burst_size,
+                                       rte_mbuf **packets, std::vector<unsigned> &sent)
 {
-    for (uint16_t q = 0; q < queues; ++q) {
-        rte_mbuf **first = packets + q * per_queue;
+    rte_mbuf **first = packets;
+    for (std::size_t i = 0; i < work.size(); ++i) {
+        const QueueWork &queue = work[i];
         unsigned done = 0;
-        while (done < per_queue) {
+        while (done < queue.packets) {
             const uint16_t want =
-                static_cast<uint16_t>(std::min<unsigned>(burst_size, per_queue - done));
-            const uint16_t n = rte_eth_tx_burst(kPort, q, first + done, want);
+                static_cast<uint16_t>(std::min<unsigned>(burst_size, queue.packets - done));
+            const uint16_t n = rte_eth_tx_burst(kPort, queue.queue, first + done, want);
             done += n;
             if (n < want)
                 break;
         }
-        sent_per_queue[q] = done;
+        sent[i] = done;
+        first += queue.packets;
     }
 }
 
 // io forwarding on each queue: what arrives is sent back out of the same queue, until
 // the completions each queue had at the start are taken (as in timed_rx_bursts).
-[[gnu::noinline]] uint64_t timed_fwd_bursts(uint16_t queues, uint16_t burst_size,
-                                            const std::vector<unsigned> &waiting,
+[[gnu::noinline]] uint64_t timed_fwd_bursts(std::span<const QueueWork> work, uint16_t burst_size,
                                             std::vector<rte_mbuf *> &unsent)
 {
     rte_mbuf *burst[kMaxBurst];
     uint64_t forwarded = 0;
-    for (uint16_t q = 0; q < queues; ++q) {
-        unsigned left = waiting[q];
+    for (const QueueWork &queue : work) {
+        unsigned left = queue.packets;
         while (left != 0) {
             const auto want = static_cast<uint16_t>(std::min<unsigned>(burst_size, left));
-            const uint16_t n = rte_eth_rx_burst(kPort, q, burst, want);
+            const uint16_t n = rte_eth_rx_burst(kPort, queue.queue, burst, want);
             if (n == 0)
                 break;
             left -= n;
-            const uint16_t sent = rte_eth_tx_burst(kPort, q, burst, n);
+            const uint16_t sent = rte_eth_tx_burst(kPort, queue.queue, burst, n);
             forwarded += sent;
             if (sent < n) [[unlikely]]
                 unsent.insert(unsent.end(), burst + sent, burst + n);
@@ -179,6 +187,8 @@ class Bench
             fail("rte_eth_dev_start failed");
         // What the port sends leaves the emulated wire; nothing comes back by itself.
         mana_emu_wire_none(kEmulatedPort);
+        if (options_.mode != Mode::tx)
+            learn_flows();
     }
 
     void teardown()
@@ -235,42 +245,89 @@ class Bench
         return text;
     }
 
-    // Frames arrive from the wire and the device completes them into the RX rings. Half a
-    // ring per queue leaves room for RSS imbalance without drops.
-    void prefill_rx()
+    // A round is one queue's: the device delivers half of its ring (or the sender builds
+    // that many packets), then the driver works through them; the queues take turns, as
+    // a polling loop serves them. A round so touches as much memory with four queues as
+    // with one. (Delivering to every queue before polling any would leave the first
+    // queue's completions evicted by the others' by the time it is polled: the emulator
+    // runs on the measuring core, so what it writes lands in that core's caches, where
+    // device DMA never does.) Half a ring: a TX queue holds the previous round's packets
+    // until its first burst reaps them.
+    std::vector<QueueWork> round_work()
     {
-        const unsigned frames = options_.queues * descriptors_ / 2;
-        for (unsigned i = 0; i < frames; ++i) {
-            const auto frame = traffic_.frame(i);
-            if (mana_emu_inject(kEmulatedPort, frame.data(), frame.size()) != 0)
-                fail("mana_emu_inject failed");
-        }
-        mana_emu_poll();
+        const auto queue = static_cast<uint16_t>(next_queue_++ % options_.queues);
+        return {{queue, descriptors_ / 2u}};
     }
 
-    // Completions waiting on each queue, as the driver counts them (rx_queue_count).
-    std::vector<unsigned> waiting_per_queue() const
+    // Which frames RSS sends to which queue, learnt by sending frames one at a time and
+    // seeing which queue completes each: up to a burst of distinct flows per queue, which
+    // a round for that queue sends in turn.
+    void learn_flows()
     {
-        std::vector<unsigned> waiting(options_.queues);
-        for (uint16_t q = 0; q < options_.queues; ++q) {
-            const int count = rte_eth_rx_queue_count(kPort, q);
+        flows_.assign(options_.queues, {});
+        if (options_.queues == 1) {
+            for (unsigned i = 0; i < options_.burst; ++i)
+                flows_[0].push_back(i);
+            return;
+        }
+        const unsigned probes = 64U * options_.queues * options_.burst;
+        unsigned full = 0;
+        for (unsigned i = 0; i < probes && full < options_.queues; ++i) {
+            inject(i);
+            mana_emu_poll();
+            for (uint16_t q = 0; q < options_.queues; ++q) {
+                rte_mbuf *mbuf = nullptr;
+                if (rte_eth_rx_burst(kPort, q, &mbuf, 1) == 0)
+                    continue;
+                rte_pktmbuf_free(mbuf);
+                if (flows_[q].size() < options_.burst) {
+                    flows_[q].push_back(i);
+                    full += flows_[q].size() == options_.burst;
+                }
+            }
+        }
+        for (uint16_t q = 0; q < options_.queues; ++q)
+            if (flows_[q].empty())
+                fail("RSS sends none of " + std::to_string(probes) + " flows to RX queue " +
+                     std::to_string(q));
+    }
+
+    void inject(unsigned index)
+    {
+        const auto frame = traffic_.frame(index);
+        if (mana_emu_inject(kEmulatedPort, frame.data(), frame.size()) != 0)
+            fail("mana_emu_inject failed");
+    }
+
+    // Frames arrive from the wire and the device completes them into the RX rings: the
+    // round's share for each queue. Returns the completions each queue then has, as the
+    // driver counts them (rx_queue_count).
+    std::vector<QueueWork> arrive(std::vector<QueueWork> work)
+    {
+        for (const QueueWork &queue : work) {
+            const std::vector<unsigned> &flows = flows_[queue.queue];
+            for (unsigned i = 0; i < queue.packets; ++i)
+                inject(flows[i % flows.size()]);
+        }
+        mana_emu_poll();
+        for (QueueWork &queue : work) {
+            const int count = rte_eth_rx_queue_count(kPort, queue.queue);
             if (count < 0)
                 fail("rte_eth_rx_queue_count failed: " + std::string(rte_strerror(-count)));
-            waiting[q] = static_cast<unsigned>(count);
+            queue.packets = static_cast<unsigned>(count);
         }
-        return waiting;
+        return work;
     }
 
     WindowResult rx_round(PerfCounter &counter)
     {
-        prefill_rx();
-        const std::vector<unsigned> waiting = waiting_per_queue();
+        const std::vector<QueueWork> work = arrive(round_work());
         std::vector<rte_mbuf *> received(options_.queues * descriptors_);
         WindowResult result;
         counter.start();
         stopwatch_.start();
-        const unsigned count = timed_rx_bursts(options_.queues, options_.burst, received.data(),
-                                               static_cast<unsigned>(received.size()), waiting);
+        const unsigned count = timed_rx_bursts(work, options_.burst, received.data(),
+                                               static_cast<unsigned>(received.size()));
         result.cycles = stopwatch_.stop();
         result.instructions = counter.stop();
         result.packets = count;
@@ -280,35 +337,37 @@ class Bench
 
     WindowResult tx_round(PerfCounter &counter)
     {
-        const unsigned per_queue = descriptors_ / 2;
-        const unsigned count = per_queue * options_.queues;
+        const std::vector<QueueWork> work = round_work();
+        unsigned count = 0;
+        for (const QueueWork &queue : work)
+            count += queue.packets;
         std::vector<rte_mbuf *> packets = traffic_.make_mbufs(pool_, count);
-        std::vector<unsigned> sent_per_queue(options_.queues, 0);
+        std::vector<unsigned> sent(work.size(), 0);
         WindowResult result;
         counter.start();
         stopwatch_.start();
-        timed_tx_bursts(options_.queues, options_.burst, packets.data(), per_queue, sent_per_queue);
+        timed_tx_bursts(work, options_.burst, packets.data(), sent);
         result.cycles = stopwatch_.stop();
         result.instructions = counter.stop();
-        for (uint16_t q = 0; q < options_.queues; ++q) {
-            result.packets += sent_per_queue[q];
-            rte_mbuf **first = packets.data() + q * per_queue;
-            rte_pktmbuf_free_bulk(first + sent_per_queue[q], per_queue - sent_per_queue[q]);
+        rte_mbuf **first = packets.data();
+        for (std::size_t i = 0; i < work.size(); ++i) {
+            result.packets += sent[i];
+            rte_pktmbuf_free_bulk(first + sent[i], work[i].packets - sent[i]);
+            first += work[i].packets;
         }
-        // The device sends and completes outside the round; the next round reaps.
+        // The device sends and completes outside the round; a later round reaps.
         mana_emu_poll();
         return result;
     }
 
     WindowResult fwd_round(PerfCounter &counter)
     {
-        prefill_rx();
-        const std::vector<unsigned> waiting = waiting_per_queue();
+        const std::vector<QueueWork> work = arrive(round_work());
         std::vector<rte_mbuf *> unsent;
         WindowResult result;
         counter.start();
         stopwatch_.start();
-        result.packets = timed_fwd_bursts(options_.queues, options_.burst, waiting, unsent);
+        result.packets = timed_fwd_bursts(work, options_.burst, unsent);
         result.cycles = stopwatch_.stop();
         result.instructions = counter.stop();
         rte_pktmbuf_free_bulk(unsent.data(), static_cast<unsigned>(unsent.size()));
@@ -322,6 +381,9 @@ class Bench
     rte_mempool *pool_ = nullptr;
     uint16_t descriptors_ = 0;
     uint64_t packets_all_windows_ = 0;
+    unsigned next_queue_ = 0; // the queue of the next round
+    // rx and fwd: frame indices RSS sends to each queue (learn_flows).
+    std::vector<std::vector<unsigned>> flows_;
 };
 
 struct Summary {
