@@ -189,6 +189,26 @@ rte_mbuf *to_mbuf(rte_mempool *pool, const Frame &frame)
     return mbuf;
 }
 
+rte_mbuf *to_chain(rte_mempool *pool, const Frame &frame, unsigned pieces)
+{
+    rte_mbuf *head = nullptr;
+    const std::size_t piece = frame.size() / pieces;
+    for (unsigned p = 0; p < pieces; ++p) {
+        const auto from = static_cast<long>(p * piece);
+        const auto to =
+            p + 1 == pieces ? static_cast<long>(frame.size()) : static_cast<long>((p + 1) * piece);
+        rte_mbuf *segment = to_mbuf(pool, Frame(frame.begin() + from, frame.begin() + to));
+        if (segment == nullptr || (head != nullptr && rte_pktmbuf_chain(head, segment) != 0)) {
+            rte_pktmbuf_free(segment);
+            rte_pktmbuf_free(head);
+            return nullptr;
+        }
+        if (head == nullptr)
+            head = segment;
+    }
+    return head;
+}
+
 Frame from_mbuf(const rte_mbuf *mbuf)
 {
     Frame frame(mbuf->pkt_len);

@@ -66,6 +66,9 @@ std::vector<uint8_t> rss_input(const FlowSpec &flow, bool with_ports);
 bool frame_checksums_valid(const uint8_t *frame, std::size_t len);
 
 rte_mbuf *to_mbuf(rte_mempool *pool, const Frame &frame);
+// The frame as a chain of `pieces` segments of equal length (the last takes the rest);
+// nullptr (nothing left allocated) when the pool runs dry.
+rte_mbuf *to_chain(rte_mempool *pool, const Frame &frame, unsigned pieces);
 Frame from_mbuf(const rte_mbuf *mbuf);
 // Allocates every mbuf `pool` has left, so that the next allocation (an RX refill) fails.
 std::vector<rte_mbuf *> take_all(rte_mempool *pool);

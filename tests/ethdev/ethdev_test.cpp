@@ -561,16 +561,18 @@ TEST_F(Vlan, TagStaysInTheFrameWithoutStrip)
 class Tx : public EthdevTest
 {
   protected:
-    // Port 0 sends with MULTI_SEGS, port 1 receives; returns a pool of 256 mbufs to build
-    // the packets in.
-    rte_mempool *start_multi_segment_sender()
+    // Port 0 sends with MULTI_SEGS (with `descriptors` TX descriptors, 0: the default),
+    // port 1 receives; returns a pool of `mbufs` mbufs to build the packets in.
+    rte_mempool *start_multi_segment_sender(uint16_t descriptors = 0, unsigned mbufs = 256)
     {
         rte_mempool *pool = make_pool(2048);
         PortConfig tx;
         tx.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+        if (descriptors != 0)
+            tx.tx_descriptors = descriptors;
         setup_and_start(port0_, tx, pool);
         setup_and_start(port1_, {}, pool);
-        return make_pool(256);
+        return make_pool(mbufs);
     }
 };
 
@@ -611,23 +613,12 @@ TEST_F(Tx, MultiSegmentFramesArriveWhole)
     free_all(got);
 }
 
-// WQEs of one basic unit (one-segment packets) and larger ones (chains) mixed, many
-// times around a small ring, with the first WQEs the device processes in every other
-// round failing: the driver must know where each in-flight WQE starts and ends to match
-// error completions to packets and to reuse the ring, so every round delivers exactly
-// the packets that did not fail, and nothing is lost or overwritten.
 // After a lap of one-segment WQEs every BU of the SQ holds their header, and the
 // one-segment loop stops rewriting it; a WQE of any other shape puts other words there,
 // and the one-segment WQEs written over it afterwards must carry their header again.
 TEST_F(Tx, OneSegmentWqesAfterOtherShapesCarryTheirHeader)
 {
-    rte_mempool *pool = make_pool(2048);
-    PortConfig tx;
-    tx.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-    tx.tx_descriptors = 64;
-    setup_and_start(port0_, tx, pool);
-    setup_and_start(port1_, {}, pool);
-    rte_mempool *tx_pool = make_pool(512);
+    rte_mempool *tx_pool = start_multi_segment_sender(64, 512);
     uint32_t next_flow = 0;
     uint64_t sent = 0;
     // `count` packets in bursts of 16, chains of `pieces` segments; all arrive intact.
@@ -637,22 +628,10 @@ TEST_F(Tx, OneSegmentWqesAfterOtherShapesCarryTheirHeader)
             std::vector<rte_mbuf *> burst;
             for (unsigned i = 0; i < 16; ++i) {
                 const Frame frame = ipv4_flow_frame(next_flow++, i % 2 == 0, 100 + i * 8);
-                rte_mbuf *head = nullptr;
-                const std::size_t piece = frame.size() / pieces;
-                for (unsigned p = 0; p < pieces; ++p) {
-                    const auto from = static_cast<long>(p * piece);
-                    const auto to = p + 1 == pieces ? static_cast<long>(frame.size())
-                                                    : static_cast<long>((p + 1) * piece);
-                    rte_mbuf *segment =
-                        to_mbuf(tx_pool, Frame(frame.begin() + from, frame.begin() + to));
-                    ASSERT_NE(segment, nullptr);
-                    if (head == nullptr)
-                        head = segment;
-                    else
-                        ASSERT_EQ(rte_pktmbuf_chain(head, segment), 0);
-                }
+                rte_mbuf *packet = to_chain(tx_pool, frame, pieces);
+                ASSERT_NE(packet, nullptr);
                 frames.push_back(frame);
-                burst.push_back(head);
+                burst.push_back(packet);
             }
             ASSERT_EQ(rte_eth_tx_burst(port0_, 0, burst.data(), 16), 16);
             auto got = receive_all(port1_, 1);
@@ -677,15 +656,14 @@ TEST_F(Tx, OneSegmentWqesAfterOtherShapesCarryTheirHeader)
     EXPECT_EQ(rte_mempool_avail_count(tx_pool), tx_pool->size);
 }
 
+// WQEs of one basic unit (one-segment packets) and larger ones (chains) mixed, many
+// times around a small ring, with the first WQEs the device processes in every other
+// round failing: the driver must know where each in-flight WQE starts and ends to match
+// error completions to packets and to reuse the ring, so every round delivers exactly
+// the packets that did not fail, and nothing is lost or overwritten.
 TEST_F(Tx, MixedWqeSizesAroundTheRingWithErrorsLoseNothing)
 {
-    rte_mempool *pool = make_pool(2048);
-    PortConfig tx;
-    tx.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-    tx.tx_descriptors = 64;
-    setup_and_start(port0_, tx, pool);
-    setup_and_start(port1_, {}, pool);
-    rte_mempool *tx_pool = make_pool(512);
+    rte_mempool *tx_pool = start_multi_segment_sender(64, 512);
     uint64_t failed = 0;
     uint64_t sent = 0;
     uint32_t next_flow = 0;
@@ -701,22 +679,10 @@ TEST_F(Tx, MixedWqeSizesAroundTheRingWithErrorsLoseNothing)
         for (int i = 0; i < 11; ++i) {
             const Frame frame = ipv4_flow_frame(next_flow++, i % 2 == 0, 200 + i * 40);
             const unsigned pieces = i < 3 ? 2 + (round + i) % 3 : i == 10 ? 3 : 1;
-            rte_mbuf *head = nullptr;
-            const std::size_t piece = frame.size() / pieces;
-            for (unsigned p = 0; p < pieces; ++p) {
-                const auto from = static_cast<long>(p * piece);
-                const auto to = p + 1 == pieces ? static_cast<long>(frame.size())
-                                                : static_cast<long>((p + 1) * piece);
-                rte_mbuf *segment =
-                    to_mbuf(tx_pool, Frame(frame.begin() + from, frame.begin() + to));
-                ASSERT_NE(segment, nullptr);
-                if (head == nullptr)
-                    head = segment;
-                else
-                    ASSERT_EQ(rte_pktmbuf_chain(head, segment), 0);
-            }
+            rte_mbuf *packet = to_chain(tx_pool, frame, pieces);
+            ASSERT_NE(packet, nullptr);
             frames.push_back(frame);
-            burst.push_back(head);
+            burst.push_back(packet);
         }
         ASSERT_EQ(rte_eth_tx_burst(port0_, 0, burst.data(), static_cast<uint16_t>(burst.size())),
                   burst.size())
