@@ -5,8 +5,12 @@
 #pragma once
 
 #include <rte_cycles.h>
+#include <x86intrin.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <numeric>
+#include <vector>
 
 namespace mana_bench
 {
@@ -15,30 +19,49 @@ class Stopwatch
 {
   public:
     // Measures the clock's own cost: the mean of many back-to-back reads (the TSC may
-    // tick in steps of tens of cycles, so a median would be a whole step or nothing).
+    // tick in steps of tens of cycles, so a median would be a whole step or nothing),
+    // leaving out the slowest tenth (an interrupt in the middle of a pair).
     Stopwatch()
     {
-        constexpr unsigned kReads = 4096;
+        constexpr unsigned kReads = 8192;
         for (unsigned i = 0; i < kReads / 16; ++i) // the first reads are slower
-            static_cast<void>(rte_rdtsc_precise());
-        uint64_t total = 0;
-        for (unsigned i = 0; i < kReads; ++i) {
-            const uint64_t begin = rte_rdtsc_precise();
-            total += rte_rdtsc_precise() - begin;
+            static_cast<void>(read_at_start());
+        std::vector<uint64_t> pairs(kReads);
+        for (uint64_t &pair : pairs) {
+            const uint64_t begin = read_at_start();
+            pair = read_at_stop() - begin;
         }
-        overhead_ = (total + kReads / 2) / kReads;
+        std::sort(pairs.begin(), pairs.end());
+        const unsigned kept = kReads - kReads / 10;
+        const uint64_t total = std::accumulate(pairs.begin(), pairs.begin() + kept, uint64_t{0});
+        overhead_ = (total + kept / 2) / kept;
     }
 
-    void start() { begin_ = rte_rdtsc_precise(); }
+    void start() { begin_ = read_at_start(); }
     // Cycles since start(), without the clock's cost (never below 0).
     uint64_t stop() const
     {
-        const uint64_t elapsed = rte_rdtsc_precise() - begin_;
+        const uint64_t elapsed = read_at_stop() - begin_;
         return elapsed > overhead_ ? elapsed - overhead_ : 0;
     }
     uint64_t overhead() const { return overhead_; }
 
   private:
+    // A full fence first: the stores of whatever ran before (the emulator) are not the
+    // measured code's to drain.
+    static uint64_t read_at_start() { return rte_rdtsc_precise(); }
+    // RDTSCP waits for the measured instructions to execute, not for their stores to
+    // drain from the store buffer: a polling loop drains them while it goes on, so a
+    // fence here would charge a short round (one burst) with the drain of every WQE and
+    // mbuf store it made. The LFENCE keeps later instructions from starting early.
+    static uint64_t read_at_stop()
+    {
+        unsigned aux;
+        const uint64_t now = __rdtscp(&aux);
+        _mm_lfence();
+        return now;
+    }
+
     uint64_t begin_ = 0;
     uint64_t overhead_ = 0;
 };
