@@ -44,6 +44,15 @@ struct ProcessPort {
 
 [[gnu::visibility("hidden")]] extern std::array<ProcessPort, RTE_MAX_ETHPORTS> process_ports;
 
+// Inside the burst gate: whether a queue's rings are there to read, for a burst or a
+// fast-path query alike: the queue runs (`halted` is its halt flag) and this process's
+// bursts on its port (`local`) are not stopped.
+inline bool rings_readable(const std::atomic<bool> &halted, const ProcessPort &local)
+{
+    return !halted.load(std::memory_order_acquire) &&
+           !local.stop_bursts->load(std::memory_order_acquire);
+}
+
 // The doorbell page a queue rings in this process.
 inline void *doorbell_page(const ProcessPort &local, void *queue_page)
 {

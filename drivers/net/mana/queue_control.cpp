@@ -75,12 +75,6 @@ constexpr uint32_t kOwnerBitsShift = 29;
 // recreates (recovery.cpp); like a burst they check the flags only after entering the
 // burst gate, so the thread tearing the rings down either waits for them to leave or
 // makes them see the flags set.
-bool RxQueue::rings_readable() const
-{
-    return !halted_.load(std::memory_order_acquire) &&
-           !process_ports[config_.port_id].stop_bursts->load(std::memory_order_acquire);
-}
-
 uint32_t RxQueue::count_filled() const
 {
     uint32_t filled = 0;
@@ -97,7 +91,7 @@ uint32_t RxQueue::count_filled() const
 uint32_t RxQueue::filled_count()
 {
     const BurstSection section(burst_gate_);
-    return rings_readable() ? count_filled() : 0;
+    return rings_readable(halted_, process_ports[config_.port_id]) ? count_filled() : 0;
 }
 
 // Halted, every descriptor is UNAVAIL: the queue holds no buffer the device may fill.
@@ -106,7 +100,7 @@ int RxQueue::descriptor_status(uint16_t offset)
     if (offset >= config_.descriptors)
         return -EINVAL;
     const BurstSection section(burst_gate_);
-    if (!rings_readable())
+    if (!rings_readable(halted_, process_ports[config_.port_id]))
         return RTE_ETH_RX_DESC_UNAVAIL;
     if (offset < count_filled())
         return RTE_ETH_RX_DESC_DONE;
@@ -150,19 +144,12 @@ int RxQueue::monitor_condition(rte_power_monitor_cond &condition)
 // Offset 0 is the slot the next packet goes to; the slots still held by packets in
 // flight come last, after the free ones. Both queries reap like a burst, so they enter
 // the burst gate like one: a stop or a reset waits for them before the rings go.
-// Inside the burst gate, as for the RX queries.
-bool TxQueue::rings_readable() const
-{
-    return !halted_.load(std::memory_order_acquire) &&
-           !process_ports[config_.port_id].stop_bursts->load(std::memory_order_acquire);
-}
-
 int TxQueue::descriptor_status(uint16_t offset)
 {
     if (offset >= config_.descriptors)
         return -EINVAL;
     const BurstSection section(burst_gate_);
-    if (!rings_readable())
+    if (!rings_readable(halted_, process_ports[config_.port_id]))
         return RTE_ETH_TX_DESC_UNAVAIL;
     reap();
     const uint32_t free_slots = config_.descriptors - in_flight();
@@ -172,7 +159,7 @@ int TxQueue::descriptor_status(uint16_t offset)
 int TxQueue::done_cleanup(uint32_t limit)
 {
     const BurstSection section(burst_gate_);
-    if (!rings_readable())
+    if (!rings_readable(halted_, process_ports[config_.port_id]))
         return 0;
     return static_cast<int>(reap(limit == 0 ? UINT32_MAX : limit));
 }

@@ -614,8 +614,7 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
 {
     const ProcessPort &local = process_ports[config_.port_id];
     const BurstSection section(burst_gate_);
-    if (halted_.load(std::memory_order_acquire) ||
-        local.stop_bursts->load(std::memory_order_acquire)) [[unlikely]]
+    if (!rings_readable(halted_, local)) [[unlikely]]
         return 0;
     const uint32_t first_cqe = cq_cursor_.head();
     const uint32_t head_before = head_;

@@ -130,9 +130,6 @@ class RxQueue
     };
     DecodedFlags decode(uint32_t flags) const;
 
-    // Inside the burst gate: whether the rings are there to read (the queue runs and this
-    // process's bursts on the port are not stopped).
-    bool rings_readable() const;
     uint32_t count_filled() const;
 
     RxMbufWriter mbuf_writer(const DecodedFlags &decoded) const

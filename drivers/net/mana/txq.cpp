@@ -698,8 +698,7 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
 {
     const ProcessPort &local = process_ports[config_.port_id];
     const BurstSection section(burst_gate_);
-    if (halted_.load(std::memory_order_acquire) ||
-        local.stop_bursts->load(std::memory_order_acquire)) [[unlikely]]
+    if (!rings_readable(halted_, local)) [[unlikely]]
         return 0; // the device is gone (or, in a secondary, the port stopped)
     reap();
     const uint32_t first = head_;

@@ -97,9 +97,6 @@ class TxQueue
         return 0;
     }
     uint32_t reap_ready(uint32_t limit);
-    // Inside the burst gate: whether the rings are there to read (the queue runs and this
-    // process's bursts on the port are not stopped).
-    bool rings_readable() const;
     [[gnu::cold, gnu::noinline]] void report_overflow();
     // Handles a CQE that is not a plain success for a pending CQE request; false when
     // the CQE was left unread because it completes more than `room` packets.
