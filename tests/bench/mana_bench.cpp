@@ -18,7 +18,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <span>
 #include <string>
 #include <sys/resource.h>
 #include <vector>
@@ -43,80 +42,61 @@ struct WindowResult {
     uint64_t instructions = 0;
 };
 
-// What one round asks of a queue: how many packets it receives or sends.
-struct QueueWork {
-    uint16_t queue = 0;
-    unsigned packets = 0;
-};
-
 // The timed loops live in functions of their own so that callgrind can count exactly them
 // (devtools/bench: --toggle-collect='*timed_*').
 
-// Receives straight into `out` (no copies inside the round); returns how many arrived.
-// Each queue is polled until the completions it had at the start are taken, so the round
-// holds no empty poll: its cost would be charged to however many packets the round has
-// (fewer with smaller rings) rather than to the packets.
-[[gnu::noinline]] unsigned timed_rx_bursts(std::span<const QueueWork> work, uint16_t burst_size,
-                                           rte_mbuf **out, unsigned capacity)
+// Receives straight into `out` (no copies inside the round) until the `waiting`
+// completions of the queue are taken; returns how many arrived. So the round holds no
+// empty poll: its cost would be charged to however many packets the round has (fewer
+// with smaller rings) rather than to the packets.
+[[gnu::noinline]] unsigned timed_rx_bursts(uint16_t queue, unsigned waiting, uint16_t burst_size,
+                                           rte_mbuf **out)
 {
     unsigned count = 0;
-    for (const QueueWork &queue : work) {
-        unsigned left = queue.packets;
-        while (left != 0) {
-            const uint16_t want =
-                static_cast<uint16_t>(std::min<unsigned>({burst_size, capacity - count, left}));
-            const uint16_t n = rte_eth_rx_burst(kPort, queue.queue, out + count, want);
-            count += n;
-            left -= n;
-            if (n == 0 || want == 0)
-                break;
-        }
+    while (count < waiting) {
+        const auto want = static_cast<uint16_t>(std::min<unsigned>(burst_size, waiting - count));
+        const uint16_t n = rte_eth_rx_burst(kPort, queue, out + count, want);
+        if (n == 0)
+            break;
+        count += n;
     }
     return count;
 }
 
-// Sends each queue's packets (consecutive in `packets`, in the order of `work`) in bursts
-// until done or the ring is full; sent[i] is what work[i]'s queue took.
-[[gnu::noinline]] void timed_tx_bursts(std::span<const QueueWork> work, uint16_t burst_size,
-                                       rte_mbuf **packets, std::vector<unsigned> &sent)
+// Sends `count` packets in bursts until done or the ring is full; returns how many the
+// queue took.
+[[gnu::noinline]] unsigned timed_tx_bursts(uint16_t queue, rte_mbuf **packets, unsigned count,
+                                           uint16_t burst_size)
 {
-    rte_mbuf **first = packets;
-    for (std::size_t i = 0; i < work.size(); ++i) {
-        const QueueWork &queue = work[i];
-        unsigned done = 0;
-        while (done < queue.packets) {
-            const uint16_t want =
-                static_cast<uint16_t>(std::min<unsigned>(burst_size, queue.packets - done));
-            const uint16_t n = rte_eth_tx_burst(kPort, queue.queue, first + done, want);
-            done += n;
-            if (n < want)
-                break;
-        }
-        sent[i] = done;
-        first += queue.packets;
+    unsigned done = 0;
+    while (done < count) {
+        const auto want = static_cast<uint16_t>(std::min<unsigned>(burst_size, count - done));
+        const uint16_t n = rte_eth_tx_burst(kPort, queue, packets + done, want);
+        done += n;
+        if (n < want)
+            break;
     }
+    return done;
 }
 
-// io forwarding on each queue: what arrives is sent back out of the same queue, until
-// the completions each queue had at the start are taken (as in timed_rx_bursts).
-[[gnu::noinline]] uint64_t timed_fwd_bursts(std::span<const QueueWork> work, uint16_t burst_size,
+// io forwarding: what arrives is sent back out of the same queue, until the `waiting`
+// completions of the queue are taken (as in timed_rx_bursts).
+[[gnu::noinline]] uint64_t timed_fwd_bursts(uint16_t queue, unsigned waiting, uint16_t burst_size,
                                             std::vector<rte_mbuf *> &unsent)
 {
     rte_mbuf *burst[kMaxBurst];
     uint64_t forwarded = 0;
-    for (const QueueWork &queue : work) {
-        unsigned left = queue.packets;
-        while (left != 0) {
-            const auto want = static_cast<uint16_t>(std::min<unsigned>(burst_size, left));
-            const uint16_t n = rte_eth_rx_burst(kPort, queue.queue, burst, want);
-            if (n == 0)
-                break;
-            left -= n;
-            const uint16_t sent = rte_eth_tx_burst(kPort, queue.queue, burst, n);
-            forwarded += sent;
-            if (sent < n) [[unlikely]]
-                unsent.insert(unsent.end(), burst + sent, burst + n);
-        }
+    unsigned left = waiting;
+    while (left != 0) {
+        const auto want = static_cast<uint16_t>(std::min<unsigned>(burst_size, left));
+        const uint16_t n = rte_eth_rx_burst(kPort, queue, burst, want);
+        if (n == 0)
+            break;
+        left -= n;
+        const uint16_t sent = rte_eth_tx_burst(kPort, queue, burst, n);
+        forwarded += sent;
+        if (sent < n) [[unlikely]]
+            unsent.insert(unsent.end(), burst + sent, burst + n);
     }
     return forwarded;
 }
@@ -253,11 +233,8 @@ class Bench
     // runs on the measuring core, so what it writes lands in that core's caches, where
     // device DMA never does.) Half a ring: a TX queue holds the previous round's packets
     // until its first burst reaps them.
-    std::vector<QueueWork> round_work()
-    {
-        const auto queue = static_cast<uint16_t>(next_queue_++ % options_.queues);
-        return {{queue, descriptors_ / 2u}};
-    }
+    uint16_t next_round_queue() { return static_cast<uint16_t>(next_queue_++ % options_.queues); }
+    unsigned round_packets() const { return descriptors_ / 2u; }
 
     // Which frames RSS sends to which queue, learnt by sending frames one at a time and
     // seeing which queue completes each: up to a burst of distinct flows per queue, which
@@ -265,11 +242,6 @@ class Bench
     void learn_flows()
     {
         flows_.assign(options_.queues, {});
-        if (options_.queues == 1) {
-            for (unsigned i = 0; i < options_.burst; ++i)
-                flows_[0].push_back(i);
-            return;
-        }
         const unsigned probes = 64U * options_.queues * options_.burst;
         unsigned full = 0;
         for (unsigned i = 0; i < probes && full < options_.queues; ++i) {
@@ -299,35 +271,30 @@ class Bench
             fail("mana_emu_inject failed");
     }
 
-    // Frames arrive from the wire and the device completes them into the RX rings: the
-    // round's share for each queue. Returns the completions each queue then has, as the
-    // driver counts them (rx_queue_count).
-    std::vector<QueueWork> arrive(std::vector<QueueWork> work)
+    // Frames arrive from the wire and the device completes them into the queue's RX ring:
+    // a round's worth. Returns the completions the queue then has, as the driver counts
+    // them (rx_queue_count).
+    unsigned arrive(uint16_t queue)
     {
-        for (const QueueWork &queue : work) {
-            const std::vector<unsigned> &flows = flows_[queue.queue];
-            for (unsigned i = 0; i < queue.packets; ++i)
-                inject(flows[i % flows.size()]);
-        }
+        const std::vector<unsigned> &flows = flows_[queue];
+        for (unsigned i = 0; i < round_packets(); ++i)
+            inject(flows[i % flows.size()]);
         mana_emu_poll();
-        for (QueueWork &queue : work) {
-            const int count = rte_eth_rx_queue_count(kPort, queue.queue);
-            if (count < 0)
-                fail("rte_eth_rx_queue_count failed: " + std::string(rte_strerror(-count)));
-            queue.packets = static_cast<unsigned>(count);
-        }
-        return work;
+        const int count = rte_eth_rx_queue_count(kPort, queue);
+        if (count < 0)
+            fail("rte_eth_rx_queue_count failed: " + std::string(rte_strerror(-count)));
+        return static_cast<unsigned>(count);
     }
 
     WindowResult rx_round(PerfCounter &counter)
     {
-        const std::vector<QueueWork> work = arrive(round_work());
-        std::vector<rte_mbuf *> received(options_.queues * descriptors_);
+        const uint16_t queue = next_round_queue();
+        const unsigned waiting = arrive(queue);
+        std::vector<rte_mbuf *> received(waiting);
         WindowResult result;
         counter.start();
         stopwatch_.start();
-        const unsigned count = timed_rx_bursts(work, options_.burst, received.data(),
-                                               static_cast<unsigned>(received.size()));
+        const unsigned count = timed_rx_bursts(queue, waiting, options_.burst, received.data());
         result.cycles = stopwatch_.stop();
         result.instructions = counter.stop();
         result.packets = count;
@@ -337,24 +304,17 @@ class Bench
 
     WindowResult tx_round(PerfCounter &counter)
     {
-        const std::vector<QueueWork> work = round_work();
-        unsigned count = 0;
-        for (const QueueWork &queue : work)
-            count += queue.packets;
+        const uint16_t queue = next_round_queue();
+        const unsigned count = round_packets();
         std::vector<rte_mbuf *> packets = traffic_.make_mbufs(pool_, count);
-        std::vector<unsigned> sent(work.size(), 0);
         WindowResult result;
         counter.start();
         stopwatch_.start();
-        timed_tx_bursts(work, options_.burst, packets.data(), sent);
+        const unsigned sent = timed_tx_bursts(queue, packets.data(), count, options_.burst);
         result.cycles = stopwatch_.stop();
         result.instructions = counter.stop();
-        rte_mbuf **first = packets.data();
-        for (std::size_t i = 0; i < work.size(); ++i) {
-            result.packets += sent[i];
-            rte_pktmbuf_free_bulk(first + sent[i], work[i].packets - sent[i]);
-            first += work[i].packets;
-        }
+        result.packets = sent;
+        rte_pktmbuf_free_bulk(packets.data() + sent, count - sent);
         // The device sends and completes outside the round; a later round reaps.
         mana_emu_poll();
         return result;
@@ -362,12 +322,13 @@ class Bench
 
     WindowResult fwd_round(PerfCounter &counter)
     {
-        const std::vector<QueueWork> work = arrive(round_work());
+        const uint16_t queue = next_round_queue();
+        const unsigned waiting = arrive(queue);
         std::vector<rte_mbuf *> unsent;
         WindowResult result;
         counter.start();
         stopwatch_.start();
-        result.packets = timed_fwd_bursts(work, options_.burst, unsent);
+        result.packets = timed_fwd_bursts(queue, waiting, options_.burst, unsent);
         result.cycles = stopwatch_.stop();
         result.instructions = counter.stop();
         rte_pktmbuf_free_bulk(unsent.data(), static_cast<unsigned>(unsent.size()));
