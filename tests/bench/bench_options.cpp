@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string_view>
 
 #ifndef MANA_BENCH_DEFAULT_PMD
@@ -171,7 +172,12 @@ Options parse_options(int argc, char **argv)
     return options;
 }
 
-bool uses_hugepages(const Options &options)
+namespace
+{
+
+// What --eal arguments already say about memory: hugepages (true), 4 KiB pages (false),
+// or nothing.
+std::optional<bool> hugepages_chosen_by_eal(const Options &options)
 {
     for (const std::string &extra : options.extra_eal) {
         if (extra.starts_with("--huge") || extra.starts_with("--socket-mem") ||
@@ -180,9 +186,13 @@ bool uses_hugepages(const Options &options)
         if (extra == "--no-huge")
             return false;
     }
-    if (options.memory != Memory::automatic)
-        return options.memory == Memory::hugepages;
-    // Enough for the largest standard run (4 queues) with room to spare.
+    return std::nullopt;
+}
+
+// Whether a hugetlbfs is mounted and enough hugepages are free for the largest standard
+// run (4 queues), with room to spare.
+bool hugepages_free()
+{
     constexpr unsigned long kWantedKib = 256 * 1024;
     unsigned long free_pages = 0;
     unsigned long page_kib = 0;
@@ -204,25 +214,28 @@ bool uses_hugepages(const Options &options)
     return mounted && free_pages * page_kib >= kWantedKib;
 }
 
+} // namespace
+
+bool uses_hugepages(const Options &options)
+{
+    if (const auto chosen = hugepages_chosen_by_eal(options))
+        return *chosen;
+    if (options.memory != Memory::automatic)
+        return options.memory == Memory::hugepages;
+    return hugepages_free();
+}
+
 std::vector<std::string> eal_arguments(const Options &options)
 {
     std::vector<std::string> args = {
         "mana-bench",           "-l", "0", "-d", options.pmd_path, "-a", "7870:00:00.0",
         "--log-level=*:warning"};
-    bool chosen = false;
-    for (const std::string &extra : options.extra_eal)
-        chosen = chosen || extra.starts_with("--huge") || extra.starts_with("--socket-mem") ||
-                 extra.starts_with("--in-memory") || extra == "--no-huge";
-    if (!chosen) {
-        if (uses_hugepages(options)) {
-            // No files left behind, nothing shared with other processes.
-            args.emplace_back("--in-memory");
-        } else {
-            args.insert(args.end(), {"--no-shconf", "--no-huge", "-m", "1024"});
-        }
-    } else {
-        args.emplace_back("--no-shconf");
-    }
+    if (hugepages_chosen_by_eal(options))
+        args.emplace_back("--no-shconf"); // --eal says the rest
+    else if (uses_hugepages(options))
+        args.emplace_back("--in-memory"); // no files left behind, nothing shared
+    else
+        args.insert(args.end(), {"--no-shconf", "--no-huge", "-m", "1024"});
     args.insert(args.end(), options.extra_eal.begin(), options.extra_eal.end());
     return args;
 }
