@@ -7,8 +7,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 #ifndef MANA_BENCH_DEFAULT_PMD
 #error "the build must define MANA_BENCH_DEFAULT_PMD (path of our librte_net_mana.so)"
@@ -45,6 +47,17 @@ unsigned number(const char *name, const char *text, unsigned min, unsigned max)
         usage(problem);
     }
     return static_cast<unsigned>(value);
+}
+
+// The value of `text` among `choices`; exits with `problem` for anything else.
+template <typename Value>
+Value choice(std::string_view text,
+             std::initializer_list<std::pair<std::string_view, Value>> choices, const char *problem)
+{
+    for (const auto &[name, value] : choices)
+        if (text == name)
+            return value;
+    usage(problem);
 }
 
 Offloads parse_offloads(std::string_view text)
@@ -124,15 +137,9 @@ Options parse_options(int argc, char **argv)
             usage("every option takes a value");
         const char *value = argv[++i];
         if (arg == "--mode") {
-            const std::string_view mode = value;
-            if (mode == "rx")
-                options.mode = Mode::rx;
-            else if (mode == "tx")
-                options.mode = Mode::tx;
-            else if (mode == "fwd")
-                options.mode = Mode::fwd;
-            else
-                usage("--mode takes rx, tx or fwd");
+            options.mode =
+                choice<Mode>(value, {{"rx", Mode::rx}, {"tx", Mode::tx}, {"fwd", Mode::fwd}},
+                             "--mode takes rx, tx or fwd");
         } else if (arg == "--pmd") {
             options.pmd_path = value;
         } else if (arg == "--frame-size") {
@@ -154,15 +161,11 @@ Options parse_options(int argc, char **argv)
         } else if (arg == "--window-packets") {
             options.window_packets = number("--window-packets", value, 1, 1000000);
         } else if (arg == "--memory") {
-            const std::string_view memory = value;
-            if (memory == "auto")
-                options.memory = Memory::automatic;
-            else if (memory == "huge")
-                options.memory = Memory::hugepages;
-            else if (memory == "4k")
-                options.memory = Memory::small_pages;
-            else
-                usage("--memory takes auto, huge or 4k");
+            options.memory = choice<Memory>(value,
+                                            {{"auto", Memory::automatic},
+                                             {"huge", Memory::hugepages},
+                                             {"4k", Memory::small_pages}},
+                                            "--memory takes auto, huge or 4k");
         } else if (arg == "--eal") {
             options.extra_eal.emplace_back(value);
         } else {
