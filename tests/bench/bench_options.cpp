@@ -30,6 +30,7 @@ namespace
                  "                  [--burst N] [--descriptors N] [--queues N]\n"
                  "                  [--offloads none|csum,rss,vlan,mseg] [--mempool-cache N]\n"
                  "                  [--windows N] [--warmup N] [--window-packets N]\n"
+                 "                  [--round-packets N]\n"
                  "                  [--memory auto|huge|4k] [--eal ARG]...\n"
                  "Measures rte_eth_rx_burst/tx_burst of a MANA PMD over the emulator in step\n"
                  "mode and prints one JSON line.\n");
@@ -160,6 +161,8 @@ Options parse_options(int argc, char **argv)
             options.warmup_windows = number("--warmup", value, 0, 1000000);
         } else if (arg == "--window-packets") {
             options.window_packets = number("--window-packets", value, 1, 1000000);
+        } else if (arg == "--round-packets") {
+            options.round_packets = number("--round-packets", value, 1, 16384);
         } else if (arg == "--memory") {
             options.memory = choice<Memory>(value,
                                             {{"auto", Memory::automatic},

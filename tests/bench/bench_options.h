@@ -43,6 +43,14 @@ struct Options {
     // guests), which over one round of a small ring (32 packets) is a step of most of a
     // cycle per packet.
     unsigned window_packets = 1024;
+    // Packets a round delivers to (or sends from) its queue; unset: half the ring, the
+    // most a TX queue takes while it still holds the previous round's packets. Rounds
+    // of equal size let rings of different sizes be compared on the ring size alone:
+    // each round starts with caches and branch predictors that the emulator's work
+    // (on the measuring core) has disturbed, a cost per round that a 64-descriptor
+    // ring's 32-packet rounds would otherwise spread over a quarter of the packets a
+    // 256-descriptor ring's 128-packet rounds do.
+    std::optional<unsigned> round_packets;
     Memory memory = Memory::automatic;
     std::vector<std::string> extra_eal;
 };

@@ -155,6 +155,11 @@ class Bench
         uint16_t tx_desc = rx_desc;
         rte_eth_dev_adjust_nb_rx_tx_desc(kPort, &rx_desc, &tx_desc);
         descriptors_ = std::min(rx_desc, tx_desc);
+        round_packets_ = options_.round_packets.value_or(descriptors_ / 2u);
+        if (round_packets_ > descriptors_ / 2u)
+            fail("--round-packets " + std::to_string(round_packets_) +
+                 " is more than half the ring (" + std::to_string(descriptors_) +
+                 " descriptors): a TX queue would be full before the round's last burst");
         for (uint16_t q = 0; q < options_.queues; ++q) {
             if (rte_eth_rx_queue_setup(kPort, q, rx_desc, rte_eth_dev_socket_id(kPort), nullptr,
                                        pool_) != 0)
@@ -203,6 +208,7 @@ class Bench
     // Packets of the warm-up windows too: callgrind counts their instructions as well.
     uint64_t packets_all_windows() const { return packets_all_windows_; }
     uint64_t timer_overhead() const { return stopwatch_.overhead(); }
+    unsigned round_packets() const { return round_packets_; }
 
   private:
     WindowResult run_round(PerfCounter &counter)
@@ -225,16 +231,15 @@ class Bench
         return text;
     }
 
-    // A round is one queue's: the device delivers half of its ring (or the sender builds
-    // that many packets), then the driver works through them; the queues take turns, as
-    // a polling loop serves them. A round so touches as much memory with four queues as
-    // with one. (Delivering to every queue before polling any would leave the first
-    // queue's completions evicted by the others' by the time it is polled: the emulator
-    // runs on the measuring core, so what it writes lands in that core's caches, where
-    // device DMA never does.) Half a ring: a TX queue holds the previous round's packets
-    // until its first burst reaps them.
+    // A round is one queue's: the device delivers round_packets() to it (or the sender
+    // builds that many packets), then the driver works through them; the queues take
+    // turns, as a polling loop serves them. A round so touches as much memory with four
+    // queues as with one. (Delivering to every queue before polling any would leave the
+    // first queue's completions evicted by the others' by the time it is polled: the
+    // emulator runs on the measuring core, so what it writes lands in that core's caches,
+    // where device DMA never does.) At most half a ring: a TX queue holds the previous
+    // round's packets until its first burst reaps them.
     uint16_t next_round_queue() { return static_cast<uint16_t>(next_queue_++ % options_.queues); }
-    unsigned round_packets() const { return descriptors_ / 2u; }
 
     // Which frames RSS sends to which queue, learnt by sending frames one at a time and
     // seeing which queue completes each: up to a burst of distinct flows per queue, which
@@ -341,6 +346,7 @@ class Bench
     Stopwatch stopwatch_;
     rte_mempool *pool_ = nullptr;
     uint16_t descriptors_ = 0;
+    unsigned round_packets_ = 0;
     uint64_t packets_all_windows_ = 0;
     unsigned next_queue_ = 0; // the queue of the next round
     // rx and fwd: frame indices RSS sends to each queue (learn_flows).
@@ -366,7 +372,8 @@ Summary summarize(std::vector<double> values)
 }
 
 void print_json(const Options &options, const std::vector<WindowResult> &windows,
-                uint64_t packets_all_windows, uint64_t timer_overhead, const PerfCounter &counter)
+                uint64_t packets_all_windows, uint64_t timer_overhead, const PerfCounter &counter,
+                unsigned round_packets)
 {
     uint64_t packets = 0;
     uint64_t instructions = 0;
@@ -390,7 +397,7 @@ void print_json(const Options &options, const std::vector<WindowResult> &windows
         "{\"mode\": \"%s\", \"pmd\": \"%s\", \"frame_size\": %u, \"burst\": %u, "
         "\"descriptors\": %u, \"queues\": %u, \"offloads\": \"%s\", "
         "\"mempool_cache\": %u, \"hugepages\": %s, \"windows\": %zu, "
-        "\"window_packets\": %u, \"packets\": %llu, "
+        "\"window_packets\": %u, \"round_packets\": %u, \"packets\": %llu, "
         "\"packets_all_windows\": %llu, "
         "\"cycles_per_packet\": {\"median\": %.2f, \"min\": %.2f, \"max\": %.2f}, "
         "\"timer_overhead_cycles\": %llu, "
@@ -398,7 +405,7 @@ void print_json(const Options &options, const std::vector<WindowResult> &windows
         mode_name(options.mode), options.pmd_path.c_str(), options.frame_size, options.burst,
         options.descriptors, options.queues, options.offloads.describe().c_str(),
         mempool_cache(options), uses_hugepages(options) ? "true" : "false", windows.size(),
-        options.window_packets, static_cast<unsigned long long>(packets),
+        options.window_packets, round_packets, static_cast<unsigned long long>(packets),
         static_cast<unsigned long long>(packets_all_windows), cycles.median, cycles.min, cycles.max,
         static_cast<unsigned long long>(timer_overhead), ipp.c_str(), usage.ru_maxrss);
 }
@@ -426,7 +433,8 @@ int main(int argc, char **argv)
     const auto windows = bench.run(counter);
     if (windows.empty())
         fail("no packets moved: the PMD or the emulator did not pass traffic");
-    print_json(options, windows, bench.packets_all_windows(), bench.timer_overhead(), counter);
+    print_json(options, windows, bench.packets_all_windows(), bench.timer_overhead(), counter,
+               bench.round_packets());
     bench.teardown();
     rte_eal_cleanup();
     return 0;
