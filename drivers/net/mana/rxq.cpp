@@ -2,6 +2,7 @@
 #include "rxq.h"
 
 #include "log.h"
+#include "mbuf_cache.h"
 #include "mr_registration.h"
 
 #include <infiniband/manadv.h>
@@ -346,32 +347,6 @@ void RxQueue::report_unregistered()
                  "device; their slots stay empty (counted in rx_nombuf) and every burst retries",
                  config_.port_id, config_.queue_id, config_.pool->name);
 }
-
-namespace
-{
-
-// Fresh mbufs for a refill, `count` of them or fewer. A bulk get from the lcore's mempool
-// cache copies the pointers out one by one before the refill copies them again into its
-// ring; taking them where they lie at the top of the cache (the most recently freed, so
-// the warmest) skips that copy. They stay there until this lcore's next operation on the
-// pool. When the cache holds too few (or this thread has none), rte_mempool_get_bulk
-// fills `spare` instead, halving a request the pool cannot satisfy so that a nearly dry
-// pool still gives what it can.
-inline rte_mbuf *const *take_mbufs(rte_mempool *pool, rte_mempool_cache *cache, rte_mbuf **spare,
-                                   uint32_t &count)
-{
-    if (cache != nullptr && cache->len >= count) [[likely]] {
-        cache->len -= count;
-        RTE_MEMPOOL_CACHE_STAT_ADD(cache, get_success_bulk, 1);
-        RTE_MEMPOOL_CACHE_STAT_ADD(cache, get_success_objs, count);
-        return reinterpret_cast<rte_mbuf *const *>(&cache->objs[cache->len]);
-    }
-    while (count != 0 && rte_mempool_get_bulk(pool, reinterpret_cast<void **>(spare), count) != 0)
-        count >>= 1;
-    return spare;
-}
-
-} // namespace
 
 std::optional<RangeCheck> RxQueue::find_range(uintptr_t address)
 {

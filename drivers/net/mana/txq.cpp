@@ -2,6 +2,7 @@
 #include "txq.h"
 
 #include "log.h"
+#include "mbuf_cache.h"
 #include "mr_registration.h"
 #include "tx_tso.h"
 
@@ -406,12 +407,13 @@ bool TxQueue::reap_unusual(const gdma::Cqe &cqe, uint32_t room, uint64_t &failed
 
 // Returns the packets of `count` consecutive ring entries to their pools. Untagged
 // entries (the usual case: when none is tagged, all of them) go back into plain_pool_
-// with one rte_mempool_put_bulk per run, without touching the mbufs; tagged ones through
-// rte_pktmbuf_free.
-[[gnu::always_inline]] inline void TxQueue::free_sent(rte_mbuf **entries, uint32_t count)
+// (through `cache`, this lcore's cache of it) one run at a time, without touching the
+// mbufs; tagged ones through rte_pktmbuf_free.
+[[gnu::always_inline]] inline void TxQueue::free_sent(rte_mbuf **entries, uint32_t count,
+                                                      rte_mempool_cache *cache)
 {
     if (tagged_in_flight_ == 0) [[likely]] {
-        rte_mempool_put_bulk(plain_pool_, reinterpret_cast<void **>(entries), count);
+        give_back_mbufs(plain_pool_, cache, entries, count);
         return;
     }
     uint32_t run = 0;
@@ -419,13 +421,13 @@ bool TxQueue::reap_unusual(const gdma::Cqe &cqe, uint32_t room, uint64_t &failed
         if (!(reinterpret_cast<uintptr_t>(entries[i]) & kSlowFreeTag))
             continue;
         if (i != run)
-            rte_mempool_put_bulk(plain_pool_, reinterpret_cast<void **>(entries + run), i - run);
+            give_back_mbufs(plain_pool_, cache, entries + run, i - run);
         rte_pktmbuf_free(untagged(entries[i]));
         --tagged_in_flight_;
         run = i + 1;
     }
     if (count != run)
-        rte_mempool_put_bulk(plain_pool_, reinterpret_cast<void **>(entries + run), count - run);
+        give_back_mbufs(plain_pool_, cache, entries + run, count - run);
 }
 
 // Frees the packets of WQEs [from, to): contiguous in the ring, in at most two pieces.
@@ -434,9 +436,12 @@ bool TxQueue::reap_unusual(const gdma::Cqe &cqe, uint32_t room, uint64_t &failed
     const uint32_t first = from & slot_mask_;
     const uint32_t count = to - from;
     const uint32_t before_wrap = std::min(count, config_.descriptors - first);
-    free_sent(&mbufs_[first], before_wrap);
+    // No plain_pool_ yet: every packet in flight is tagged.
+    rte_mempool_cache *const cache =
+        plain_pool_ != nullptr ? rte_mempool_default_cache(plain_pool_, rte_lcore_id()) : nullptr;
+    free_sent(&mbufs_[first], before_wrap, cache);
     if (count != before_wrap)
-        free_sent(&mbufs_[0], count - before_wrap);
+        free_sent(&mbufs_[0], count - before_wrap, cache);
 }
 
 // Clears the suppress bit of posted WQE `index` (starting at `start_bu`) and queues it as

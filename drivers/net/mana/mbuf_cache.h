@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// The bursts' way in and out of an lcore's mempool cache. RX refills take fresh mbufs
+// where they lie at the top of the cache, and TX completions put sent ones back there, the
+// way rte_mempool_get_bulk/put_bulk do but without their copies: the get copies pointers
+// out one by one, and the put copies with the rte_memcpy of DPDK's baseline ISA (SSE);
+// the C library's memcpy uses the widest vectors the CPU has. Whatever the cache cannot
+// take the rte_mempool calls handle.
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <cstdint>
+#include <cstring>
+
+namespace mana
+{
+
+// Fresh mbufs, `count` of them or fewer. Taken from the top of `cache` (the most recently
+// freed, so the warmest), they stay there until this lcore's next operation on the pool.
+// When the cache holds too few (or this thread has none), rte_mempool_get_bulk fills
+// `spare` instead, halving a request the pool cannot satisfy so that a nearly dry pool
+// still gives what it can.
+[[gnu::always_inline]] inline rte_mbuf *const *
+take_mbufs(rte_mempool *pool, rte_mempool_cache *cache, rte_mbuf **spare, uint32_t &count)
+{
+    if (cache != nullptr && cache->len >= count) [[likely]] {
+        cache->len -= count;
+        RTE_MEMPOOL_CACHE_STAT_ADD(cache, get_success_bulk, 1);
+        RTE_MEMPOOL_CACHE_STAT_ADD(cache, get_success_objs, count);
+        return reinterpret_cast<rte_mbuf *const *>(&cache->objs[cache->len]);
+    }
+    while (count != 0 && rte_mempool_get_bulk(pool, reinterpret_cast<void **>(spare), count) != 0)
+        count >>= 1;
+    return spare;
+}
+
+// Returns `count` mbufs (free, from `pool`) to it: onto the top of `cache` while that stays
+// within its flush threshold, else through rte_mempool_put_bulk (which flushes the cache
+// into the pool first).
+[[gnu::always_inline]] inline void give_back_mbufs(rte_mempool *pool, rte_mempool_cache *cache,
+                                                   rte_mbuf *const *mbufs, uint32_t count)
+{
+    if (cache != nullptr && cache->len + count <= cache->flushthresh) [[likely]] {
+        RTE_MEMPOOL_CACHE_STAT_ADD(cache, put_bulk, 1);
+        RTE_MEMPOOL_CACHE_STAT_ADD(cache, put_objs, count);
+        std::memcpy(&cache->objs[cache->len], mbufs, count * sizeof(*mbufs));
+        cache->len += count;
+        return;
+    }
+    rte_mempool_put_bulk(pool, reinterpret_cast<void *const *>(mbufs), count);
+}
+
+} // namespace mana
