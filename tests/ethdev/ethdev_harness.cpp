@@ -360,7 +360,13 @@ void EthdevTest::setup_and_start(uint16_t port, const PortConfig &config, rte_me
 void EthdevTest::send(uint16_t port, uint16_t queue, const std::vector<Frame> &frames,
                       uint64_t ol_flags)
 {
-    rte_mempool *pool = make_pool(static_cast<unsigned>(frames.size()) + 64);
+    send_from(make_pool(static_cast<unsigned>(frames.size()) + 64), port, queue, frames, 64,
+              ol_flags);
+}
+
+void EthdevTest::send_from(rte_mempool *pool, uint16_t port, uint16_t queue,
+                           const std::vector<Frame> &frames, uint16_t burst, uint64_t ol_flags)
+{
     std::vector<rte_mbuf *> mbufs;
     for (const Frame &frame : frames) {
         rte_mbuf *mbuf = to_mbuf(pool, frame);
@@ -370,9 +376,9 @@ void EthdevTest::send(uint16_t port, uint16_t queue, const std::vector<Frame> &f
     }
     std::size_t sent = 0;
     while (sent < mbufs.size()) {
-        const uint16_t n =
-            rte_eth_tx_burst(port, queue, mbufs.data() + sent,
-                             static_cast<uint16_t>(std::min<std::size_t>(mbufs.size() - sent, 64)));
+        const uint16_t n = rte_eth_tx_burst(
+            port, queue, mbufs.data() + sent,
+            static_cast<uint16_t>(std::min<std::size_t>(mbufs.size() - sent, burst)));
         if (n == 0)
             mana_emu_poll(); // ring full: let the device complete
         sent += n;

@@ -107,6 +107,9 @@ class EthdevTest : public ::testing::Test
     // tx_burst everything (asserting all is taken), then let the device run.
     void send(uint16_t port, uint16_t queue, const std::vector<Frame> &frames,
               uint64_t ol_flags = 0);
+    // The same with mbufs from `pool`, `burst` packets per tx_burst.
+    static void send_from(rte_mempool *pool, uint16_t port, uint16_t queue,
+                          const std::vector<Frame> &frames, uint16_t burst, uint64_t ol_flags = 0);
     // Drains every RX queue of a port; result[q] is what queue q returned.
     std::vector<std::vector<rte_mbuf *>> receive(uint16_t port, uint16_t queues);
     std::vector<rte_mbuf *> receive_all(uint16_t port, uint16_t queues);
