@@ -9,16 +9,24 @@ import sys
 
 bench = sys.argv[1]
 failures = 0
-for mode in ("rx", "tx", "fwd"):
-    cmd = [bench, "--mode", mode, "--windows", "5", "--warmup", "1", "--descriptors", "64",
-           "--offloads", "csum,rss"]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+
+
+def run_bench(args):
+    """mana-bench with `args`: the finished process, and its JSON result when it exited 0
+    with exactly one JSON line (else None)."""
+    run = subprocess.run([bench] + args, capture_output=True, text=True, timeout=240)
     lines = [l for l in run.stdout.splitlines() if l.startswith("{")]
-    if run.returncode != 0 or len(lines) != 1:
+    ok = run.returncode == 0 and len(lines) == 1
+    return run, json.loads(lines[0]) if ok else None
+
+
+for mode in ("rx", "tx", "fwd"):
+    run, result = run_bench(["--mode", mode, "--windows", "5", "--warmup", "1",
+                             "--descriptors", "64", "--offloads", "csum,rss"])
+    if result is None:
         print(f"FAIL {mode}: exit {run.returncode}\n{run.stdout}\n{run.stderr}")
         failures += 1
         continue
-    result = json.loads(lines[0])
     problems = []
     if result["mode"] != mode:
         problems.append("wrong mode")
@@ -29,25 +37,22 @@ for mode in ("rx", "tx", "fwd"):
         problems.append(f"implausible cycles per packet {cpp}")
     if result["instructions_per_packet"] is not None and result["instructions_per_packet"] <= 0:
         problems.append("non-positive instructions per packet")
-    print(("FAIL " if problems else "ok   ") + mode + " " + lines[0] + " " + "; ".join(problems))
+    print(("FAIL " if problems else "ok   ") + mode + " " + json.dumps(result) + " " +
+          "; ".join(problems))
     failures += bool(problems)
 
 # Rounds of 16 packets on a 64-descriptor ring: the round size is reported, and windows
 # of at least --window-packets still fill (from more rounds).
-cmd = [bench, "--mode", "fwd", "--windows", "3", "--warmup", "1", "--descriptors", "64",
-       "--round-packets", "16", "--window-packets", "64"]
-run = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
-lines = [l for l in run.stdout.splitlines() if l.startswith("{")]
-result = json.loads(lines[0]) if run.returncode == 0 and len(lines) == 1 else None
+run, result = run_bench(["--mode", "fwd", "--windows", "3", "--warmup", "1", "--descriptors",
+                         "64", "--round-packets", "16", "--window-packets", "64"])
 if result is None or result["round_packets"] != 16 or result["packets"] < 3 * 64:
     print(f"FAIL --round-packets 16: exit {run.returncode}\n{run.stdout}\n{run.stderr}")
     failures += 1
 else:
-    print("ok   fwd --round-packets 16 " + lines[0])
+    print("ok   fwd --round-packets 16 " + json.dumps(result))
 
 # More than half the ring: refused with a reason, before anything is measured.
-cmd = [bench, "--mode", "tx", "--descriptors", "64", "--round-packets", "33"]
-run = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+run, _ = run_bench(["--mode", "tx", "--descriptors", "64", "--round-packets", "33"])
 if run.returncode == 0 or "more than half the ring" not in run.stderr or "{" in run.stdout:
     print(f"FAIL --round-packets 33 on 64 descriptors was not refused: exit {run.returncode}\n"
           f"{run.stdout}\n{run.stderr}")
