@@ -29,8 +29,9 @@ namespace
                  "usage: mana-bench [--mode rx|tx|fwd] [--pmd PATH] [--frame-size BYTES]\n"
                  "                  [--burst N] [--descriptors N] [--queues N]\n"
                  "                  [--offloads none|csum,rss,vlan,mseg] [--mempool-cache N]\n"
-                 "                  [--windows N] [--warmup N] [--window-packets N]\n"
-                 "                  [--round-packets N]\n"
+                 "                  [--windows N] [--warmup N] [--warmup-ms MS]\n"
+                 "                  [--window-packets N]"
+                 " [--round-packets N]\n"
                  "                  [--memory auto|huge|4k] [--eal ARG]...\n"
                  "Measures rte_eth_rx_burst/tx_burst of a MANA PMD over the emulator in step\n"
                  "mode and prints one JSON line.\n");
@@ -159,6 +160,8 @@ Options parse_options(int argc, char **argv)
             options.windows = number("--windows", value, 1, 1000000);
         } else if (arg == "--warmup") {
             options.warmup_windows = number("--warmup", value, 0, 1000000);
+        } else if (arg == "--warmup-ms") {
+            options.warmup_ms = number("--warmup-ms", value, 0, 600000);
         } else if (arg == "--window-packets") {
             options.window_packets = number("--window-packets", value, 1, 1000000);
         } else if (arg == "--round-packets") {

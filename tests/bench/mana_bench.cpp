@@ -183,23 +183,22 @@ class Bench
         rte_mempool_free(pool_);
     }
 
-    // Each window repeats rounds until it has moved options_.window_packets packets (or a
-    // round moved none) and sums their timed parts.
+    // Warm-up windows first (options_.warmup_windows, and more until warmup_ms have
+    // passed), then the measured ones. Each window repeats rounds until it has moved
+    // options_.window_packets packets (or a round moved none) and sums their timed parts.
     std::vector<WindowResult> run(PerfCounter &counter)
     {
+        const uint64_t warm_until =
+            rte_get_tsc_cycles() + rte_get_tsc_hz() / 1000 * options_.warmup_ms;
+        while (warmup_windows_run_ < options_.warmup_windows || rte_get_tsc_cycles() < warm_until) {
+            ++warmup_windows_run_;
+            if (run_window(counter).packets == 0)
+                break;
+        }
         std::vector<WindowResult> windows;
-        for (unsigned w = 0; w < options_.warmup_windows + options_.windows; ++w) {
-            WindowResult window;
-            while (window.packets < options_.window_packets) {
-                const WindowResult round = run_round(counter);
-                window.packets += round.packets;
-                window.cycles += round.cycles;
-                window.instructions += round.instructions;
-                if (round.packets == 0)
-                    break;
-            }
-            packets_all_windows_ += window.packets;
-            if (w >= options_.warmup_windows && window.packets > 0)
+        for (unsigned w = 0; w < options_.windows; ++w) {
+            const WindowResult window = run_window(counter);
+            if (window.packets > 0)
                 windows.push_back(window);
         }
         return windows;
@@ -207,10 +206,26 @@ class Bench
 
     // Packets of the warm-up windows too: callgrind counts their instructions as well.
     uint64_t packets_all_windows() const { return packets_all_windows_; }
+    unsigned warmup_windows_run() const { return warmup_windows_run_; }
     uint64_t timer_overhead() const { return stopwatch_.overhead(); }
     unsigned round_packets() const { return round_packets_; }
 
   private:
+    WindowResult run_window(PerfCounter &counter)
+    {
+        WindowResult window;
+        while (window.packets < options_.window_packets) {
+            const WindowResult round = run_round(counter);
+            window.packets += round.packets;
+            window.cycles += round.cycles;
+            window.instructions += round.instructions;
+            if (round.packets == 0)
+                break;
+        }
+        packets_all_windows_ += window.packets;
+        return window;
+    }
+
     WindowResult run_round(PerfCounter &counter)
     {
         switch (options_.mode) {
@@ -348,6 +363,7 @@ class Bench
     uint16_t descriptors_ = 0;
     unsigned round_packets_ = 0;
     uint64_t packets_all_windows_ = 0;
+    unsigned warmup_windows_run_ = 0;
     unsigned next_queue_ = 0; // the queue of the next round
     // rx and fwd: frame indices RSS sends to each queue (learn_flows).
     std::vector<std::vector<unsigned>> flows_;
@@ -371,9 +387,8 @@ Summary summarize(std::vector<double> values)
     return summary;
 }
 
-void print_json(const Options &options, const std::vector<WindowResult> &windows,
-                uint64_t packets_all_windows, uint64_t timer_overhead, const PerfCounter &counter,
-                unsigned round_packets)
+void print_json(const Options &options, const Bench &bench,
+                const std::vector<WindowResult> &windows, const PerfCounter &counter)
 {
     uint64_t packets = 0;
     uint64_t instructions = 0;
@@ -393,21 +408,24 @@ void print_json(const Options &options, const std::vector<WindowResult> &windows
                       static_cast<double>(instructions) / static_cast<double>(packets));
         ipp = text;
     }
-    std::printf(
-        "{\"mode\": \"%s\", \"pmd\": \"%s\", \"frame_size\": %u, \"burst\": %u, "
-        "\"descriptors\": %u, \"queues\": %u, \"offloads\": \"%s\", "
-        "\"mempool_cache\": %u, \"hugepages\": %s, \"windows\": %zu, "
-        "\"window_packets\": %u, \"round_packets\": %u, \"packets\": %llu, "
-        "\"packets_all_windows\": %llu, "
-        "\"cycles_per_packet\": {\"median\": %.2f, \"min\": %.2f, \"max\": %.2f}, "
-        "\"timer_overhead_cycles\": %llu, "
-        "\"instructions_per_packet\": %s, \"peak_rss_kib\": %ld}\n",
-        mode_name(options.mode), options.pmd_path.c_str(), options.frame_size, options.burst,
-        options.descriptors, options.queues, options.offloads.describe().c_str(),
-        mempool_cache(options), uses_hugepages(options) ? "true" : "false", windows.size(),
-        options.window_packets, round_packets, static_cast<unsigned long long>(packets),
-        static_cast<unsigned long long>(packets_all_windows), cycles.median, cycles.min, cycles.max,
-        static_cast<unsigned long long>(timer_overhead), ipp.c_str(), usage.ru_maxrss);
+    std::printf("{\"mode\": \"%s\", \"pmd\": \"%s\", \"frame_size\": %u, \"burst\": %u, "
+                "\"descriptors\": %u, \"queues\": %u, \"offloads\": \"%s\", "
+                "\"mempool_cache\": %u, \"hugepages\": %s, \"windows\": %zu, "
+                "\"warmup_ms\": %u, \"warmup_windows\": %u, "
+                "\"window_packets\": %u, \"round_packets\": %u, \"packets\": %llu, "
+                "\"packets_all_windows\": %llu, "
+                "\"cycles_per_packet\": {\"median\": %.2f, \"min\": %.2f, \"max\": %.2f}, "
+                "\"timer_overhead_cycles\": %llu, "
+                "\"instructions_per_packet\": %s, \"peak_rss_kib\": %ld}\n",
+                mode_name(options.mode), options.pmd_path.c_str(), options.frame_size,
+                options.burst, options.descriptors, options.queues,
+                options.offloads.describe().c_str(), mempool_cache(options),
+                uses_hugepages(options) ? "true" : "false", windows.size(), options.warmup_ms,
+                bench.warmup_windows_run(), options.window_packets, bench.round_packets(),
+                static_cast<unsigned long long>(packets),
+                static_cast<unsigned long long>(bench.packets_all_windows()), cycles.median,
+                cycles.min, cycles.max, static_cast<unsigned long long>(bench.timer_overhead()),
+                ipp.c_str(), usage.ru_maxrss);
 }
 
 } // namespace
@@ -433,8 +451,7 @@ int main(int argc, char **argv)
     const auto windows = bench.run(counter);
     if (windows.empty())
         fail("no packets moved: the PMD or the emulator did not pass traffic");
-    print_json(options, windows, bench.packets_all_windows(), bench.timer_overhead(), counter,
-               bench.round_packets());
+    print_json(options, bench, windows, counter);
     bench.teardown();
     rte_eal_cleanup();
     return 0;
