@@ -11,6 +11,9 @@ namespace mana_bench
 {
 
 inline constexpr uint16_t kMaxBurst = 512;
+// The default round: half of the smallest ring of the standard matrix (64 descriptors),
+// and one standard burst.
+inline constexpr unsigned kDefaultRoundPackets = 32;
 
 enum class Mode { rx, tx, fwd };
 // auto: hugepages when the machine has enough free ones (as DPDK deployments run), else
@@ -49,13 +52,14 @@ struct Options {
     // guests), which over one round of a small ring (32 packets) is a step of most of a
     // cycle per packet.
     unsigned window_packets = 1024;
-    // Packets a round delivers to (or sends from) its queue; unset: half the ring, the
-    // most a TX queue takes while it still holds the previous round's packets. Rounds
-    // of equal size let rings of different sizes be compared on the ring size alone:
-    // each round starts with caches and branch predictors that the emulator's work
-    // (on the measuring core) has disturbed, a cost per round that a 64-descriptor
-    // ring's 32-packet rounds would otherwise spread over a quarter of the packets a
-    // 256-descriptor ring's 128-packet rounds do.
+    // Packets a round delivers to (or sends from) its queue; unset: kDefaultRoundPackets,
+    // or half the ring when that is less (the most a TX queue takes while it still holds
+    // the previous round's packets). Every round costs a fixed amount besides its packets:
+    // it starts with caches and branch predictors that the emulator's work (on the
+    // measuring core) has disturbed. One round size for every ring and queue count keeps
+    // that share per packet the same in the configurations the growth targets compare;
+    // half of each ring would give a 64-descriptor ring's packets four times the share of
+    // a 256-descriptor ring's.
     std::optional<unsigned> round_packets;
     Memory memory = Memory::automatic;
     std::vector<std::string> extra_eal;

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
 """mana-bench runs each mode briefly over the emulator and prints one well-formed JSON line
-whose numbers are plausible (packets moved, positive cycles per packet); the warm-up lasts
-its windows and its time; rounds can be made smaller than half the ring, and not
-larger."""
+whose numbers are plausible (packets moved, positive cycles per packet); rounds are 32
+packets by default; the warm-up lasts its windows and its time; rounds can be made smaller
+than half the ring, and not larger."""
 import json
 import subprocess
 import sys
@@ -21,9 +21,10 @@ def run_bench(args):
     return run, json.loads(lines[0]) if ok else None
 
 
-for mode in ("rx", "tx", "fwd"):
+# Rounds are 32 packets whatever the ring, and half of a ring smaller than 64.
+for mode, descriptors, round_packets in (("rx", 256, 32), ("tx", 64, 32), ("fwd", 32, 16)):
     run, result = run_bench(["--mode", mode, "--windows", "5", "--warmup", "1", "--warmup-ms",
-                             "0", "--descriptors", "64", "--offloads", "csum,rss"])
+                             "0", "--descriptors", str(descriptors), "--offloads", "csum,rss"])
     if result is None:
         print(f"FAIL {mode}: exit {run.returncode}\n{run.stdout}\n{run.stderr}")
         failures += 1
@@ -33,6 +34,8 @@ for mode in ("rx", "tx", "fwd"):
         problems.append("wrong mode")
     if result["packets"] < 5 * 16:
         problems.append(f"only {result['packets']} packets moved")
+    if result["round_packets"] != round_packets:
+        problems.append(f"rounds of {result['round_packets']} packets, not {round_packets}")
     cpp = result["cycles_per_packet"]
     if not (0 < cpp["min"] <= cpp["median"] <= cpp["max"]):
         problems.append(f"implausible cycles per packet {cpp}")

@@ -155,7 +155,8 @@ class Bench
         uint16_t tx_desc = rx_desc;
         rte_eth_dev_adjust_nb_rx_tx_desc(kPort, &rx_desc, &tx_desc);
         descriptors_ = std::min(rx_desc, tx_desc);
-        round_packets_ = options_.round_packets.value_or(descriptors_ / 2u);
+        round_packets_ =
+            options_.round_packets.value_or(std::min(kDefaultRoundPackets, descriptors_ / 2u));
         if (round_packets_ > descriptors_ / 2u)
             fail("--round-packets " + std::to_string(round_packets_) +
                  " is more than half the ring (" + std::to_string(descriptors_) +
