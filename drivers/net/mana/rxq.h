@@ -182,7 +182,9 @@ class RxQueue
     // Where the SGE sits in an RX WQE: after the DMA header and the 8-byte inline OOB.
     static constexpr uint32_t kSgeOffset = sizeof(gdma::DmaHeader) + gdma::kSmallInlineOobBytes;
 
-    // Hot state first.
+    // Hot state first: what every burst reads or writes, in as few cache lines as can be
+    // (the lines of queues an lcore serves in turn are often no longer in L1 when the
+    // queue's turn comes again).
     gdma::CqCursor cq_cursor_;
     std::byte *wq_base_ = nullptr;
     uint32_t wq_bytes_mask_ = 0;
@@ -214,12 +216,12 @@ class RxQueue
     std::atomic<bool> halted_{true};
     bool overflow_logged_ = false;
     bool unregistered_logged_ = false;
-    MrQueueCache mr_cache_;
     DpdkArray<rte_mbuf *> ring_;
-    QueueEventCounters events_;
-
     RxQueueConfig config_;
     MrTable &mr_table_;
+
+    MrQueueCache mr_cache_;
+    QueueEventCounters events_;
     uint32_t cq_id_ = 0;
     CompChannelOwner channel_;
     CqOwner cq_;

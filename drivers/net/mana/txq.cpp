@@ -135,7 +135,7 @@ bool chain_matches_header(const rte_mbuf *mbuf)
 } // namespace
 
 TxQueue::TxQueue(const TxQueueConfig &config, MrTable &mr_table)
-    : mr_cache_(&mr_table), config_(config), mr_table_(mr_table)
+    : config_(config), mr_table_(mr_table), mr_cache_(&mr_table)
 {
     config_.max_sges = std::min(config_.max_sges, kMaxTxSegments);
 }

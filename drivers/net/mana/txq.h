@@ -150,7 +150,9 @@ class TxQueue
         uint32_t size_bu;
     };
 
-    // Hot state first.
+    // Hot state first: what every burst reads or writes, in as few cache lines as can be
+    // (the lines of queues an lcore serves in turn are often no longer in L1 when the
+    // queue's turn comes again).
     gdma::CqCursor cq_cursor_;
     gdma::WqeRing sq_;
     uint32_t head_ = 0;    // WQEs posted, free-running
@@ -165,20 +167,9 @@ class TxQueue
     uint32_t requests_tail_ = 0;
     uint32_t sq_id_ = 0;
     void *db_page_ = nullptr;
-    gdma::TxShortOobFields oob_template_{};
-    // ol_flags that keep a packet out of the one-segment loop.
-    uint64_t not_simple_flags_ = 0;
-    // Indexed by ol_flags bits 52-56 (the checksum requests): the OOB's 64 bits for
-    // those requests, and what the transport offset (l2_len + l3_len) is multiplied by
-    // to land in its field (0 without a checksum request: the field stays 0).
-    std::array<uint64_t, 32> oob_words_{};
-    std::array<uint64_t, 32> transport_offset_scales_{};
     // Where untagged sent packets go back, and how many in-flight entries are tagged.
     rte_mempool *plain_pool_ = nullptr;
     uint32_t tagged_in_flight_ = 0;
-    // The range the last one-segment packet's buffer was in, for buffers of up to
-    // max_frame bytes.
-    RememberedRange range_;
     // In-flight WQEs larger than one BU, oldest first (free-running indices into
     // large_wqes_). Every other WQE takes exactly one BU, so the one-segment loop
     // records nothing per packet, and where any in-flight WQE starts or ends follows
@@ -198,18 +189,29 @@ class TxQueue
     // moves on x86).
     std::atomic<bool> halted_{true};
     BurstGate burst_gate_;
-    bool overflow_logged_ = false;
-    QueueCounters counters_;
-    MrQueueCache mr_cache_;
     // Packet of each in-flight WQE; bit 0 set (tagged) when it is not plain(), see
     // free_sent().
     DpdkArray<rte_mbuf *> mbufs_;
-    DpdkArray<LargeWqe> large_wqes_;   // see large_head_
     DpdkArray<uint32_t> cqe_requests_; // WQE indices, see requests_head_
-    QueueEventCounters events_;
-
+    // The range the last one-segment packet's buffer was in, for buffers of up to
+    // max_frame bytes.
+    RememberedRange range_;
+    QueueCounters counters_;
+    // ol_flags that keep a packet out of the one-segment loop.
+    uint64_t not_simple_flags_ = 0;
     TxQueueConfig config_;
     MrTable &mr_table_;
+    // Indexed by ol_flags bits 52-56 (the checksum requests): the OOB's 64 bits for
+    // those requests, and what the transport offset (l2_len + l3_len) is multiplied by
+    // to land in its field (0 without a checksum request: the field stays 0).
+    std::array<uint64_t, 32> oob_words_{};
+    std::array<uint64_t, 32> transport_offset_scales_{};
+
+    gdma::TxShortOobFields oob_template_{};
+    bool overflow_logged_ = false;
+    MrQueueCache mr_cache_;
+    DpdkArray<LargeWqe> large_wqes_; // see large_head_
+    QueueEventCounters events_;
     CqOwner cq_;
     QpOwner qp_;
 };
