@@ -40,11 +40,11 @@ struct Options {
     // Per-lcore mempool cache; unset: sized to the mbufs a round holds (mempool_cache()).
     std::optional<unsigned> mempool_cache;
     unsigned windows = 200;
-    // Warm-up: at least this many windows, and traffic for at least warmup_ms. On the
-    // Azure-like VMs this was measured on, a new process runs its first 50 to 150 ms of
-    // traffic up to 2.5 times slower per packet, however long it has been set up: a count
-    // of windows alone (a few thousand packets) would measure that start-up, not the
-    // driver's steady state, and more of it the more memory a configuration touches.
+    // Warm-up: at least this many windows, and traffic for at least warmup_ms. A new
+    // process on the VM this was measured on runs its first 50 to 150 ms up to 2.5 times
+    // slower per packet, in every configuration (spinning for a second before the first
+    // round removes most of it): a count of windows alone (a few thousand packets) would
+    // measure that start-up rather than the driver.
     unsigned warmup_windows = 20;
     unsigned warmup_ms = 500;
     // A window repeats rounds (fill, timed bursts, device work) until it has moved at least
