@@ -110,7 +110,9 @@ uint32_t transport_offset_of(const rte_mbuf *mbuf)
 {
     uint16_t lengths;
     std::memcpy(&lengths, &mbuf->tx_offload, sizeof(lengths));
-    return (lengths & 0x7FU) + (static_cast<uint32_t>(lengths) >> 7);
+    // In 64 bits: GCC then shifts in 32 rather than 16 bits and does not mask the sum.
+    const uint64_t both = lengths;
+    return static_cast<uint32_t>((both & 0x7FU) + (both >> 7));
 }
 
 // An mbuf that does not own its data buffer (attached to another mbuf or to an external
@@ -298,14 +300,13 @@ uint32_t TxQueue::abandon_in_flight()
 uint32_t TxQueue::reap_ready(uint32_t limit)
 {
     const uint32_t old_tail = tail_;
-    uint64_t failed_packets = 0;
-    uint64_t failed_bytes = 0;
     const uint32_t first_cqe = cq_cursor_.head();
     // The WQE everything is complete through so far; success CQEs only move this, and
     // tail_ follows once (before an unusual CQE, which works from tail_, and at the end).
     uint32_t done = old_tail - 1;
-    // An overflow behind the last new completion is seen by the next reap().
-    while (cq_cursor_.ready()) {
+    // The head CQE is ready (reap() peeked); an overflow behind the last new completion
+    // is seen by the next reap().
+    do {
         const gdma::Cqe &cqe = cq_cursor_.current();
         if (cqe.type() == gdma::CqeType::tx_ok && requests_tail_ != requests_head_) [[likely]] {
             const uint32_t last = cqe_requests_[requests_tail_ & slot_mask_];
@@ -322,22 +323,16 @@ uint32_t TxQueue::reap_ready(uint32_t limit)
         }
         if (done + 1 != tail_)
             complete_through(done);
-        const bool read =
-            reap_unusual(cqe, limit - (tail_ - old_tail), failed_packets, failed_bytes);
+        const bool read = reap_unusual(cqe, limit - (tail_ - old_tail));
         done = tail_ - 1;
         if (!read)
             break;
-    }
+    } while (cq_cursor_.ready());
     if (done + 1 != tail_)
         complete_through(done);
     counters_.completions += cq_cursor_.head() - first_cqe;
     if (tail_ != old_tail)
         release(old_tail, tail_);
-    if (failed_packets != 0) [[unlikely]] {
-        // Failed packets were counted as sent when posted; they were not.
-        counters_.packets -= std::min<uint64_t>(counters_.packets, failed_packets);
-        counters_.bytes -= std::min<uint64_t>(counters_.bytes, failed_bytes);
-    }
     return tail_ - old_tail;
 }
 
@@ -353,8 +348,7 @@ void TxQueue::report_overflow()
                  config_.port_id, config_.queue_id);
 }
 
-bool TxQueue::reap_unusual(const gdma::Cqe &cqe, uint32_t room, uint64_t &failed_packets,
-                           uint64_t &failed_bytes)
+bool TxQueue::reap_unusual(const gdma::Cqe &cqe, uint32_t room)
 {
     const gdma::CqeType type = cqe.type();
     const bool failed = gdma::is_tx_error(type);
@@ -390,10 +384,12 @@ bool TxQueue::reap_unusual(const gdma::Cqe &cqe, uint32_t room, uint64_t &failed
     }
     cq_cursor_.advance();
     if (failed) {
+        // The failed packet was counted as sent when it was posted; it was not.
         ++counters_.errors;
-        ++failed_packets;
+        counters_.packets -= std::min<uint64_t>(counters_.packets, 1);
+        counters_.bytes -=
+            std::min<uint64_t>(counters_.bytes, untagged(mbufs_[last & slot_mask_])->pkt_len);
         ++events_.tx_error_cqes[static_cast<uint32_t>(type) - kFirstTxErrorCqe];
-        failed_bytes += untagged(mbufs_[last & slot_mask_])->pkt_len;
         MANA_DP_LOG(ERR, "port %u TX queue %u: TX error CQE type %u", config_.port_id,
                     config_.queue_id, static_cast<unsigned>(type));
     }
@@ -589,6 +585,8 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
     const RangeCheck check = range;
     const rte_mempool *const pool = plain_pool_;
     SimpleRun run;
+    // 32 bits: a stretch is at most a ring (32768 WQEs) of at most 9018-byte frames.
+    uint32_t bytes = 0;
     rte_mbuf *const *entry = entries;
     for (rte_mbuf *const *const end = entries + count; entry != end; ++entry) {
         const rte_mbuf *mbuf = *entry;
@@ -608,8 +606,9 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
         }
         write_simple_wqe<kWriteHeader>(wqe, mbuf, address, len, check.lkey);
         wqe += gdma::kBasicUnitBytes;
-        run.bytes += len;
+        bytes += len;
     }
+    run.bytes = bytes;
     run.written = static_cast<uint32_t>(entry - entries);
     return run;
 }
@@ -691,6 +690,58 @@ bool TxQueue::has_room(const rte_mbuf *mbuf, uint32_t sges) const
            gdma::free_bu(sq_.capacity_bu(), head_bu_, tail_bu_) >= size_bu;
 }
 
+// The rest of a burst from packets[taken], the first packet the one-segment loop did not
+// take (lkey_failed: because its buffer could not be registered): packets of any shape,
+// and runs of one-segment packets again through post_simple(). Out of line, so that the
+// common burst, which post_simple() takes whole, keeps its registers. Returns how many of
+// the burst's packets are now the driver's.
+template <bool kTso>
+uint32_t TxQueue::post_others(rte_mbuf **packets, uint32_t taken, uint32_t count, bool lkey_failed,
+                              uint64_t &bytes, uint32_t &dropped)
+{
+    for (;;) {
+        rte_mbuf *mbuf = packets[taken];
+        // A packet the device cannot take is freed and counted, never skipped.
+        const auto drop = [&] {
+            rte_pktmbuf_free(mbuf);
+            ++dropped;
+            ++taken;
+        };
+        bool tso = false;
+        if constexpr (kTso)
+            tso = (mbuf->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0;
+        // SGEs of the packet's WQE; 0 when the device cannot take it.
+        uint32_t sges = 0;
+        if (lkey_failed)
+            sges = 0;
+        else if (tso)
+            sges = tso_sge_count(mbuf, config_);
+        else if (mbuf->nb_segs <= config_.max_sges && mbuf->pkt_len <= config_.max_frame &&
+                 mbuf->pkt_len != 0)
+            sges = mbuf->nb_segs;
+        if (sges == 0) {
+            drop();
+        } else {
+            if (!has_room(mbuf, sges))
+                return taken;
+            const uint32_t pkt_len = mbuf->pkt_len;
+            const bool request_cqe = (head_ & cqe_interval_mask_) == cqe_interval_mask_;
+            if (tso ? post_tso(mbuf, request_cqe, sges) : post(mbuf, request_cqe, sges)) {
+                bytes += pkt_len;
+                ++taken;
+            } else {
+                drop();
+            }
+        }
+        if (taken == count)
+            return taken;
+        lkey_failed = false;
+        taken = post_simple(packets, taken, count, bytes, lkey_failed);
+        if (taken == count)
+            return taken;
+    }
+}
+
 // The tx_burst contract: the return value n means tx_pkts[0..n-1] now belong to the
 // driver, in order, and nothing after them was touched. Each of those packets was either
 // posted to the device or, when the device cannot take it (more segments than it
@@ -709,50 +760,11 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
     const uint32_t first = head_;
     uint64_t bytes = 0;
     uint32_t dropped = 0;
-    uint32_t taken = 0;
-    while (taken < count) {
-        // TSO packets are never simple: they take an LSO WQE.
-        bool lkey_failed = false;
-        taken = post_simple(packets, taken, count, bytes, lkey_failed);
-        if (taken == count)
-            break;
-        rte_mbuf *mbuf = packets[taken];
-        // A packet the device cannot take is freed and counted, never skipped.
-        const auto drop = [&] {
-            rte_pktmbuf_free(mbuf);
-            ++dropped;
-            ++taken;
-        };
-        if (lkey_failed) [[unlikely]] {
-            drop();
-            continue;
-        }
-        bool tso = false;
-        if constexpr (kTso)
-            tso = (mbuf->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0;
-        // SGEs of the packet's WQE; 0 when the device cannot take it.
-        uint32_t sges = 0;
-        if (tso)
-            sges = tso_sge_count(mbuf, config_);
-        else if (mbuf->nb_segs <= config_.max_sges && mbuf->pkt_len <= config_.max_frame &&
-                 mbuf->pkt_len != 0)
-            sges = mbuf->nb_segs;
-        if (sges == 0) [[unlikely]] {
-            drop();
-            continue;
-        }
-        if (!has_room(mbuf, sges)) [[unlikely]]
-            break;
-        const uint32_t pkt_len = mbuf->pkt_len;
-        const bool request_cqe = (head_ & cqe_interval_mask_) == cqe_interval_mask_;
-        if (!(tso ? post_tso(mbuf, request_cqe, sges) : post(mbuf, request_cqe, sges)))
-            [[unlikely]] {
-            drop();
-            continue;
-        }
-        bytes += pkt_len;
-        ++taken;
-    }
+    // TSO packets are never simple: they take an LSO WQE.
+    bool lkey_failed = false;
+    uint32_t taken = post_simple(packets, 0, count, bytes, lkey_failed);
+    if (taken != count) [[unlikely]]
+        taken = post_others<kTso>(packets, taken, count, lkey_failed, bytes, dropped);
     const uint32_t posted = head_ - first;
     if (posted != 0) [[likely]] {
         // The last WQE of a burst always asks for a CQE, so everything posted is

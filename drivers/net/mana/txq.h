@@ -85,8 +85,8 @@ class TxQueue
     uint32_t abandon_in_flight();
 
   private:
-    // Reads completions and frees what they complete, at most `limit` packets. Most
-    // bursts find none: that test is inline.
+    // Reads completions and frees what they complete, at most `limit` packets. The test
+    // for none is inline; reap_ready() starts from a ready CQE.
     uint32_t reap(uint32_t limit = UINT32_MAX)
     {
         const gdma::CqSlot slot = cq_cursor_.peek();
@@ -100,8 +100,7 @@ class TxQueue
     [[gnu::cold, gnu::noinline]] void report_overflow();
     // Handles a CQE that is not a plain success for a pending CQE request; false when
     // the CQE was left unread because it completes more than `room` packets.
-    bool reap_unusual(const gdma::Cqe &cqe, uint32_t room, uint64_t &failed_packets,
-                      uint64_t &failed_bytes);
+    bool reap_unusual(const gdma::Cqe &cqe, uint32_t room);
     void complete_through(uint32_t last);
     void release(uint32_t from, uint32_t to);
     void free_sent(rte_mbuf **entries, uint32_t count, rte_mempool_cache *cache);
@@ -122,6 +121,9 @@ class TxQueue
                                                                    const RangeCheck &range) const;
     uint32_t post_simple(rte_mbuf **packets, uint32_t taken, uint32_t count, uint64_t &bytes,
                          bool &lkey_failed);
+    template <bool kTso>
+    [[gnu::noinline]] uint32_t post_others(rte_mbuf **packets, uint32_t taken, uint32_t count,
+                                           bool lkey_failed, uint64_t &bytes, uint32_t &dropped);
     // Posts a packet of `sge_count` segments through the general WQE writer.
     bool post(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count);
     bool gather(const rte_mbuf *mbuf, uint32_t split, std::span<gdma::Sge> sges);
