@@ -710,15 +710,16 @@ uint32_t TxQueue::post_others(rte_mbuf **packets, uint32_t taken, uint32_t count
         bool tso = false;
         if constexpr (kTso)
             tso = (mbuf->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0;
-        // SGEs of the packet's WQE; 0 when the device cannot take it.
+        // SGEs of the packet's WQE; 0 when the device cannot take it or its buffer could
+        // not be registered.
         uint32_t sges = 0;
-        if (lkey_failed)
-            sges = 0;
-        else if (tso)
-            sges = tso_sge_count(mbuf, config_);
-        else if (mbuf->nb_segs <= config_.max_sges && mbuf->pkt_len <= config_.max_frame &&
-                 mbuf->pkt_len != 0)
-            sges = mbuf->nb_segs;
+        if (!lkey_failed) {
+            if (tso)
+                sges = tso_sge_count(mbuf, config_);
+            else if (mbuf->nb_segs <= config_.max_sges && mbuf->pkt_len <= config_.max_frame &&
+                     mbuf->pkt_len != 0)
+                sges = mbuf->nb_segs;
+        }
         if (sges == 0) {
             drop();
         } else {
@@ -760,7 +761,8 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
     const uint32_t first = head_;
     uint64_t bytes = 0;
     uint32_t dropped = 0;
-    // TSO packets are never simple: they take an LSO WQE.
+    // The one-segment loop takes the whole burst in the common case (TSO packets are never
+    // simple: they take an LSO WQE); post_others() takes whatever it leaves.
     bool lkey_failed = false;
     uint32_t taken = post_simple(packets, 0, count, bytes, lkey_failed);
     if (taken != count) [[unlikely]]
