@@ -30,8 +30,7 @@ namespace
                  "                  [--burst N] [--descriptors N] [--queues N]\n"
                  "                  [--offloads none|csum,rss,vlan,mseg] [--mempool-cache N]\n"
                  "                  [--windows N] [--warmup N] [--warmup-ms MS]\n"
-                 "                  [--window-packets N]"
-                 " [--round-packets N]\n"
+                 "                  [--window-packets N] [--round-packets N]\n"
                  "                  [--memory auto|huge|4k] [--eal ARG]...\n"
                  "Measures rte_eth_rx_burst/tx_burst of a MANA PMD over the emulator in step\n"
                  "mode and prints one JSON line.\n");

@@ -37,7 +37,7 @@ struct Options {
     unsigned descriptors = 256;
     uint16_t queues = 1;
     Offloads offloads;
-    // Per-lcore mempool cache; unset: sized to the mbufs a round holds (mempool_cache()).
+    // Per-lcore mempool cache; unset: sized to the largest round (mempool_cache()).
     std::optional<unsigned> mempool_cache;
     unsigned windows = 200;
     // Warm-up: at least this many windows, and traffic for at least warmup_ms. A new
@@ -66,7 +66,8 @@ struct Options {
 };
 
 // The mempool cache a run uses: --mempool-cache if given, else one that holds every mbuf
-// a round keeps out of the pool (half of one queue's ring), at least 256 and at most
+// the largest round the ring allows keeps out of the pool (half of one queue's ring;
+// the default round is smaller), at least 256 and at most
 // RTE_MEMPOOL_CACHE_MAX_SIZE. A round that takes more mbufs than the cache holds flushes
 // it into the pool's ring on the frees after the round, and the next round's refills
 // then draw long-unused, cold mbufs from that FIFO: the mempool's ring and the memory

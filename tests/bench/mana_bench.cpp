@@ -189,13 +189,14 @@ class Bench
     // options_.window_packets packets (or a round moved none) and sums their timed parts.
     std::vector<WindowResult> run(PerfCounter &counter)
     {
-        const uint64_t warm_until =
-            rte_get_tsc_cycles() + rte_get_tsc_hz() / 1000 * options_.warmup_ms;
+        const uint64_t warm_from = rte_get_tsc_cycles();
+        const uint64_t warm_until = warm_from + rte_get_tsc_hz() / 1000 * options_.warmup_ms;
         while (warmup_windows_run_ < options_.warmup_windows || rte_get_tsc_cycles() < warm_until) {
             ++warmup_windows_run_;
             if (run_window(counter).packets == 0)
                 break;
         }
+        warmup_elapsed_ms_ = (rte_get_tsc_cycles() - warm_from) * 1000 / rte_get_tsc_hz();
         std::vector<WindowResult> windows;
         for (unsigned w = 0; w < options_.windows; ++w) {
             const WindowResult window = run_window(counter);
@@ -208,6 +209,7 @@ class Bench
     // Packets of the warm-up windows too: callgrind counts their instructions as well.
     uint64_t packets_all_windows() const { return packets_all_windows_; }
     unsigned warmup_windows_run() const { return warmup_windows_run_; }
+    uint64_t warmup_elapsed_ms() const { return warmup_elapsed_ms_; }
     uint64_t timer_overhead() const { return stopwatch_.overhead(); }
     unsigned round_packets() const { return round_packets_; }
 
@@ -365,6 +367,7 @@ class Bench
     unsigned round_packets_ = 0;
     uint64_t packets_all_windows_ = 0;
     unsigned warmup_windows_run_ = 0;
+    uint64_t warmup_elapsed_ms_ = 0;
     unsigned next_queue_ = 0; // the queue of the next round
     // rx and fwd: frame indices RSS sends to each queue (learn_flows).
     std::vector<std::vector<unsigned>> flows_;
@@ -412,7 +415,7 @@ void print_json(const Options &options, const Bench &bench,
     std::printf("{\"mode\": \"%s\", \"pmd\": \"%s\", \"frame_size\": %u, \"burst\": %u, "
                 "\"descriptors\": %u, \"queues\": %u, \"offloads\": \"%s\", "
                 "\"mempool_cache\": %u, \"hugepages\": %s, \"windows\": %zu, "
-                "\"warmup_ms\": %u, \"warmup_windows\": %u, "
+                "\"warmup_ms\": %u, \"warmup_windows\": %u, \"warmup_elapsed_ms\": %llu, "
                 "\"window_packets\": %u, \"round_packets\": %u, \"packets\": %llu, "
                 "\"packets_all_windows\": %llu, "
                 "\"cycles_per_packet\": {\"median\": %.2f, \"min\": %.2f, \"max\": %.2f}, "
@@ -422,8 +425,9 @@ void print_json(const Options &options, const Bench &bench,
                 options.burst, options.descriptors, options.queues,
                 options.offloads.describe().c_str(), mempool_cache(options),
                 uses_hugepages(options) ? "true" : "false", windows.size(), options.warmup_ms,
-                bench.warmup_windows_run(), options.window_packets, bench.round_packets(),
-                static_cast<unsigned long long>(packets),
+                bench.warmup_windows_run(),
+                static_cast<unsigned long long>(bench.warmup_elapsed_ms()), options.window_packets,
+                bench.round_packets(), static_cast<unsigned long long>(packets),
                 static_cast<unsigned long long>(bench.packets_all_windows()), cycles.median,
                 cycles.min, cycles.max, static_cast<unsigned long long>(bench.timer_overhead()),
                 ipp.c_str(), usage.ru_maxrss);
