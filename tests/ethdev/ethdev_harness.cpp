@@ -338,8 +338,15 @@ int EthdevTest::configure(uint16_t port, const PortConfig &config, rte_mempool *
     int ret = rte_eth_dev_configure(port, config.rx_queues, config.tx_queues, &conf);
     if (ret != 0)
         return ret;
+    rte_eth_dev_info info{};
+    ret = rte_eth_dev_info_get(port, &info);
+    if (ret != 0)
+        return ret;
+    rte_eth_rxconf rxconf = info.default_rxconf;
+    rxconf.rx_free_thresh = config.rx_free_thresh;
     for (uint16_t q = 0; q < config.rx_queues; ++q) {
-        ret = rte_eth_rx_queue_setup(port, q, config.rx_descriptors, SOCKET_ID_ANY, nullptr, pool);
+        ret = rte_eth_rx_queue_setup(port, q, config.rx_descriptors, SOCKET_ID_ANY,
+                                     config.rx_free_thresh != 0 ? &rxconf : nullptr, pool);
         if (ret != 0)
             return ret;
     }

@@ -36,6 +36,7 @@ struct PortConfig {
     uint64_t rss_hf = 0;
     const uint8_t *rss_key = nullptr;
     bool rx_interrupts = false;
+    uint16_t rx_free_thresh = 0; // 0: the queues are set up with the port's default_rxconf
 };
 
 struct FlowSpec {

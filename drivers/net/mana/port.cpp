@@ -669,11 +669,20 @@ int Port::rx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
                      "frame at MTU %u; longer frames are dropped as truncated (enable "
                      "RTE_ETH_RX_OFFLOAD_SCATTER to receive them as mbuf chains)",
                      port_id_, queue, buffer, pool->name, data_->mtu);
+    const uint32_t ring = std::bit_ceil(std::clamp<uint32_t>(descriptors, 1, max_descriptors()));
+    const uint32_t free_threshold = rx_free_threshold(conf.rx_free_thresh, ring);
+    if (free_threshold == 0) {
+        MANA_DRV_LOG(ERR,
+                     "port %u RX queue %u: rx_free_thresh %u must be less than the ring's %u "
+                     "descriptors (0 for the default)",
+                     port_id_, queue, conf.rx_free_thresh, ring);
+        return -EINVAL;
+    }
     rx_queue_release_locked(queue);
     RxQueueConfig config{
         .port_id = port_id_,
         .queue_id = queue,
-        .descriptors = std::bit_ceil(std::clamp<uint32_t>(descriptors, 1, max_descriptors())),
+        .descriptors = ring,
         .socket = socket == static_cast<unsigned>(SOCKET_ID_ANY) ? data_->numa_node
                                                                  : static_cast<int>(socket),
         .pool = pool,
@@ -684,6 +693,7 @@ int Port::rx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
         .scatter = scatter,
         .sges = scatter ? std::max(buffers, 1U) : 1,
         .deferred_start = conf.rx_deferred_start != 0,
+        .free_threshold = free_threshold,
         .offloads = offloads,
     };
     auto rx = make_dpdk<RxQueue>("mana_rxq", config.socket, config, *mr_table_);

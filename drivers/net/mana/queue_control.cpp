@@ -280,6 +280,7 @@ void Port::rxq_info(uint16_t queue, rte_eth_rxq_info &info) const
         static_cast<uint16_t>(rte_pktmbuf_data_room_size(config.pool) - RTE_PKTMBUF_HEADROOM);
     info.conf.offloads = config.offloads;
     info.conf.rx_deferred_start = config.deferred_start ? 1 : 0;
+    info.conf.rx_free_thresh = static_cast<uint16_t>(config.free_threshold);
     info.conf.rx_drop_en = 1; // with no buffer posted the device drops
     info.queue_state = data_->rx_queue_state[queue];
 }

@@ -598,7 +598,7 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
         // One CQE a call, until the burst is full or the CQ empty.
         while (received < max && receive_any<true>(packets, received, max)) {
         }
-        if (received != 0 || head_ - tail_ != config_.descriptors)
+        if (refill_due())
             refill_chains();
     } else {
         for (;;) {
@@ -609,7 +609,7 @@ uint16_t RxQueue::burst(rte_mbuf **packets, uint16_t max)
             if (received == max || !receive_any<false>(packets, received, max))
                 break;
         }
-        if (received != 0 || head_ - tail_ != config_.descriptors)
+        if (refill_due())
             refill();
     }
     // Reposted and refilled buffers are announced together.

@@ -20,6 +20,7 @@
 #include <rte_mempool.h>
 #include <rte_power_intrinsics.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -41,8 +42,23 @@ struct RxQueueConfig {
     bool scatter = false;        // RTE_ETH_RX_OFFLOAD_SCATTER
     uint32_t sges = 1;           // buffers per WQE (> 1 only with scatter)
     bool deferred_start = false; // rx_deferred_start: posted by rte_eth_dev_rx_queue_start
+    uint32_t free_threshold = 1; // rx_free_thresh: a burst refills once this many are free
     uint64_t offloads = 0;       // port and queue offloads (reported by rxq_info_get)
 };
+
+// rx_free_thresh when the application leaves it 0: bursts of a few packets then share one
+// mbuf allocation and one doorbell, and a ring still holds all but 31 of its buffers.
+inline constexpr uint32_t kDefaultRxFreeThreshold = 32;
+
+// The refill threshold of a ring of `descriptors` for the rx_free_thresh `requested`: the
+// default is kDefaultRxFreeThreshold, or a quarter of a ring smaller than 128 descriptors.
+// 0 when the request cannot be met (a ring that is never refilled before it is empty).
+constexpr uint32_t rx_free_threshold(uint32_t requested, uint32_t descriptors)
+{
+    if (requested == 0)
+        return std::max(std::min(kDefaultRxFreeThreshold, descriptors / 4), 1U);
+    return requested < descriptors ? requested : 0;
+}
 
 // Most buffers a scattered frame is received into: 9022 bytes in 1024-byte buffers.
 inline constexpr uint32_t kMaxRxSegments = 9;
@@ -157,6 +173,12 @@ class RxQueue
     [[gnu::cold, gnu::noinline]] std::optional<MrRange> register_buffer(uintptr_t address);
     // Cold: says once per start that buffers stay unposted for want of a registration.
     [[gnu::cold, gnu::noinline]] void report_unregistered();
+    // Whether a burst refills: once free_threshold WQEs are empty (received from, or left
+    // unposted by a refill that ran out of mbufs), so that small bursts share a refill.
+    bool refill_due() const
+    {
+        return config_.descriptors - (head_ - tail_) >= config_.free_threshold;
+    }
     uint32_t refill();
     // Posts `count` fresh mbufs into the slots from head_ on (no wrap), stopping at one
     // whose memory has no registration; returns how many were posted.

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// rx_free_thresh: an RX burst refills its ring once that many descriptors are free, so
+// bursts of a few packets share one mbuf allocation and one doorbell. The default (0) is
+// 32, or a quarter of a ring smaller than 128; a threshold the ring cannot reach is
+// refused at setup. Nothing a refill waits for is lost: frames keep arriving into the
+// buffers still posted, and the slots come back at the threshold.
+#include "ethdev_harness.h"
+
+#include <rte_ethdev.h>
+
+namespace ethdev_test
+{
+namespace
+{
+
+uint64_t xstat(uint16_t port, const char *name)
+{
+    uint64_t id = 0;
+    uint64_t value = 0;
+    EXPECT_EQ(rte_eth_xstats_get_id_by_name(port, name, &id), 0) << name;
+    EXPECT_EQ(rte_eth_xstats_get_by_id(port, &id, &value, 1), 1) << name;
+    return value;
+}
+
+uint16_t free_threshold(uint16_t port)
+{
+    rte_eth_rxq_info info{};
+    EXPECT_EQ(rte_eth_rx_queue_info_get(port, 0, &info), 0);
+    return info.conf.rx_free_thresh;
+}
+
+class RxFreeThreshold : public EthdevTest
+{
+  protected:
+    // One packet per burst, `count` times; each burst must return one.
+    void receive_one_by_one(unsigned count)
+    {
+        for (unsigned i = 0; i < count; ++i) {
+            rte_mbuf *mbuf = nullptr;
+            ASSERT_EQ(rte_eth_rx_burst(port1_, 0, &mbuf, 1), 1) << "packet " << i;
+            rte_pktmbuf_free(mbuf);
+        }
+    }
+};
+
+TEST_F(RxFreeThreshold, DefaultIsThirtyTwoOrAQuarterOfASmallRing)
+{
+    rte_mempool *pool = make_pool(2048);
+    setup_and_start(port1_, {}, pool);
+    EXPECT_EQ(free_threshold(port1_), 32);
+    PortConfig small;
+    small.rx_descriptors = 64;
+    setup_and_start(port0_, small, pool);
+    EXPECT_EQ(free_threshold(port0_), 16);
+
+    rte_eth_dev_info info{};
+    ASSERT_EQ(rte_eth_dev_info_get(port1_, &info), 0);
+    EXPECT_EQ(info.default_rxconf.rx_free_thresh, 0) << "0 asks for the driver's default";
+}
+
+TEST_F(RxFreeThreshold, SmallBurstsShareOneRefillAndDoorbell)
+{
+    rte_mempool *tx_pool = make_pool(2048);
+    rte_mempool *rx_pool = make_pool(1024);
+    setup_and_start(port0_, {}, tx_pool);
+    setup_and_start(port1_, {}, rx_pool);
+    const unsigned posted_at_start = rx_pool->size - rte_mempool_avail_count(rx_pool);
+    EXPECT_EQ(posted_at_start, 256U);
+    send(port0_, 0, ipv4_flow_frames(64, false));
+    const uint64_t doorbells = xstat(port1_, "rx_q0_doorbells");
+
+    // 31 single-packet bursts free 31 descriptors: no refill yet, no doorbell.
+    receive_one_by_one(31);
+    EXPECT_EQ(xstat(port1_, "rx_q0_doorbells"), doorbells);
+    EXPECT_EQ(rte_eth_rx_queue_count(port1_, 0), 33);
+    EXPECT_EQ(rte_eth_rx_descriptor_status(port1_, 0, 32), RTE_ETH_RX_DESC_DONE);
+    EXPECT_EQ(rte_eth_rx_descriptor_status(port1_, 0, 224), RTE_ETH_RX_DESC_AVAIL);
+    EXPECT_EQ(rte_eth_rx_descriptor_status(port1_, 0, 225), RTE_ETH_RX_DESC_UNAVAIL);
+    EXPECT_EQ(rx_pool->size - rte_mempool_avail_count(rx_pool), 225U)
+        << "the 31 received mbufs are back in the pool, none taken for the ring";
+
+    // The 32nd refills the 32 slots in one batch and rings once.
+    receive_one_by_one(1);
+    EXPECT_EQ(xstat(port1_, "rx_q0_doorbells"), doorbells + 1);
+    EXPECT_EQ(rte_eth_rx_descriptor_status(port1_, 0, 255), RTE_ETH_RX_DESC_AVAIL);
+    EXPECT_EQ(rx_pool->size - rte_mempool_avail_count(rx_pool), 256U);
+
+    // Every frame arrives.
+    auto rest = receive_all(port1_, 1);
+    EXPECT_EQ(rest.size(), 32U);
+    free_all(rest);
+    const auto s = stats(port1_);
+    EXPECT_EQ(s.ipackets, 64U);
+    EXPECT_EQ(s.imissed + s.ierrors + s.rx_nombuf, 0U);
+}
+
+TEST_F(RxFreeThreshold, ThresholdOfOneRefillsAfterEveryBurst)
+{
+    rte_mempool *pool = make_pool(2048);
+    setup_and_start(port0_, {}, pool);
+    PortConfig eager;
+    eager.rx_free_thresh = 1;
+    setup_and_start(port1_, eager, pool);
+    EXPECT_EQ(free_threshold(port1_), 1);
+    send(port0_, 0, ipv4_flow_frames(8, false));
+    const uint64_t doorbells = xstat(port1_, "rx_q0_doorbells");
+    receive_one_by_one(8);
+    EXPECT_EQ(xstat(port1_, "rx_q0_doorbells"), doorbells + 8);
+    EXPECT_EQ(rte_eth_rx_descriptor_status(port1_, 0, 255), RTE_ETH_RX_DESC_AVAIL);
+}
+
+TEST_F(RxFreeThreshold, LargerThanTheRingIsRefusedAndTakesNothing)
+{
+    rte_mempool *pool = make_pool(1024);
+    rte_eth_conf conf{};
+    ASSERT_EQ(rte_eth_dev_configure(port1_, 1, 1, &conf), 0);
+    rte_eth_dev_info info{};
+    ASSERT_EQ(rte_eth_dev_info_get(port1_, &info), 0);
+    rte_eth_rxconf rxconf = info.default_rxconf;
+    for (const uint16_t refused : {uint16_t{64}, uint16_t{1000}}) {
+        rxconf.rx_free_thresh = refused;
+        EXPECT_EQ(rte_eth_rx_queue_setup(port1_, 0, 64, SOCKET_ID_ANY, &rxconf, pool), -EINVAL)
+            << "rx_free_thresh " << refused << " with 64 descriptors";
+        EXPECT_EQ(rte_mempool_avail_count(pool), pool->size);
+    }
+    rxconf.rx_free_thresh = 63;
+    ASSERT_EQ(rte_eth_rx_queue_setup(port1_, 0, 64, SOCKET_ID_ANY, &rxconf, pool), 0);
+    EXPECT_EQ(free_threshold(port1_), 63);
+}
+
+} // namespace
+} // namespace ethdev_test
