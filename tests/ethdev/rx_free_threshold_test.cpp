@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 // rx_free_thresh: an RX burst refills its ring once that many descriptors are free, so
 // bursts of a few packets share one mbuf allocation and one doorbell. The default (0) is
-// 32, or a quarter of a ring smaller than 128; a threshold the ring cannot reach is
+// 8 (a quarter of a ring smaller than 32, which ethdev does not allow here); a threshold
+// the ring cannot reach is
 // refused at setup. Nothing a refill waits for is lost: frames keep arriving into the
 // buffers still posted, and the slots come back at the threshold.
 #include "ethdev_harness.h"
@@ -43,15 +44,15 @@ class RxFreeThreshold : public EthdevTest
     }
 };
 
-TEST_F(RxFreeThreshold, DefaultIsThirtyTwoOrAQuarterOfASmallRing)
+TEST_F(RxFreeThreshold, DefaultIsEightForEveryRing)
 {
     rte_mempool *pool = make_pool(2048);
     setup_and_start(port1_, {}, pool);
-    EXPECT_EQ(free_threshold(port1_), 32);
-    PortConfig small;
-    small.rx_descriptors = 64;
-    setup_and_start(port0_, small, pool);
-    EXPECT_EQ(free_threshold(port0_), 16);
+    EXPECT_EQ(free_threshold(port1_), 8);
+    PortConfig smallest;
+    smallest.rx_descriptors = 32;
+    setup_and_start(port0_, smallest, pool);
+    EXPECT_EQ(free_threshold(port0_), 8);
 
     rte_eth_dev_info info{};
     ASSERT_EQ(rte_eth_dev_info_get(port1_, &info), 0);
@@ -69,25 +70,27 @@ TEST_F(RxFreeThreshold, SmallBurstsShareOneRefillAndDoorbell)
     send(port0_, 0, ipv4_flow_frames(64, false));
     const uint64_t doorbells = xstat(port1_, "rx_q0_doorbells");
 
-    // 31 single-packet bursts free 31 descriptors: no refill yet, no doorbell.
-    receive_one_by_one(31);
+    // 7 single-packet bursts free 7 descriptors: no refill yet, no doorbell.
+    receive_one_by_one(7);
     EXPECT_EQ(xstat(port1_, "rx_q0_doorbells"), doorbells);
-    EXPECT_EQ(rte_eth_rx_queue_count(port1_, 0), 33);
-    EXPECT_EQ(rte_eth_rx_descriptor_status(port1_, 0, 32), RTE_ETH_RX_DESC_DONE);
-    EXPECT_EQ(rte_eth_rx_descriptor_status(port1_, 0, 224), RTE_ETH_RX_DESC_AVAIL);
-    EXPECT_EQ(rte_eth_rx_descriptor_status(port1_, 0, 225), RTE_ETH_RX_DESC_UNAVAIL);
-    EXPECT_EQ(rx_pool->size - rte_mempool_avail_count(rx_pool), 225U)
-        << "the 31 received mbufs are back in the pool, none taken for the ring";
+    EXPECT_EQ(rte_eth_rx_queue_count(port1_, 0), 57);
+    EXPECT_EQ(rte_eth_rx_descriptor_status(port1_, 0, 56), RTE_ETH_RX_DESC_DONE);
+    EXPECT_EQ(rte_eth_rx_descriptor_status(port1_, 0, 248), RTE_ETH_RX_DESC_AVAIL);
+    EXPECT_EQ(rte_eth_rx_descriptor_status(port1_, 0, 249), RTE_ETH_RX_DESC_UNAVAIL);
+    EXPECT_EQ(rx_pool->size - rte_mempool_avail_count(rx_pool), 249U)
+        << "the 7 received mbufs are back in the pool, none taken for the ring";
 
-    // The 32nd refills the 32 slots in one batch and rings once.
+    // The 8th refills the 8 slots in one batch and rings once; 8 more do it again.
     receive_one_by_one(1);
     EXPECT_EQ(xstat(port1_, "rx_q0_doorbells"), doorbells + 1);
     EXPECT_EQ(rte_eth_rx_descriptor_status(port1_, 0, 255), RTE_ETH_RX_DESC_AVAIL);
     EXPECT_EQ(rx_pool->size - rte_mempool_avail_count(rx_pool), 256U);
+    receive_one_by_one(8);
+    EXPECT_EQ(xstat(port1_, "rx_q0_doorbells"), doorbells + 2);
 
     // Every frame arrives.
     auto rest = receive_all(port1_, 1);
-    EXPECT_EQ(rest.size(), 32U);
+    EXPECT_EQ(rest.size(), 48U);
     free_all(rest);
     const auto s = stats(port1_);
     EXPECT_EQ(s.ipackets, 64U);

@@ -46,19 +46,25 @@ struct RxQueueConfig {
     uint64_t offloads = 0;       // port and queue offloads (reported by rxq_info_get)
 };
 
-// rx_free_thresh when the application leaves it 0: bursts of a few packets then share one
-// mbuf allocation and one doorbell, and a ring still holds all but 31 of its buffers.
-inline constexpr uint32_t kDefaultRxFreeThreshold = 32;
+// rx_free_thresh when the application leaves it 0. Bursts of one packet then share a refill
+// (mbuf allocation, registration check, doorbell) eight ways, which saves nine tenths of
+// what 32 would; 32 (Intel's default, for rings of 512 and more) left up to an eighth of a
+// 256-entry ring unposted, and under overload the device dropped 1.5 to 1.7 % of the
+// frames where it dropped 0.8 to 1.0 % refilling every burst (mana-soak).
+inline constexpr uint32_t kDefaultRxFreeThreshold = 8;
 
 // The refill threshold of a ring of `descriptors` for the rx_free_thresh `requested`: the
-// default is kDefaultRxFreeThreshold, or a quarter of a ring smaller than 128 descriptors.
+// default is kDefaultRxFreeThreshold, or a quarter of a ring smaller than 32 descriptors.
 // 0 when the request cannot be met (a ring that is never refilled before it is empty).
 constexpr uint32_t rx_free_threshold(uint32_t requested, uint32_t descriptors)
 {
     if (requested == 0)
-        return std::max(std::min(kDefaultRxFreeThreshold, descriptors / 4), 1U);
+        return std::min(kDefaultRxFreeThreshold, std::max(descriptors / 4, 1U));
     return requested < descriptors ? requested : 0;
 }
+static_assert(rx_free_threshold(0, 256) == 8 && rx_free_threshold(0, 32) == 8);
+static_assert(rx_free_threshold(0, 16) == 4 && rx_free_threshold(0, 2) == 1);
+static_assert(rx_free_threshold(255, 256) == 255 && rx_free_threshold(256, 256) == 0);
 
 // Most buffers a scattered frame is received into: 9022 bytes in 1024-byte buffers.
 inline constexpr uint32_t kMaxRxSegments = 9;
