@@ -98,8 +98,7 @@ uint64_t rearm_template(uint16_t port_id)
 } // namespace
 
 RxQueue::RxQueue(const RxQueueConfig &config, MrTable &mr_table)
-    : refill_level_(config.descriptors - config.free_threshold), config_(config),
-      mr_table_(mr_table), mr_cache_(&mr_table)
+    : config_(config), mr_table_(mr_table), mr_cache_(&mr_table)
 {
     flag_mask_ = RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED;
     if (config.checksum_flags)

@@ -181,7 +181,11 @@ class RxQueue
     [[gnu::cold, gnu::noinline]] void report_unregistered();
     // Whether a burst refills: once free_threshold WQEs are empty (received from, or left
     // unposted by a refill that ran out of mbufs), so that small bursts share a refill.
-    bool refill_due() const { return head_ - tail_ <= refill_level_; }
+    // free_threshold shares its cache line with config_.pool, which every refill reads.
+    bool refill_due() const
+    {
+        return config_.descriptors - (head_ - tail_) >= config_.free_threshold;
+    }
     uint32_t refill();
     // Posts `count` fresh mbufs into the slots from head_ on (no wrap), stopping at one
     // whose memory has no registration; returns how many were posted.
@@ -241,9 +245,6 @@ class RxQueue
     std::atomic<bool> halted_{true};
     bool overflow_logged_ = false;
     bool unregistered_logged_ = false;
-    // descriptors - free_threshold: the most WQEs posted at which a burst refills. Here
-    // rather than derived from config_ so that a burst reads no cache line more.
-    uint32_t refill_level_ = 0;
     DpdkArray<rte_mbuf *> ring_;
     RxQueueConfig config_;
     MrTable &mr_table_;
