@@ -219,6 +219,11 @@ int Port::dup_command_fd() const
     return device_->command_fd >= 0 ? fcntl(device_->command_fd, F_DUPFD_CLOEXEC, 0) : -1;
 }
 
+uint32_t Port::ring_descriptors(uint16_t descriptors) const
+{
+    return std::bit_ceil(std::clamp<uint32_t>(descriptors, 1, max_descriptors()));
+}
+
 uint32_t Port::max_descriptors() const
 {
     const auto &attr = attr_;
@@ -669,7 +674,7 @@ int Port::rx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
                      "frame at MTU %u; longer frames are dropped as truncated (enable "
                      "RTE_ETH_RX_OFFLOAD_SCATTER to receive them as mbuf chains)",
                      port_id_, queue, buffer, pool->name, data_->mtu);
-    const uint32_t ring = std::bit_ceil(std::clamp<uint32_t>(descriptors, 1, max_descriptors()));
+    const uint32_t ring = ring_descriptors(descriptors);
     const uint32_t free_threshold = rx_free_threshold(conf.rx_free_thresh, ring);
     if (free_threshold == 0) {
         MANA_DRV_LOG(ERR,
@@ -720,7 +725,7 @@ int Port::tx_queue_setup(uint16_t queue, uint16_t descriptors, unsigned socket,
     TxQueueConfig config{
         .port_id = port_id_,
         .queue_id = queue,
-        .descriptors = std::bit_ceil(std::clamp<uint32_t>(descriptors, 1, max_descriptors())),
+        .descriptors = ring_descriptors(descriptors),
         .socket = socket == static_cast<unsigned>(SOCKET_ID_ANY) ? data_->numa_node
                                                                  : static_cast<int>(socket),
         .max_sges = (offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) ? max_tx_sges() : 1,

@@ -187,6 +187,8 @@ class Port
     int dup_command_fd() const;
     MrTable *memory_regions() { return mr_table_ ? &*mr_table_ : nullptr; }
     uint32_t max_descriptors() const;
+    // The ring a queue set up with `descriptors` gets: a power of two the device takes.
+    uint32_t ring_descriptors(uint16_t descriptors) const;
     uint32_t max_tx_sges() const;
     uint32_t max_rx_sges() const;
 
