@@ -23,10 +23,10 @@ uint64_t xstat(uint16_t port, const char *name)
     return value;
 }
 
-uint16_t free_threshold(uint16_t port)
+uint16_t free_threshold(uint16_t port, uint16_t queue = 0)
 {
     rte_eth_rxq_info info{};
-    EXPECT_EQ(rte_eth_rx_queue_info_get(port, 0, &info), 0);
+    EXPECT_EQ(rte_eth_rx_queue_info_get(port, queue, &info), 0);
     return info.conf.rx_free_thresh;
 }
 
@@ -53,6 +53,16 @@ TEST_F(RxFreeThreshold, DefaultIsEightForEveryRing)
     smallest.rx_descriptors = 32;
     setup_and_start(port0_, smallest, pool);
     EXPECT_EQ(free_threshold(port0_), 8);
+    // The rings between, as queues of one port.
+    ASSERT_EQ(rte_eth_dev_stop(port0_), 0);
+    rte_eth_conf conf{};
+    ASSERT_EQ(rte_eth_dev_configure(port0_, 2, 1, &conf), 0);
+    for (const uint16_t queue : {uint16_t{0}, uint16_t{1}}) {
+        const auto descriptors = static_cast<uint16_t>(64U << queue);
+        ASSERT_EQ(rte_eth_rx_queue_setup(port0_, queue, descriptors, SOCKET_ID_ANY, nullptr, pool),
+                  0);
+        EXPECT_EQ(free_threshold(port0_, queue), 8) << descriptors << " descriptors";
+    }
 
     rte_eth_dev_info info{};
     ASSERT_EQ(rte_eth_dev_info_get(port1_, &info), 0);
