@@ -222,9 +222,7 @@ TEST_F(QueueControl, RxQueueCountAndDescriptorStatusFollowTheRing)
     setup_and_start(port0_, {}, pool);
     rte_mempool *rx_pool = make_pool(1024);
     // Refilled after every burst, so that only the pool running dry leaves slots empty.
-    PortConfig eager;
-    eager.rx_free_thresh = 1;
-    setup_and_start(port1_, eager, rx_pool);
+    setup_and_start(port1_, {.rx_free_thresh = 1}, rx_pool);
     EXPECT_EQ(rte_eth_rx_queue_count(port1_, 0), 0);
     EXPECT_EQ(rte_eth_rx_descriptor_status(port1_, 0, 0), RTE_ETH_RX_DESC_AVAIL);
     send(port0_, 0, ipv4_flow_frames(10, true));

@@ -49,9 +49,7 @@ TEST_F(RxFreeThreshold, DefaultIsEightForEveryRing)
     rte_mempool *pool = make_pool(2048);
     setup_and_start(port1_, {}, pool);
     EXPECT_EQ(free_threshold(port1_), 8);
-    PortConfig smallest;
-    smallest.rx_descriptors = 32;
-    setup_and_start(port0_, smallest, pool);
+    setup_and_start(port0_, {.rx_descriptors = 32}, pool);
     EXPECT_EQ(free_threshold(port0_), 8);
     // The rings between, as queues of one port.
     ASSERT_EQ(rte_eth_dev_stop(port0_), 0);
@@ -111,9 +109,7 @@ TEST_F(RxFreeThreshold, ThresholdOfOneRefillsAfterEveryBurst)
 {
     rte_mempool *pool = make_pool(2048);
     setup_and_start(port0_, {}, pool);
-    PortConfig eager;
-    eager.rx_free_thresh = 1;
-    setup_and_start(port1_, eager, pool);
+    setup_and_start(port1_, {.rx_free_thresh = 1}, pool);
     EXPECT_EQ(free_threshold(port1_), 1);
     send(port0_, 0, ipv4_flow_frames(8, false));
     const uint64_t doorbells = xstat(port1_, "rx_q0_doorbells");
