@@ -135,6 +135,47 @@ TEST_F(RxPool, CachedPoolRunningDryIsCountedAndRecovers)
     free_all(got);
 }
 
+// A pool only a little larger than the ring: a refill that finds fewer mbufs than it wants
+// must post every one there is, not just the largest power-of-two share of its request, or
+// frames are dropped while mbufs sit unused in the pool.
+TEST_F(RxPool, NearlyDryPoolPostsEveryMbufItHas)
+{
+    rte_mempool *tx_pool = make_pool(2048);
+    setup_and_start(port0_, {}, tx_pool);
+    constexpr unsigned kRing = 256;
+    constexpr unsigned kSpare = 8;
+    rte_mempool *pool = make_pool(kRing + kSpare);
+    ASSERT_NE(pool, nullptr);
+    setup_and_start(port1_, {}, pool);
+    EXPECT_EQ(rte_mempool_avail_count(pool), kSpare);
+    // 24 frames received and kept by one burst: its refill wants 24 mbufs and the pool has 8.
+    const std::vector<Frame> first = frames_of_sizes(24);
+    send(port0_, 0, first);
+    std::vector<rte_mbuf *> kept(32);
+    kept.resize(rte_eth_rx_burst(port1_, 0, kept.data(), static_cast<uint16_t>(kept.size())));
+    ASSERT_EQ(kept.size(), first.size());
+    EXPECT_EQ(rte_mempool_avail_count(pool), 0U) << "mbufs left in the pool while slots are empty";
+    // A flood: exactly the buffers posted (the ring less the 16 the pool could not fill)
+    // take frames, and the device drops the rest for want of buffers.
+    struct mana_emu_counters before {
+    };
+    ASSERT_EQ(mana_emu_port_counters(1, &before), 0);
+    const std::vector<Frame> flood = frames_of_sizes(kRing);
+    send(port0_, 0, flood);
+    std::vector<rte_mbuf *> got = receive_all(port1_, 1);
+    const uint32_t posted = kRing - (static_cast<uint32_t>(first.size()) - kSpare);
+    EXPECT_EQ(got.size(), posted);
+    struct mana_emu_counters after {
+    };
+    ASSERT_EQ(mana_emu_port_counters(1, &after), 0);
+    EXPECT_EQ(after.rx_drops_no_buffer - before.rx_drops_no_buffer, kRing - posted);
+    const auto s = stats(port1_);
+    EXPECT_EQ(s.ipackets, kept.size() + got.size());
+    EXPECT_GT(s.rx_nombuf, 0U);
+    free_all(got);
+    free_all(kept);
+}
+
 // The external buffers' memory outlives the pool on it, which the harness frees.
 class RxPinnedPool : public EthdevTest
 {

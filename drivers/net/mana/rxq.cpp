@@ -390,10 +390,10 @@ uint32_t RxQueue::post_fresh(rte_mbuf *const *mbufs, uint32_t count, RangeCheck 
     return i;
 }
 
-// Fills the free slots with fresh mbufs from the pool, in at most two batches (the ring
-// wraps). Mbufs come from the pool in their free state (refcnt 1, one segment, no next);
-// the fields a packet needs are written when it is delivered, so a refill only reads the
-// mbuf pointers. One registered-range lookup usually covers the whole batch.
+// Fills the free slots with fresh mbufs from the pool, in two batches where the ring wraps
+// (more only when the pool is nearly dry). Mbufs come from the pool in their free state (refcnt 1,
+// one segment, no next); the fields a packet needs are written when it is delivered, so a refill
+// only reads the mbuf pointers. One registered-range lookup usually covers the whole batch.
 uint32_t RxQueue::refill()
 {
     uint32_t want = config_.descriptors - (head_ - tail_);
@@ -424,7 +424,10 @@ uint32_t RxQueue::refill()
             return posted;
         }
         want -= got;
-        if (got < chunk) [[unlikely]]
+        // A nearly dry pool gave a power-of-two share of the request (take_mbufs halves
+        // it): ask again for the rest, so that no mbuf stays in the pool while slots are
+        // empty. Only a pool that gives nothing ends the refill early.
+        if (got == 0) [[unlikely]]
             break;
     }
     counters_.no_mbuf += want;
