@@ -558,6 +558,41 @@ TEST_F(Vlan, TagStaysInTheFrameWithoutStrip)
     free_all(got);
 }
 
+// rte_eth_dev_set_vlan_offload (testpmd's `vlan set strip`): refused while the port runs,
+// so that no burst sees the setting change under it; applied to every RX queue while it is
+// stopped, and what the queues report and do follows.
+TEST_F(Vlan, StripSwitchedWhileStoppedAppliesAtStart)
+{
+    rte_mempool *pool = make_pool(2048);
+    setup_and_start(port0_, {}, pool);
+    setup_and_start(port1_, {}, pool);
+    Frame frame = ipv4_flow_frame(5, false, 80);
+    Frame tagged(frame.begin(), frame.begin() + 12);
+    const uint8_t tag[4] = {0x81, 0x00, 0x00, 0x2a}; // VLAN 42, priority 0
+    tagged.insert(tagged.end(), tag, tag + 4);
+    tagged.insert(tagged.end(), frame.begin() + 12, frame.end());
+
+    EXPECT_EQ(rte_eth_dev_set_vlan_offload(port1_, RTE_ETH_VLAN_STRIP_OFFLOAD), -EBUSY);
+    EXPECT_EQ(rte_eth_dev_get_vlan_offload(port1_) & RTE_ETH_VLAN_STRIP_OFFLOAD, 0);
+    for (const bool strip : {true, false}) {
+        ASSERT_EQ(rte_eth_dev_stop(port1_), 0);
+        ASSERT_EQ(rte_eth_dev_set_vlan_offload(port1_, strip ? RTE_ETH_VLAN_STRIP_OFFLOAD : 0), 0);
+        ASSERT_EQ(rte_eth_dev_start(port1_), 0);
+        rte_eth_rxq_info info{};
+        ASSERT_EQ(rte_eth_rx_queue_info_get(port1_, 0, &info), 0);
+        EXPECT_EQ((info.conf.offloads & RTE_ETH_RX_OFFLOAD_VLAN_STRIP) != 0, strip);
+        send(port0_, 0, {tagged});
+        auto got = receive_all(port1_, 1);
+        ASSERT_EQ(got.size(), 1U) << "strip " << strip;
+        EXPECT_EQ(from_mbuf(got[0]), strip ? frame : tagged) << "strip " << strip;
+        EXPECT_EQ((got[0]->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) != 0, strip);
+        if (strip) {
+            EXPECT_EQ(got[0]->vlan_tci, 42);
+        }
+        free_all(got);
+    }
+}
+
 class Tx : public EthdevTest
 {
   protected:

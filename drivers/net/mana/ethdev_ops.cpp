@@ -189,6 +189,11 @@ int mtu_set(rte_eth_dev *dev, uint16_t mtu)
     return Port::of(dev).mtu_set(mtu);
 }
 
+int vlan_offload_set(rte_eth_dev *dev, int mask)
+{
+    return Port::of(dev).vlan_offload_set(mask);
+}
+
 int rx_queue_intr_enable(rte_eth_dev *dev, uint16_t queue)
 {
     return Port::of(dev).rx_interrupt_enable(queue);
@@ -248,6 +253,7 @@ constexpr eth_dev_ops make_ops()
     ops.reta_update = reta_update;
     ops.reta_query = reta_query;
     ops.mtu_set = mtu_set;
+    ops.vlan_offload_set = vlan_offload_set;
     ops.mac_addr_set = mac_addr_set;
     ops.rx_queue_intr_enable = rx_queue_intr_enable;
     ops.rx_queue_intr_disable = rx_queue_intr_disable;

@@ -166,6 +166,7 @@ class Port
     int reta_query(rte_eth_rss_reta_entry64 *conf, uint16_t size) const;
 
     int mtu_set(uint16_t mtu);
+    int vlan_offload_set(int mask);
 
     int rx_interrupt_enable(uint16_t queue);
     int rx_interrupt_disable(uint16_t queue);

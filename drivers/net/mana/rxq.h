@@ -129,6 +129,9 @@ class RxQueue
 
     ibv_wq *wq() const { return wq_.get(); }
     const RxQueueConfig &config() const { return config_; }
+    // RX VLAN strip switched on or off (vlan_offload.cpp); only while the port is stopped,
+    // as bursts read the setting without synchronisation.
+    void set_vlan_strip(bool strip);
     QueueCounters counters() const { return counters_; }
     QueueEventCounters event_counters() const { return events_; }
     void reset_counters()
