@@ -109,7 +109,10 @@ int op_query_device_ex(ibv_context *context, const ibv_query_device_ex_input *in
                                              IBV_RX_HASH_SRC_PORT_TCP | IBV_RX_HASH_DST_PORT_TCP |
                                              IBV_RX_HASH_SRC_PORT_UDP | IBV_RX_HASH_DST_PORT_UDP;
         attr->max_wq_type_rq = call.emu.config.limits.max_qp;
-        attr->raw_packet_caps = 0;
+        // Kernels that report vendor_part_id report raw packet support (IP checksum) on
+        // an Ethernet function; upstream DPDK's net_mana skips a device without it.
+        attr->raw_packet_caps =
+            attr->orig_attr.vendor_part_id != 0 ? IBV_RAW_PACKET_CAP_IP_CSUM : 0;
     }
     return 0;
 }

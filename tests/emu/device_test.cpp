@@ -173,6 +173,9 @@ TEST_F(DeviceTest, QueriesReportAzureLikeAttributes)
     ASSERT_EQ(ibv_query_device_ex(dev.ctx, nullptr, &ex), 0);
     EXPECT_EQ(ex.orig_attr.vendor_id, 0x1414u);
     EXPECT_EQ(ex.orig_attr.vendor_part_id, 2u);
+    // As mana_ib does for an Ethernet (not RDMA-RC) function; drivers skip a device that
+    // reports a part id without raw packet support.
+    EXPECT_EQ(ex.raw_packet_caps, static_cast<uint32_t>(IBV_RAW_PACKET_CAP_IP_CSUM));
     EXPECT_EQ(ex.orig_attr.phys_port_cnt, 2);
     EXPECT_EQ(ex.orig_attr.max_qp_wr, 256);
     EXPECT_EQ(ex.orig_attr.max_cqe, 256);
