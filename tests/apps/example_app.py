@@ -41,10 +41,10 @@ def require_root_and_tun():
         skip("no /dev/net/tun")
 
 
-def eal_args(pmd, lcores="0", extra=()):
+def eal_args(pmd, lcores="0", extra=(), memory_mb=512):
     """EAL arguments that put an example on the emulated VF without hugepages; a file prefix
     of its own, so that its telemetry socket is its alone."""
-    return ["-l", lcores, "--no-huge", "-m", "512", "--no-shconf", "--file-prefix",
+    return ["-l", lcores, "--no-huge", "-m", str(memory_mb), "--no-shconf", "--file-prefix",
             f"mana_app{os.getpid()}", "-d", pmd, "-a", "7870:00:00.0", *extra]
 
 
@@ -142,7 +142,10 @@ class App:
 
 
 def sh(*cmd, check=True):
-    return subprocess.run(list(cmd), check=check, capture_output=True, text=True)
+    done = subprocess.run(list(cmd), capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise AppError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()}")
+    return done
 
 
 _libc = ctypes.CDLL(None, use_errno=True)

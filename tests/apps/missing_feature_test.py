@@ -8,9 +8,13 @@ example's own error, right after the driver answered the feature's call -ENOTSUP
                             port was configured and started (its MAC printed);
   link_status_interrupt     intr_conf.lsc = 1 (a MANA port's link is always up; the device
                             has no link-change interrupt): "Driver net_mana does not
-                            support lsc", "Cannot configure device: err=-22".
+                            support lsc", "Cannot configure device: err=-22";
+  l3fwd --lookup=em         packet types that tell IPv4 headers with options from those
+                            without (RTE_PTYPE_L3_IPV4_EXT; the device reports
+                            RTE_PTYPE_L3_IPV4_EXT_UNKNOWN): "port 0 cannot parse packet
+                            type, please add --parse-ptype" (with it, l3fwd_test.py).
 
-Usage: missing_feature_test.py <skeleton|rxtx_callbacks|link_status_interrupt> <binary>
+Usage: missing_feature_test.py <skeleton|rxtx_callbacks|link_status_interrupt|l3fwd_em> <binary>
        <librte_net_mana.so> <libmana_emu.so>"""
 import os
 import sys
@@ -25,9 +29,13 @@ CASES = {
     "link_status_interrupt": ("0-1", ["-p", "0x3", "-q", "2"],
                               ["Driver net_mana does not support lsc",
                                "Cannot configure device: err=-22, port=0"]),
+    "l3fwd_em": ("0", ["-p", "0x3", "--config=(0,0,0),(1,0,0)", "--lookup=em"],
+                 ["port 0 cannot parse RTE_PTYPE_L3_IPV4_EXT",
+                  "port 0 cannot parse packet type, please add --parse-ptype"]),
 }
 lcores, app_args, expected = CASES[example]
-app = ex.App([binary, *ex.eal_args(pmd, lcores), "--", *app_args],
+memory_mb = 2048 if example == "l3fwd_em" else 512  # l3fwd's EM hash tables are large
+app = ex.App([binary, *ex.eal_args(pmd, lcores, memory_mb=memory_mb), "--", *app_args],
              env={"LD_PRELOAD": emu, "MANA_EMU_CONFIG": "wire=0-1"})
 try:
     rc = app.wait_exit(120)
