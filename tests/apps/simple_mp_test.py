@@ -14,8 +14,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import example_app as ex  # noqa: E402
 
 simple_mp, pmd, emu = sys.argv[1:4]
-# The prompt and the worker lcore's "Starting core 1" interleave; wait for both parts.
-READY = [r"APP: Finished Process Init", r"Starting core 1", r"mp > "]
+# Ready: set up and its receiving lcore running. (Its prompt and "Starting core 1"
+# interleave on the terminal; what is typed waits in the terminal until the prompt reads it.)
+READY = [r"APP: Finished Process Init", r"Starting core 1"]
 prefix = os.environ.get("MANA_MP_PREFIX")
 if not prefix:
     ex.skip("run through with_hugepages.sh (it provides hugepages and MANA_MP_PREFIX)")
