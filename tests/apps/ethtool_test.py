@@ -70,7 +70,7 @@ try:
     app = ex.App([ethtool, *ex.eal_args(pmd, "0-1")],
                  env={"LD_PRELOAD": emu, "MANA_EMU_CONFIG": f"wire=0:tap={tap}",
                       "LD_LIBRARY_PATH": os.path.dirname(os.path.abspath(ethtool))})
-    peer = ex.TapPeer(tap, f"mana-et{tag}")
+    peer = ex.TapPeer(tap, f"mana-et{tag}", app)
     app.wait_for(re.escape(PROMPT), timeout=90)
 
     out = cmd("drvinfo")

@@ -161,30 +161,43 @@ class TapPeer:
     namespace, up, without IPv6 (so the kernel sends nothing of its own), and a raw packet
     socket on it there."""
 
-    def __init__(self, ifname, netns, timeout=60):
+    def __init__(self, ifname, netns, app=None, timeout=60):
         self.ifname, self.netns = ifname, netns
         deadline = time.monotonic() + timeout
         while sh("ip", "link", "show", ifname, check=False).returncode != 0:
+            if app is not None and app.proc.poll() is not None:
+                raise AppError(f"{os.path.basename(app.argv[0])} exited with "
+                               f"{app.proc.returncode} before creating {ifname}")
             if time.monotonic() > deadline:
                 raise AppError(f"TAP interface {ifname} did not appear within {timeout}s")
             time.sleep(0.2)
         sh("ip", "netns", "add", netns)
-        sh("ip", "link", "set", ifname, "netns", netns)
-        sh("ip", "netns", "exec", netns, "sysctl", "-qw", f"net.ipv6.conf.{ifname}.disable_ipv6=1")
-        sh("ip", "netns", "exec", netns, "ip", "link", "set", ifname, "up")
+        try:
+            sh("ip", "link", "set", ifname, "netns", netns)
+            sh("ip", "netns", "exec", netns, "sysctl", "-qw",
+               f"net.ipv6.conf.{ifname}.disable_ipv6=1")
+            sh("ip", "netns", "exec", netns, "ip", "link", "set", ifname, "up")
+            self.sock = self._packet_socket()
+        except BaseException:
+            sh("ip", "netns", "del", netns, check=False)
+            raise
+
+    def _packet_socket(self):
+        """A raw packet socket on the interface, created inside its namespace."""
         own = os.open("/proc/self/ns/net", os.O_RDONLY)
-        peer = os.open(f"/run/netns/{netns}", os.O_RDONLY)
+        peer = os.open(f"/run/netns/{self.netns}", os.O_RDONLY)
         try:
             _setns(peer)
             try:
-                self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-                self.sock.bind((ifname, 0))
+                sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+                sock.bind((self.ifname, 0))
             finally:
                 _setns(own)
         finally:
             os.close(own)
             os.close(peer)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        return sock
 
     def send(self, frames, gap=0.0):
         for frame in frames:

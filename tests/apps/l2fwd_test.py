@@ -32,7 +32,8 @@ def fail(why):
 try:
     app = ex.App([l2fwd, *ex.eal_args(pmd), "--", "-p", "0x3", "-q", "2", "-T", "1"],
                  env={"LD_PRELOAD": emu, "MANA_EMU_CONFIG": ex.tap_wires(taps)})
-    peers = [ex.TapPeer(taps[i], f"mana-l2{tag}{i}") for i in (0, 1)]
+    for i in (0, 1):
+        peers.append(ex.TapPeer(taps[i], f"mana-l2{tag}{i}", app))
     app.wait_for(r"L2FWD: entering main loop on lcore", timeout=90)
     for rx_port in (0, 1):
         tx_port = 1 - rx_port

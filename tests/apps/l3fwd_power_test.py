@@ -45,7 +45,8 @@ try:
     app = ex.App([l3fwd_power, *ex.eal_args(pmd, "0"), "--", "-p", "0x3",
                   "--config=(0,0,0),(1,0,0)", "--interrupt-only"],
                  env={"LD_PRELOAD": emu, "MANA_EMU_CONFIG": ex.tap_wires(taps)})
-    peers = [ex.TapPeer(taps[i], f"mana-pw{tag}{i}") for i in (0, 1)]
+    for i in (0, 1):
+        peers.append(ex.TapPeer(taps[i], f"mana-pw{tag}{i}", app))
     app.wait_for(r"entering main interrupt loop on lcore 0", timeout=120)
     time.sleep(1)  # past its first idle polls
     lcore_tid = app.proc.pid  # lcore 0 is the main thread

@@ -65,7 +65,8 @@ try:
     app = ex.App([l3fwd, *eal, "--", "-p", "0x3", f"--config={config}", f"--lookup={mode}",
                   *parse_ptype],
                  env={"LD_PRELOAD": emu, "MANA_EMU_CONFIG": ex.tap_wires(taps)})
-    peers = [ex.TapPeer(taps[i], f"mana-l3{tag}{i}") for i in (0, 1)]
+    for i in (0, 1):
+        peers.append(ex.TapPeer(taps[i], f"mana-l3{tag}{i}", app))
     for lcore in lcores.split("-"):
         app.wait_for(rf"L3FWD: entering main loop on lcore {lcore}\b", timeout=120)
     for rx_port in (0, 1):
