@@ -49,12 +49,15 @@ bool apply_tx_checksums(std::span<uint8_t> frame, const TxChecksumRequest &reque
     size_t l4_end = 0;
     if (l4) {
         const auto expected = request.tcp ? FrameLayout::L4::tcp : FrameLayout::L4::udp;
+        // The device finds a UDP header itself: upstream DPDK's net_mana (22.11), which ran
+        // on the hardware, leaves the transport offset of a UDP request unset (whatever its
+        // stack held). A TCP request must name the header's offset.
         if (layout->l4 != expected || layout->ipv4_fragment ||
-            request.transport_offset != layout->l4_offset ||
-            size_t{request.transport_offset} + layout->l4_len > frame.size())
+            (request.tcp && request.transport_offset != layout->l4_offset) ||
+            size_t{layout->l4_offset} + layout->l4_len > frame.size())
             return false;
         l4_end = l3_payload_end(frame, *layout);
-        if (l4_end < size_t{request.transport_offset} + layout->l4_len)
+        if (l4_end < size_t{layout->l4_offset} + layout->l4_len)
             return false; // the IP length ends inside the transport header
     }
 
@@ -65,8 +68,7 @@ bool apply_tx_checksums(std::span<uint8_t> frame, const TxChecksumRequest &reque
         store_be16(header, 10, internet_checksum(header));
     }
     if (l4) {
-        const auto segment =
-            frame.subspan(request.transport_offset, l4_end - request.transport_offset);
+        const auto segment = frame.subspan(layout->l4_offset, l4_end - layout->l4_offset);
         const size_t field = request.tcp ? 16 : 6;
         // The seed in the field takes part in the sum as-is: it stands for the pseudo-header.
         uint16_t checksum = internet_checksum(segment);

@@ -137,6 +137,22 @@ TEST(TxChecksumOffloadEdges, UdpZeroResultIsSentAsAllOnes)
     EXPECT_TRUE(validate_checksums(posted.frame).udp_ok);
 }
 
+// The device finds a UDP header itself: upstream net_mana 22.11, which ran on the
+// hardware, leaves the transport offset of a UDP checksum request unset (stack garbage).
+TEST(TxChecksumOffloadEdges, UdpRequestNeedsNoTransportOffset)
+{
+    for (const bool ipv6 : {false, true}) {
+        const OffloadCase c{ipv6, 17, true, 33};
+        const auto reference = test::build_frame(spec_of(c));
+        for (const uint16_t offset : {0, 7, 1000}) {
+            auto posted = post_for_offload(reference, c);
+            posted.request.transport_offset = offset;
+            ASSERT_TRUE(apply_tx_checksums(posted.frame, posted.request)) << offset;
+            EXPECT_EQ(posted.frame, reference) << "ipv6 " << ipv6 << " offset " << offset;
+        }
+    }
+}
+
 TEST(TxChecksumOffloadEdges, ImpossibleRequestsAreRefusedAndLeaveTheFrame)
 {
     test::FrameSpec spec;
