@@ -41,6 +41,16 @@ for mode, descriptors, round_packets in (("rx", 256, 32), ("tx", 64, 32), ("fwd"
         problems.append(f"implausible cycles per packet {cpp}")
     if result["instructions_per_packet"] is not None and result["instructions_per_packet"] <= 0:
         problems.append("non-positive instructions per packet")
+    # The core clock from chains of dependent adds: a plausible frequency, and twice the
+    # chain takes twice the time (a chain the core shortened, e.g. by folding adds at
+    # rename, or one the compiler removed, would break either).
+    if not 0.5 <= result["core_ghz"] <= 6.5:
+        problems.append(f"implausible core clock {result['core_ghz']} GHz")
+    if not 0.8 <= result["core_clock_linearity"] <= 1.25:
+        problems.append(f"the add chain does not scale: {result['core_clock_linearity']}")
+    expected_core = cpp["median"] * result["core_ghz"] / result["tsc_ghz"]
+    if abs(result["core_cycles_per_packet"] - expected_core) > 0.01 * expected_core + 0.01:
+        problems.append("core cycles per packet are not TSC cycles scaled by the clocks")
     print(("FAIL " if problems else "ok   ") + mode + " " + json.dumps(result) + " " +
           "; ".join(problems))
     failures += bool(problems)
