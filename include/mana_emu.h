@@ -62,6 +62,19 @@ enum mana_emu_mode {
 int mana_emu_set_mode(enum mana_emu_mode mode);
 enum mana_emu_mode mana_emu_get_mode(void);
 
+/* How the device learns of doorbell writes (doc/guides/emulator.rst, "Doorbells"):
+ * trapped (the default, or MANA_EMU_DOORBELLS=trapped) sees every write, as hardware does,
+ * by mapping the driver's doorbell pages read-only and completing each store in a SIGSEGV
+ * handler; sampled (MANA_EMU_DOORBELLS=sampled) maps them writable and compares the slots
+ * on each pass of the model: a doorbell then costs the driver one store, as on hardware,
+ * but two writes to one slot between two passes merge. Applies to devices opened after
+ * the call. */
+enum mana_emu_doorbells {
+    MANA_EMU_DOORBELLS_TRAPPED = 0,
+    MANA_EMU_DOORBELLS_SAMPLED = 1,
+};
+int mana_emu_set_doorbells(enum mana_emu_doorbells how);
+
 /* Step mode: do all pending device work (doorbells, TX, wires, RX delivery) until the
  * device is idle. Returns the number of work items done (WQEs consumed + frames
  * delivered). */

@@ -230,6 +230,15 @@ bool parse_setting(std::string_view key, std::string_view value, Config &config,
         }
         return true;
     }
+    if (key == "doorbells") {
+        const auto setting = parse_doorbell_setting(value);
+        if (!setting) {
+            error = "doorbells must be trapped or sampled";
+            return false;
+        }
+        config.doorbells = *setting;
+        return true;
+    }
     if (key == "wire")
         return parse_wire(value, config, error);
     error = "unknown setting '" + std::string(key) + "'";
@@ -244,6 +253,15 @@ unsigned Config::port_count() const
     for (const auto &f : functions)
         n += f.ports;
     return n;
+}
+
+std::optional<DoorbellSetting> parse_doorbell_setting(std::string_view text)
+{
+    if (text == "trapped")
+        return DoorbellSetting::trapped;
+    if (text == "sampled")
+        return DoorbellSetting::sampled;
+    return std::nullopt;
 }
 
 Config default_config()

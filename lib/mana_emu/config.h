@@ -51,6 +51,15 @@ enum class ModeSetting { unset, step, threaded };
 // the sysfs tree to name: `automatic` when the process may create one, else a name only.
 enum class NetdevSetting { automatic, none };
 
+// How the device learns of doorbell writes: `trapped` sees every write, as hardware sees
+// every MMIO write (the driver's doorbell mapping is read-only and each store faults into the
+// emulator); `sampled` maps it writable and compares the slots on each pass of the model,
+// which is cheaper but merges two writes to one slot between two passes.
+enum class DoorbellSetting { trapped, sampled };
+
+// "trapped" or "sampled" (the config key and MANA_EMU_DOORBELLS); nullopt for anything else.
+std::optional<DoorbellSetting> parse_doorbell_setting(std::string_view text);
+
 struct Config {
     std::vector<FunctionConfig> functions;
     std::vector<WireConfig> wires;
@@ -59,6 +68,7 @@ struct Config {
     bool rx_coalescing = false; // CQE coalescing on RSS QPs (up to 4 packets per CQE)
     ModeSetting mode = ModeSetting::unset;
     NetdevSetting netdev = NetdevSetting::automatic;
+    DoorbellSetting doorbells = DoorbellSetting::trapped;
 
     unsigned port_count() const;
 };

@@ -17,7 +17,11 @@ namespace
 struct Locked {
     Emulator &emu = announce(Emulator::instance());
     std::unique_lock<std::mutex> lock{emu.mutex};
-    Locked() { emu.waiting_callers.fetch_sub(1, std::memory_order_relaxed); }
+    Locked()
+    {
+        emu.waiting_callers.fetch_sub(1, std::memory_order_relaxed);
+        emu.take_trapped_stores();
+    }
 
     static Emulator &announce(Emulator &e)
     {
@@ -122,6 +126,17 @@ enum mana_emu_mode mana_emu_get_mode(void)
 {
     Locked l;
     return l.emu.threaded ? MANA_EMU_THREADED : MANA_EMU_STEP;
+}
+
+int mana_emu_set_doorbells(enum mana_emu_doorbells how)
+{
+    if (how != MANA_EMU_DOORBELLS_TRAPPED && how != MANA_EMU_DOORBELLS_SAMPLED)
+        return -EINVAL;
+    Locked l;
+    l.emu.doorbells_override =
+        how == MANA_EMU_DOORBELLS_TRAPPED ? DoorbellSetting::trapped : DoorbellSetting::sampled;
+    l.emu.apply_doorbell_setting();
+    return 0;
 }
 
 unsigned int mana_emu_poll(void)

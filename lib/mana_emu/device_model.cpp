@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-// The device's main loop: notice doorbells, run send queues, deliver frames waiting on
-// wires, flush coalesced completions. Step mode runs it from mana_emu_poll(); threaded
+// The device's main loop: take doorbells (those the write trap queued, then any a sampled
+// page shows), run send queues, deliver frames waiting on wires, flush coalesced
+// completions. Step mode runs it from mana_emu_poll(); threaded
 // mode from a background thread that busy-polls while there is work.
 #include "emulator.h"
 #include "log.h"
 
+#include <cstring>
 #include <immintrin.h>
 #include <pthread.h>
 
@@ -39,20 +41,17 @@ void Emulator::rebuild_watches()
     for (auto &ctx : contexts) {
         if (ctx->dead_errno != 0)
             continue;
-        auto watch_page = [&](unsigned page) {
-            watches_.push_back(Watch{ctx.get(), ctx->serial, page, ctx->doorbells.page(page), {}});
-        };
-        watch_page(0);
+        watches_.push_back(Watch{ctx.get(), 0});
         for (auto &qp : ctx->qps)
             if (!qp->rss)
-                watch_page(qp->page);
+                watches_.push_back(Watch{ctx.get(), qp->page});
         for (auto &wq : ctx->wqs)
-            watch_page(wq->page);
+            watches_.push_back(Watch{ctx.get(), wq->page});
     }
     watches_dirty_ = false;
 }
 
-void Emulator::on_doorbell(Watch &watch, unsigned slot, uint64_t value)
+void Emulator::on_doorbell(Context &ctx, unsigned slot, uint64_t value)
 {
     const gdma::DoorbellQueue kind = slot == kSqSlot   ? gdma::DoorbellQueue::sq
                                      : slot == kRqSlot ? gdma::DoorbellQueue::rq
@@ -60,7 +59,7 @@ void Emulator::on_doorbell(Watch &watch, unsigned slot, uint64_t value)
     const auto doorbell = gdma::decode_doorbell(kind, value);
     if (slot == kSqSlot) {
         const auto it = sqs_by_id.find(doorbell.id);
-        if (it == sqs_by_id.end() || it->second->ctx != watch.ctx) {
+        if (it == sqs_by_id.end() || it->second->ctx != &ctx) {
             ++totals.wqe_violations;
             return;
         }
@@ -77,7 +76,7 @@ void Emulator::on_doorbell(Watch &watch, unsigned slot, uint64_t value)
         qp.posted_bu = tail_bu;
     } else if (slot == kRqSlot) {
         const auto it = rqs_by_id.find(doorbell.id);
-        if (it == rqs_by_id.end() || it->second->ctx != watch.ctx) {
+        if (it == rqs_by_id.end() || it->second->ctx != &ctx) {
             ++totals.wqe_violations;
             return;
         }
@@ -93,7 +92,7 @@ void Emulator::on_doorbell(Watch &watch, unsigned slot, uint64_t value)
         wq.posted_bu = tail_bu;
     } else {
         const auto it = cqs_by_id.find(doorbell.id);
-        if (it == cqs_by_id.end() || it->second->ctx != watch.ctx) {
+        if (it == cqs_by_id.end() || it->second->ctx != &ctx) {
             ++totals.wqe_violations;
             return;
         }
@@ -107,16 +106,14 @@ void Emulator::on_doorbell(Watch &watch, unsigned slot, uint64_t value)
 }
 
 // 32-bit short doorbells carry an increment, not a position, so each write must be taken
-// exactly once: the model swaps the slot back to zero when it reads it. (Two writes
-// between two passes of the model merge into the later one; drivers using this form are
-// expected to ring once per burst, which the model outpaces.)
-void Emulator::on_short_doorbell(Watch &watch, unsigned slot, uint32_t value)
+// exactly once: trapped ones never reach the page; on a sampled page the model swaps the
+// slot back to zero when it reads it (and two writes between two passes merge).
+void Emulator::on_short_doorbell(Context &ctx, unsigned slot, uint32_t value)
 {
     const uint32_t increment = gdma::get_bits(value, 0, 16);
     const uint32_t short_id = gdma::get_bits(value, 16, 12);
     const bool arm = gdma::get_flag(value, 31);
     auto matches = [short_id](uint32_t id) { return (id & 0xfff) == short_id; };
-    Context &ctx = *watch.ctx;
     if (slot == kSqSlot) {
         for (auto &qp : ctx.qps) {
             if (qp->rss || !matches(qp->sq_id))
@@ -160,44 +157,101 @@ void Emulator::on_short_doorbell(Watch &watch, unsigned slot, uint32_t value)
     ++totals.wqe_violations; // no such queue on this context
 }
 
+// A long doorbell, taken once. The model marks a CQ doorbell it took (bits 24-31, zero in
+// what drivers write) so that a sampled page re-armed at an unchanged head still shows a
+// new value.
+void Emulator::take_doorbell(Context &ctx, unsigned page, unsigned slot, uint64_t value)
+{
+    uint64_t &taken = ctx.doorbells.taken(page)[slot];
+    taken = value;
+    if (value == 0)
+        return; // a fresh page: nothing rung yet (no queue has id 0)
+    on_doorbell(ctx, slot, value);
+    if (slot == kCqSlot) {
+        auto *word = reinterpret_cast<uint64_t *>(ctx.doorbells.page(page) + kSlotOffset[slot]);
+        const uint64_t marked = value | kCqDoorbellSeenMark;
+        if (__atomic_compare_exchange_n(word, &value, marked, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            taken = marked;
+    }
+}
+
+// A store the write trap completed: every one is a doorbell of its own, even one that
+// writes what the slot already holds.
+void Emulator::take_trapped_store(const TrappedStore &store)
+{
+    Context *ctx = nullptr;
+    for (auto &candidate : contexts)
+        if (candidate->serial == store.tag)
+            ctx = candidate.get();
+    const unsigned page = store.offset / DoorbellArea::kPageBytes;
+    const uint32_t in_page = store.offset % DoorbellArea::kPageBytes;
+    if (ctx == nullptr || ctx->dead_errno != 0 || !ctx->doorbells.in_use(page))
+        return; // the device is gone or the page no longer belongs to a queue
+    std::byte *at = ctx->doorbells.page(page) + in_page;
+    for (unsigned slot = 0; slot < 3; ++slot) {
+        if (store.width == 8 && in_page == kSlotOffset[slot]) {
+            __atomic_store_n(reinterpret_cast<uint64_t *>(at), store.value, __ATOMIC_RELEASE);
+            take_doorbell(*ctx, page, slot, store.value);
+            return;
+        }
+        if (store.width == 4 && in_page == kShortSlotOffset[slot]) {
+            on_short_doorbell(*ctx, slot, static_cast<uint32_t>(store.value));
+            return;
+        }
+    }
+    std::memcpy(at, &store.value, store.width); // not a doorbell: the device ignores it
+}
+
+void Emulator::take_trapped_stores()
+{
+    TrappedStore store;
+    while (next_trapped_store(store))
+        take_trapped_store(store);
+}
+
+void Emulator::take_overflowed_store(const TrappedStore &store)
+{
+    Emulator &emu = instance();
+    emu.waiting_callers.fetch_add(1);
+    std::lock_guard guard(emu.mutex);
+    emu.waiting_callers.fetch_sub(1);
+    emu.take_trapped_stores();
+    emu.take_trapped_store(store);
+}
+
+void Emulator::apply_doorbell_setting()
+{
+    take_trapped_stores(); // what was queued happened before any store the scan will see
+    const bool trapped = doorbell_setting() == DoorbellSetting::trapped;
+    for (auto &ctx : contexts)
+        ctx->doorbells.set_trapped(trapped);
+}
+
 unsigned Emulator::scan_doorbells()
 {
-    if (watches_dirty_) {
-        // Carry over what each still-watched page had shown, so rebuilding never replays
-        // or loses a doorbell.
-        std::vector<Watch> previous = std::move(watches_);
+    take_trapped_stores();
+    if (watches_dirty_)
         rebuild_watches();
-        for (auto &watch : watches_)
-            for (const auto &old : previous)
-                if (old.ctx_serial == watch.ctx_serial && old.page_index == watch.page_index)
-                    std::copy(std::begin(old.last), std::end(old.last), watch.last);
-    }
     unsigned seen = 0;
-    for (auto &watch : watches_) {
+    for (const Watch &watch : watches_) {
+        Context &ctx = *watch.ctx;
+        std::byte *page = ctx.doorbells.page(watch.page_index);
+        const uint64_t *taken = ctx.doorbells.taken(watch.page_index);
         for (unsigned slot = 0; slot < 3; ++slot) {
-            uint64_t value = load_slot(watch.page, slot);
-            if (value == watch.last[slot]) [[likely]]
+            const uint64_t value = load_slot(page, slot);
+            if (value == taken[slot]) [[likely]]
                 continue;
-            watch.last[slot] = value;
-            if (value == 0)
-                continue; // a fresh page: nothing rung yet (no queue has id 0)
             ++seen;
-            on_doorbell(watch, slot, value);
-            if (slot == kCqSlot) {
-                auto *word = reinterpret_cast<uint64_t *>(watch.page + kSlotOffset[slot]);
-                const uint64_t marked = value | kCqDoorbellSeenMark;
-                if (__atomic_compare_exchange_n(word, &value, marked, false, __ATOMIC_ACQ_REL,
-                                                __ATOMIC_ACQUIRE))
-                    watch.last[slot] = marked;
-            }
+            take_doorbell(ctx, watch.page_index, slot, value);
         }
         for (unsigned slot = 0; slot < 3; ++slot) {
-            auto *word = reinterpret_cast<uint32_t *>(watch.page + kShortSlotOffset[slot]);
+            auto *word = reinterpret_cast<uint32_t *>(page + kShortSlotOffset[slot]);
             if (__atomic_load_n(word, __ATOMIC_RELAXED) == 0) [[likely]]
                 continue;
             const uint32_t value = __atomic_exchange_n(word, 0U, __ATOMIC_ACQ_REL);
             ++seen;
-            on_short_doorbell(watch, slot, value);
+            on_short_doorbell(ctx, slot, value);
         }
     }
     return seen;

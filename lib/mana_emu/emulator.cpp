@@ -46,6 +46,11 @@ Emulator::Emulator()
         else
             EMU_LOG(warning, "MANA_EMU_MODE=%s: want step or threaded", mode);
     }
+    if (const char *doorbells = std::getenv("MANA_EMU_DOORBELLS"); doorbells != nullptr) {
+        doorbells_override = parse_doorbell_setting(doorbells);
+        if (!doorbells_override)
+            EMU_LOG(warning, "MANA_EMU_DOORBELLS=%s: want trapped or sampled", doorbells);
+    }
     if (const char *faults = std::getenv("MANA_EMU_FAIL"); faults != nullptr) {
         if (!verb_faults.parse(faults))
             EMU_LOG(error, "MANA_EMU_FAIL=%s: want verb:skip:count:ERRNO[,...]", faults);
@@ -257,6 +262,7 @@ void Emulator::forget_queue(const void *queue)
 VerbCall::VerbCall(const char *name) : emu(enter(Emulator::instance())), lock(emu.mutex)
 {
     emu.waiting_callers.fetch_sub(1, std::memory_order_relaxed);
+    emu.take_trapped_stores();
     ++emu.verb_calls;
     error = emu.verb_faults.on_call(name);
     if (error != 0)

@@ -18,6 +18,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -96,6 +97,13 @@ class Emulator
     // ---- topology (emulator.cpp)
     int apply_config(const Config &config); // rebuilds functions, ports, sysfs
     Config config;
+    // MANA_EMU_DOORBELLS or mana_emu_set_doorbells(): outlasts reconfiguration.
+    std::optional<DoorbellSetting> doorbells_override;
+    DoorbellSetting doorbell_setting() const
+    {
+        return doorbells_override.value_or(config.doorbells);
+    }
+    void apply_doorbell_setting(); // to the open devices (device_model.cpp)
     std::vector<std::unique_ptr<Vf>> vfs;
     std::vector<std::unique_ptr<Port>> ports;
     SysfsTree sysfs;
@@ -181,19 +189,19 @@ class Emulator
     bool netdevs_unavailable_ = false; // creating one failed: fall back for good
     std::string netdev_for_port(unsigned global_port, const MacAddress &mac, bool wanted);
 
+    // The pages the model samples each pass (those of live contexts' queues).
     struct Watch {
         Context *ctx;
-        uint64_t ctx_serial; // contexts (and their mappings) can reuse addresses
         unsigned page_index;
-        std::byte *page;
-        uint64_t last[3];
     };
     std::vector<Watch> watches_;
     bool watches_dirty_ = true;
     void rebuild_watches();
     unsigned scan_doorbells();
-    void on_doorbell(Watch &watch, unsigned slot, uint64_t value);
-    void on_short_doorbell(Watch &watch, unsigned slot, uint32_t value);
+    void take_trapped_store(const TrappedStore &store);
+    void take_doorbell(Context &ctx, unsigned page, unsigned slot, uint64_t value);
+    void on_doorbell(Context &ctx, unsigned slot, uint64_t value);
+    void on_short_doorbell(Context &ctx, unsigned slot, uint32_t value);
     std::vector<Wq *> coalescing_;
     // Completions produced but not yet in their rings (see flush_cqes). Never left staged
     // when the lock is released, so a CQ cannot go away under a staged entry.
@@ -214,6 +222,12 @@ class Emulator
     void thread_main();
 
   public:
+    // The write trap's queue was full: takes what it holds, then `store`, on the storing
+    // thread under the lock.
+    static void take_overflowed_store(const TrappedStore &store);
+    // Takes the stores the write trap queued. Every verbs and control call does so first:
+    // on hardware a doorbell written before a command reaches the device before it.
+    void take_trapped_stores();
     void watches_changed() { watches_dirty_ = true; }
     void note_coalescing(Wq *wq) { coalescing_.push_back(wq); }
     void forget_queue(const void *queue);

@@ -68,7 +68,7 @@ int manadv_init_obj(manadv_obj *obj, uint64_t obj_type)
         out.sq_size = qp->buf_bytes;
         out.sq_id = qp->sq_id;
         out.tx_vp_offset = qp->tx_vp_offset;
-        out.db_page = qp->ctx->doorbells.page(qp->page);
+        out.db_page = qp->ctx->doorbells.driver_page(qp->page);
     }
     if (cq) {
         manadv_cq &out = *obj->cq.out;
@@ -82,7 +82,7 @@ int manadv_init_obj(manadv_obj *obj, uint64_t obj_type)
         out.count = wq->max_wr;
         out.size = wq->buf_bytes;
         out.wq_id = wq->id;
-        out.db_page = wq->ctx->doorbells.page(wq->page);
+        out.db_page = wq->ctx->doorbells.driver_page(wq->page);
     }
     return 0;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "resources.h"
+#include "log.h"
 
 #include <cerrno>
 #include <cstring>
@@ -67,30 +68,55 @@ int EventCounter::take() const
     }
 }
 
-bool DoorbellArea::open()
+bool DoorbellArea::open(bool trapped, uint64_t tag, TrapOverflow overflow)
 {
     fd_ = UniqueFd(memfd_create("mana_emu_doorbells", MFD_CLOEXEC));
     if (!fd_)
         return false;
-    if (ftruncate(fd_.get(), static_cast<off_t>(kPages * kPageBytes)) != 0) {
+    if (ftruncate(fd_.get(), static_cast<off_t>(kBytes)) != 0) {
         fd_.reset();
         return false;
     }
-    void *map =
-        mmap(nullptr, kPages * kPageBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(), 0);
+    void *map = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(), 0);
     if (map == MAP_FAILED) {
         fd_.reset();
         return false;
     }
     base_ = static_cast<std::byte *>(map);
+    void *view = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(), 0);
+    if (view == MAP_FAILED) {
+        munmap(base_, kBytes);
+        base_ = nullptr;
+        fd_.reset();
+        return false;
+    }
+    driver_base_ = static_cast<std::byte *>(view);
+    tag_ = tag;
+    overflow_ = overflow;
     used_[0] = true;
+    if (trapped && !set_trapped(true))
+        EMU_LOG(warning, "doorbell writes cannot be trapped: they are sampled, and two "
+                         "writes to one slot between two passes of the model merge");
     return true;
+}
+
+bool DoorbellArea::set_trapped(bool trapped)
+{
+    if (trapped && !registered_)
+        registered_ = trap_stores(driver_base_, kBytes, tag_, overflow_);
+    if (trapped && !registered_)
+        return false;
+    return mprotect(driver_base_, kBytes, trapped ? PROT_READ : PROT_READ | PROT_WRITE) == 0;
 }
 
 DoorbellArea::~DoorbellArea()
 {
+    if (registered_)
+        untrap_stores(driver_base_);
+    if (driver_base_ != nullptr)
+        munmap(driver_base_, kBytes);
     if (base_ != nullptr)
-        munmap(base_, kPages * kPageBytes);
+        munmap(base_, kBytes);
 }
 
 unsigned DoorbellArea::allocate_page()
@@ -99,6 +125,7 @@ unsigned DoorbellArea::allocate_page()
         if (!used_[i]) {
             used_[i] = true;
             std::memset(page(i), 0, kPageBytes);
+            std::fill(std::begin(taken_[i]), std::end(taken_[i]), 0);
             return i;
         }
     }

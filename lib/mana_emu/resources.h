@@ -3,6 +3,9 @@
 // async_fd and completion channels, and the memfd of doorbell pages behind cmd_fd.
 #pragma once
 
+#include "doorbell_trap.h"
+
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -50,30 +53,46 @@ class EventCounter
 };
 
 // The doorbell pages of a context: a memfd (exported as cmd_fd, so a secondary process can
-// map them with mmap(cmd_fd, offset 0)) mapped once in this process. Page 0 is the
-// context's shared page; every QP and WQ gets a page of its own.
+// map them with mmap(cmd_fd, offset 0)). Page 0 is the context's shared page; every QP and
+// WQ gets a page of its own. The model reads and writes them through page(); the driver is
+// handed driver_page(), a second mapping: read-only in trapped mode, where the write trap
+// completes and queues every store (doorbell_trap.h) tagged with `tag`; writable in
+// sampled mode.
 class DoorbellArea
 {
   public:
     static constexpr size_t kPageBytes = 4096;
     static constexpr unsigned kPages = 512;
+    static constexpr size_t kBytes = kPages * kPageBytes;
 
     DoorbellArea() = default;
     DoorbellArea(const DoorbellArea &) = delete;
     DoorbellArea &operator=(const DoorbellArea &) = delete;
     ~DoorbellArea();
 
-    bool open();
+    bool open(bool trapped, uint64_t tag, TrapOverflow overflow);
     int fd() const { return fd_.get(); }
     std::byte *page(unsigned index) const { return base_ + index * kPageBytes; }
+    std::byte *driver_page(unsigned index) const { return driver_base_ + index * kPageBytes; }
+    // Read-only with every store trapped, or writable and sampled. False when trapping
+    // is not possible (the area stays sampled).
+    bool set_trapped(bool trapped);
     // A fresh, zeroed page; 0 when all are taken (page 0 is never handed out).
     unsigned allocate_page();
     void release_page(unsigned index);
+    bool in_use(unsigned index) const { return index < kPages && used_[index]; }
+    // The value of each long doorbell slot (SQ, RQ, CQ) the model took last.
+    uint64_t *taken(unsigned index) { return taken_[index]; }
 
   private:
     UniqueFd fd_;
     std::byte *base_ = nullptr;
+    std::byte *driver_base_ = nullptr;
+    uint64_t tag_ = 0;
+    TrapOverflow overflow_ = nullptr;
+    bool registered_ = false; // with the write trap
     bool used_[kPages] = {};
+    uint64_t taken_[kPages][3] = {};
 };
 
 } // namespace mana_emu

@@ -286,10 +286,12 @@ ibv_context *ibv_open_device(ibv_device *device)
             vf->fatal = false;
         }
         auto ctx = std::make_unique<Context>();
-        if (!ctx->doorbells.open() || !ctx->async_events.open())
+        ctx->serial = emu.next_context_serial++;
+        if (!ctx->doorbells.open(emu.doorbell_setting() == DoorbellSetting::trapped, ctx->serial,
+                                 &Emulator::take_overflowed_store) ||
+            !ctx->async_events.open())
             return fail_with<ibv_context>(ENOMEM);
         ctx->vf = vf;
-        ctx->serial = emu.next_context_serial++;
         verbs_context &vctx = ctx->vctx;
         vctx.sz = sizeof(verbs_context);
         install_context_ops(vctx);

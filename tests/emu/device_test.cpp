@@ -119,6 +119,7 @@ TEST_F(DeviceTest, ConfigurationBuildsVfsPfsPortsAndMacs)
     EXPECT_EQ(mana_emu_configure("vf=7870:00:00.0,ports=9"), -EINVAL);
     EXPECT_EQ(mana_emu_configure("wire=0-5"), -EINVAL);
     EXPECT_EQ(mana_emu_configure("bogus=1"), -EINVAL);
+    EXPECT_EQ(mana_emu_configure("doorbells=sometimes"), -EINVAL);
 }
 
 // With netdev=auto (the default) each port has a real kernel netdev, the one the sysfs

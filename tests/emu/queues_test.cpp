@@ -271,6 +271,88 @@ TEST_F(QueuesTest, ShortDoorbellsCarryIncrements)
     dev.destroy(tx);
 }
 
+// The device sees every write to a doorbell page, however fast they follow each other: a
+// short doorbell carries an increment, so two rung before the model looks are both taken.
+TEST_F(QueuesTest, ShortDoorbellsRungBackToBackAreEachTaken)
+{
+    Device dev;
+    ASSERT_EQ(mana_emu_wire_capture(0), 0);
+    auto tx = dev.make_tx();
+    const auto frame = make_udp_frame(1, 2, 3, 4, 20);
+    const gdma::Sge sge = dev.stage(frame, 0);
+    for (int wqe = 0; wqe < 2; ++wqe) {
+        const uint32_t before = tx.head_bu;
+        dev.post_tx(tx, std::span(&sge, 1), dev.default_oob(tx));
+        std::atomic_thread_fence(std::memory_order_release);
+        __atomic_store_n(reinterpret_cast<uint32_t *>(static_cast<std::byte *>(tx.sq.db_page) +
+                                                      gdma::doorbell_offset::sq_short),
+                         gdma::short_doorbell(tx.sq.sq_id & 0xfff, (tx.head_bu - before) * 32),
+                         __ATOMIC_RELAXED);
+    }
+    mana_emu_poll();
+    EXPECT_TRUE(Device::next_cqe(tx.cq, tx.cqinfo, tx.cq_head));
+    EXPECT_TRUE(Device::next_cqe(tx.cq, tx.cqinfo, tx.cq_head));
+    struct mana_emu_counters k {
+    };
+    ASSERT_EQ(mana_emu_counters(&k), 0);
+    EXPECT_EQ(k.doorbells, 2u);
+    EXPECT_EQ(k.tx_frames, 2u);
+    EXPECT_EQ(k.wqe_violations, 0u);
+    dev.destroy(tx);
+}
+
+// On hardware every queue of a context shares one doorbell page, and a driver may ring all
+// its RQs through one queue's pointer (upstream net_mana 22.11 does, at start): each
+// doorbell counts, even when the next one overwrites the slot at once.
+TEST_F(QueuesTest, RqDoorbellsOfManyQueuesOnOnePageAreEachTaken)
+{
+    Device dev;
+    ASSERT_EQ(mana_emu_wire_loopback(0), 0);
+    auto tx = dev.make_tx();
+    std::vector<RxQueue> rx;
+    for (int i = 0; i < 4; ++i)
+        rx.push_back(dev.make_rx(64));
+    ibv_rwq_ind_table *table = nullptr;
+    ibv_qp *rss = dev.make_rss({&rx[0], &rx[1], &rx[2], &rx[3]},
+                               IBV_RX_HASH_SRC_IPV4 | IBV_RX_HASH_DST_IPV4 |
+                                   IBV_RX_HASH_SRC_PORT_UDP | IBV_RX_HASH_DST_PORT_UDP,
+                               &table);
+    ASSERT_NE(rss, nullptr);
+    constexpr unsigned kFrames = 16;
+    for (unsigned i = 0; i < 4; ++i) {
+        dev.post_rx(rx[i], kFrames, 2048, 512 * 1024 + i * kFrames * 2048);
+        std::atomic_thread_fence(std::memory_order_release);
+        gdma::store_le64(static_cast<std::byte *>(rx[3].rq.db_page) + gdma::doorbell_offset::rq,
+                         gdma::rq_doorbell(rx[i].rq.wq_id, rx[i].head_bu * 32));
+    }
+    mana_emu_poll();
+    struct mana_emu_counters k {
+    };
+    ASSERT_EQ(mana_emu_counters(&k), 0);
+    EXPECT_EQ(k.doorbells, 4u);
+    // Frames of many flows spread over the four queues; each queue has room for them all.
+    for (unsigned i = 0; i < kFrames; ++i) {
+        const auto frame = make_udp_frame(0x0a000001 + i, 0x0a000002, 1000 + i, 2000, 20);
+        const gdma::Sge sge = dev.stage(frame, i * 128);
+        dev.post_tx(tx, std::span(&sge, 1), dev.default_oob(tx));
+    }
+    dev.ring_sq(tx);
+    mana_emu_poll();
+    ASSERT_EQ(mana_emu_counters(&k), 0);
+    EXPECT_EQ(k.rx_frames, kFrames);
+    EXPECT_EQ(k.rx_drops_no_buffer, 0u);
+    std::set<unsigned> used;
+    for (unsigned i = 0; i < 4; ++i)
+        while (Device::next_cqe(rx[i].cq, rx[i].cqinfo, rx[i].cq_head))
+            used.insert(i);
+    EXPECT_GT(used.size(), 1u) << "RSS put every flow on one queue";
+    EXPECT_EQ(ibv_destroy_qp(rss), 0);
+    EXPECT_EQ(ibv_destroy_rwq_ind_table(table), 0);
+    for (auto &q : rx)
+        dev.destroy(q);
+    dev.destroy(tx);
+}
+
 TEST_F(QueuesTest, ThreadedModeMovesFramesWithoutPolling)
 {
     Device dev;
