@@ -14,7 +14,12 @@ each port per lcore on two lcores (--config), in LPM or EM lookup mode:
   non-zero, and the counts add up to what was sent. In EM mode they match no rule and
   go back out the port they came in on, as l3fwd does with unmatched frames.
 
-Usage: l3fwd_test.py <l3fwd> <librte_net_mana.so> <libmana_emu.so> <lpm|em> <one-lcore|two-lcores>"""
+With "parse-ptype" l3fwd classifies packets in software in LPM mode too: for a driver that
+advertises packet types but never sets them (upstream net_mana 22.11, see the reference
+suite), without which l3fwd's LPM path drops every frame as neither IPv4 nor IPv6.
+
+Usage: l3fwd_test.py <l3fwd> <librte_net_mana.so> <libmana_emu.so> <lpm|em> <one-lcore|two-lcores>
+                     [parse-ptype]"""
 import os
 import sys
 
@@ -22,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import example_app as ex  # noqa: E402
 
 l3fwd, pmd, emu, mode, layout = sys.argv[1:6]
+SOFTWARE_PTYPES = sys.argv[6:7] == ["parse-ptype"]
 ROUTED, FLOWS = 32, 64
 ex.require_root_and_tun()
 tag = os.getpid() % 100000
@@ -61,7 +67,7 @@ try:
     prefix = eal[eal.index("--file-prefix") + 1]
     # EM reads the IPv4 header by the exact packet type (options or none), which the device
     # does not report (RTE_PTYPE_L3_IPV4_EXT_UNKNOWN): l3fwd then parses it in software.
-    parse_ptype = ["--parse-ptype"] if mode == "em" else []
+    parse_ptype = ["--parse-ptype"] if mode == "em" or SOFTWARE_PTYPES else []
     app = ex.App([l3fwd, *eal, "--", "-p", "0x3", f"--config={config}", f"--lookup={mode}",
                   *parse_ptype],
                  env={"LD_PRELOAD": emu, "MANA_EMU_CONFIG": ex.tap_wires(taps)})

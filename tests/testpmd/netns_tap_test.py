@@ -16,13 +16,12 @@ With "scatter": both interfaces have a 9000-byte MTU and testpmd receives the ~9
 into 2048-byte mbufs (RX scatter: chains of 5) and sends the chains on (multi-segment TX).
 
 Usage: netns_tap_test.py <librte_net_mana.so> <libmana_emu.so> [tso|scatter]"""
-import hashlib
 import os
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tcp_transfer  # noqa: E402
 from testpmd_session import Testpmd, port_stats  # noqa: E402
 
 pmd, emu = sys.argv[1:3]
@@ -65,21 +64,6 @@ def fail(why):
     print(f"FAIL: {why}")
     cleanup()
     sys.exit(1)
-
-
-def link_counts(name, ifname):
-    """(rx_packets, rx_bytes, tx_packets, tx_bytes) of an interface in a namespace."""
-    for line in sh("ip", "netns", "exec", name, "cat", "/proc/net/dev").stdout.splitlines():
-        if line.strip().startswith(ifname + ":"):
-            fields = line.split(":", 1)[1].split()
-            return int(fields[1]), int(fields[0]), int(fields[9]), int(fields[8])
-    fail(f"no {ifname} in {name}")
-
-
-def snmp_tcp(name):
-    lines = [l.split() for l in sh("ip", "netns", "exec", name, "cat", "/proc/net/snmp").stdout.splitlines()
-             if l.startswith("Tcp:")]
-    return dict(zip(lines[0][1:], map(int, lines[1][1:])))
 
 
 try:
@@ -132,48 +116,13 @@ try:
     if ping.returncode != 0:
         fail(f"ping {addr[0]} -> {addr[1]} through testpmd failed:\n{ping.stdout}{ping.stderr}")
 
-    before = [snmp_tcp(name) for name in ns]
-    links_before = [link_counts(ns[i], taps[i]) for i in (0, 1)]
-    receiver = subprocess.Popen(
-        ["ip", "netns", "exec", ns[1], "python3", "-c",
-         "import hashlib,socket\n"
-         "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-         f"s.bind(('{addr[1]}', 5201)); s.listen(1); c,_=s.accept(); h=hashlib.sha256(); n=0\n"
-         "while True:\n"
-         "    b=c.recv(1<<20)\n"
-         "    if not b: break\n"
-         "    h.update(b); n+=len(b)\n"
-         "print(n, h.hexdigest())\n"],
-        stdout=subprocess.PIPE, text=True)
-    time.sleep(0.5)
-    # Deterministic, incompressible-looking payload so a corrupted byte changes the hash.
-    block = hashlib.sha256(b"net_mana").digest() * (1 << 15)  # 1 MiB
-    expected = hashlib.sha256()
-    for _ in range(TRANSFER_BYTES // len(block)):
-        expected.update(block)
-    sender = subprocess.run(
-        ["ip", "netns", "exec", ns[0], "python3", "-c",
-         "import hashlib,socket,sys\n"
-         "block=hashlib.sha256(b'net_mana').digest()*(1<<15)\n"
-         f"s=socket.create_connection(('{addr[1]}', 5201), timeout=30)\n"
-         f"for _ in range({TRANSFER_BYTES // len(block)}): s.sendall(block)\n"
-         "s.close()\n"],
-        capture_output=True, text=True, timeout=300)
-    if sender.returncode != 0:
-        fail(f"TCP sender failed: {sender.stderr}")
-    out, _ = receiver.communicate(timeout=120)
-    got_bytes, got_hash = out.split()
-    if int(got_bytes) != TRANSFER_BYTES or got_hash != expected.hexdigest():
-        fail(f"TCP transfer corrupted: got {got_bytes} bytes, sha256 {got_hash}")
-    after = [snmp_tcp(name) for name in ns]
-    links_after = [link_counts(ns[i], taps[i]) for i in (0, 1)]
-    sent_frames = links_after[0][2] - links_before[0][2]
-    sent_bytes = links_after[0][3] - links_before[0][3]
-    received_frames = links_after[1][0] - links_before[1][0]
-    received_bytes = links_after[1][1] - links_before[1][1]
-    for i in (0, 1):
-        if after[i]["InCsumErrors"] != before[i]["InCsumErrors"]:
-            fail(f"{ns[i]} counted TCP checksum errors")
+    moved = tcp_transfer.transfer(ns[0], taps[0], ns[1], taps[1], addr[1], TRANSFER_BYTES)
+    if moved["error"]:
+        fail(moved["error"])
+    if moved["csum_errors"]:
+        fail("the kernels counted TCP checksum errors")
+    sent_frames, sent_bytes = moved["sent_frames"], moved["sent_bytes"]
+    received_frames, received_bytes = moved["received_frames"], moved["received_bytes"]
     stop = session.cmd("stop")
     if "Preparing packet burst to transmit failed" in session.transcript() + stop:
         fail("rte_eth_tx_prepare refused packets")
@@ -186,7 +135,7 @@ try:
     for port, values in stats.items():
         if values.get("RX-errors", 0) or values.get("TX-errors", 0):
             fail(f"port {port} counted errors: {values}")
-    retrans = after[0]["RetransSegs"] - before[0]["RetransSegs"]
+    retrans = moved["retransmissions"]
     rc = session.quit()
     if rc != 0:
         fail(f"testpmd exited with {rc}")
