@@ -256,6 +256,15 @@ int reap_tx(uint16_t port)
     return rc;
 }
 
+uint64_t xstat(uint16_t port, const char *name)
+{
+    uint64_t id = 0;
+    uint64_t value = 0;
+    EXPECT_EQ(rte_eth_xstats_get_id_by_name(port, name, &id), 0) << name;
+    EXPECT_EQ(rte_eth_xstats_get_by_id(port, &id, &value, 1), 1) << name;
+    return value;
+}
+
 int EthdevTest::probe(const std::string &devargs)
 {
     if (rte_eth_dev_count_avail() != 0)

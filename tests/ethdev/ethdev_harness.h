@@ -90,6 +90,10 @@ RssHashConf rss_hash_conf(uint16_t port);
 // rte_eth_dev_info_get returned (non-zero: nothing reaped).
 int reap_tx(uint16_t port);
 
+// The value of the extended statistic `name` of `port` (a test failure, and 0, when the
+// port has no such statistic).
+uint64_t xstat(uint16_t port, const char *name);
+
 class EthdevTest : public ::testing::Test
 {
   protected:

@@ -14,15 +14,6 @@ namespace ethdev_test
 namespace
 {
 
-uint64_t xstat(uint16_t port, const char *name)
-{
-    uint64_t id = 0;
-    uint64_t value = 0;
-    EXPECT_EQ(rte_eth_xstats_get_id_by_name(port, name, &id), 0) << name;
-    EXPECT_EQ(rte_eth_xstats_get_by_id(port, &id, &value, 1), 1) << name;
-    return value;
-}
-
 uint16_t free_threshold(uint16_t port, uint16_t queue = 0)
 {
     rte_eth_rxq_info info{};

@@ -16,7 +16,7 @@ namespace
 using Xstats = EthdevTest;
 
 constexpr unsigned kRxPerQueue = 7;
-constexpr unsigned kTxPerQueue = 16;
+constexpr unsigned kTxPerQueue = 19;
 
 // name -> value, everything the port reports.
 std::map<std::string, uint64_t> all_xstats(uint16_t port)
@@ -79,6 +79,9 @@ TEST_F(Xstats, NamesFollowDpdkConventionsAndIdsAgree)
                                  "tx_q0_completions",
                                  "tx_q2_cqe_suppression_permille",
                                  "tx_q1_doorbells",
+                                 "tx_q0_malformed_chain_errors",
+                                 "tx_q2_unregistered_memory_errors",
+                                 "tx_q1_unsendable_errors",
                                  "tx_q0_sa_drop_errors",
                                  "tx_q2_mtu_drop_errors",
                                  "tx_q1_invalid_oob_errors",

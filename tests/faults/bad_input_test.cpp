@@ -14,7 +14,19 @@ namespace ethdev_test
 namespace
 {
 
-using BadInput = EthdevTest;
+class BadInput : public EthdevTest
+{
+  protected:
+    // Port 0 sends chains (MULTI_SEGS) to port 1, both on one pool.
+    void start_multi_segment_pair()
+    {
+        rte_mempool *pool = make_pool(2048);
+        PortConfig multi;
+        multi.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+        setup_and_start(port0_, multi, pool);
+        setup_and_start(port1_, {}, pool);
+    }
+};
 
 uint16_t unused_port_id()
 {
@@ -252,11 +264,12 @@ TEST_F(BadInput, UnsendableMbufsAreDroppedAndCounted)
     const auto s = stats(port0_);
     EXPECT_EQ(s.oerrors, 5U);
     EXPECT_EQ(s.opackets, 1U);
+    EXPECT_EQ(xstat(port0_, "tx_q0_unsendable_errors"), 5U);
+    EXPECT_EQ(xstat(port0_, "tx_q0_malformed_chain_errors"), 0U);
     EXPECT_EQ(rte_mempool_avail_count(tx_pool), tx_pool->size);
 }
 
-// tx_burst takes nb_segs at its word (as rte_mbuf_check defines a valid chain);
-// tx_prepare is where a chain that contradicts it is caught.
+// tx_prepare refuses a chain that contradicts its first segment's nb_segs or pkt_len.
 TEST_F(BadInput, ChainsThatContradictTheirSegmentCountAreRefusedByTxPrepare)
 {
     rte_mempool *pool = make_pool(2048);
@@ -285,11 +298,7 @@ TEST_F(BadInput, ChainsThatContradictTheirSegmentCountAreRefusedByTxPrepare)
 
 TEST_F(BadInput, TooManySegmentsOrTooLongWithMultiSegsAreDroppedAndCounted)
 {
-    rte_mempool *pool = make_pool(2048);
-    PortConfig multi;
-    multi.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-    setup_and_start(port0_, multi, pool);
-    setup_and_start(port1_, {}, pool);
+    start_multi_segment_pair();
     rte_eth_dev_info info{};
     ASSERT_EQ(rte_eth_dev_info_get(port0_, &info), 0);
     rte_mempool *tx_pool = make_pool(512);
@@ -313,6 +322,87 @@ TEST_F(BadInput, TooManySegmentsOrTooLongWithMultiSegsAreDroppedAndCounted)
     const auto s = stats(port0_);
     EXPECT_EQ(s.oerrors, 2U);
     EXPECT_EQ(s.opackets, 0U);
+    EXPECT_EQ(rte_mempool_avail_count(tx_pool), tx_pool->size);
+}
+
+// An application that skips tx_prepare gets the same chains dropped by tx_burst: each one
+// freed whole (every segment back in its pool, however many nb_segs said) and counted in
+// oerrors and tx_q0_malformed_chain_errors; the good packets around them are sent.
+TEST_F(BadInput, ChainsThatContradictTheirHeaderAreDroppedWholeByTxBurst)
+{
+    start_multi_segment_pair();
+    rte_mempool *tx_pool = make_pool(64);
+    const auto two_segments = [&](uint8_t fill) {
+        rte_mbuf *chain = to_mbuf(tx_pool, Frame(60, fill));
+        EXPECT_EQ(rte_pktmbuf_chain(chain, to_mbuf(tx_pool, Frame(60, fill))), 0);
+        return chain;
+    };
+    // A one-segment packet as its first segment says (nb_segs 1, pkt_len = data_len)
+    // with a second segment hanging from next.
+    rte_mbuf *says_one = two_segments(1);
+    says_one->nb_segs = 1;
+    says_one->pkt_len = says_one->data_len;
+    rte_mbuf *says_three = two_segments(2);
+    says_three->nb_segs = 3;
+    rte_mbuf *says_shorter = two_segments(3);
+    says_shorter->pkt_len = 100;
+    rte_mbuf *says_longer = two_segments(4);
+    says_longer->pkt_len = 200;
+    std::vector<rte_mbuf *> burst = {
+        to_mbuf(tx_pool, ipv4_flow_frame(1, false)), says_one,     says_three,
+        to_mbuf(tx_pool, ipv4_flow_frame(2, false)), says_shorter, says_longer};
+    ASSERT_EQ(rte_eth_tx_burst(port0_, 0, burst.data(), burst.size()), burst.size());
+    auto got = receive_all(port1_, 1);
+    ASSERT_EQ(got.size(), 2U);
+    EXPECT_EQ(from_mbuf(got[0]), ipv4_flow_frame(1, false));
+    EXPECT_EQ(from_mbuf(got[1]), ipv4_flow_frame(2, false));
+    free_all(got);
+    reap_tx(port0_);
+    const auto s = stats(port0_);
+    EXPECT_EQ(s.opackets, 2U);
+    EXPECT_EQ(s.oerrors, 4U);
+    EXPECT_EQ(xstat(port0_, "tx_q0_malformed_chain_errors"), 4U);
+    EXPECT_EQ(rte_mempool_avail_count(tx_pool), tx_pool->size) << "a segment was not freed";
+}
+
+// An empty segment is valid in a chain (rte_pktmbuf_trim can leave the last one so, and
+// a header segment may have been emptied by rte_pktmbuf_adj): the packet goes out
+// byte-exact, with or without tx_prepare.
+TEST_F(BadInput, EmptySegmentsOfAChainAreSentAsNothing)
+{
+    start_multi_segment_pair();
+    rte_mempool *tx_pool = make_pool(64);
+    const Frame frame = ipv4_flow_frame(3, false);
+    const auto with_empties = [&](bool empty_first) {
+        const std::size_t cut = 40;
+        rte_mbuf *head = empty_first ? rte_pktmbuf_alloc(tx_pool)
+                                     : to_mbuf(tx_pool, Frame(frame.begin(), frame.begin() + cut));
+        if (empty_first) {
+            EXPECT_EQ(rte_pktmbuf_chain(
+                          head, to_mbuf(tx_pool, Frame(frame.begin(), frame.begin() + cut))),
+                      0);
+        }
+        EXPECT_EQ(rte_pktmbuf_chain(head, rte_pktmbuf_alloc(tx_pool)), 0);
+        EXPECT_EQ(
+            rte_pktmbuf_chain(head, to_mbuf(tx_pool, Frame(frame.begin() + cut, frame.end()))), 0);
+        EXPECT_EQ(rte_pktmbuf_chain(head, rte_pktmbuf_alloc(tx_pool)), 0);
+        return head;
+    };
+    std::vector<rte_mbuf *> burst = {with_empties(false), with_empties(true)};
+    for (rte_mbuf *m : burst)
+        EXPECT_EQ(m->pkt_len, frame.size());
+    rte_mbuf *prepared = burst[1];
+    EXPECT_EQ(rte_eth_tx_prepare(port0_, 0, &prepared, 1), 1);
+    ASSERT_EQ(rte_eth_tx_burst(port0_, 0, burst.data(), burst.size()), burst.size());
+    auto got = receive_all(port1_, 1);
+    ASSERT_EQ(got.size(), 2U);
+    for (rte_mbuf *m : got)
+        EXPECT_EQ(from_mbuf(m), frame);
+    free_all(got);
+    reap_tx(port0_);
+    const auto s = stats(port0_);
+    EXPECT_EQ(s.opackets, 2U);
+    EXPECT_EQ(s.oerrors, 0U);
     EXPECT_EQ(rte_mempool_avail_count(tx_pool), tx_pool->size);
 }
 

@@ -428,6 +428,7 @@ TEST_F(Faults, RegistrationFailureOnTxDropsAndCountsEveryPacket)
     const auto s = stats(port0_);
     EXPECT_EQ(s.oerrors, 20U);
     EXPECT_EQ(s.opackets, 20U);
+    EXPECT_EQ(xstat(port0_, "tx_q0_unregistered_memory_errors"), 20U);
     expect_conservation(40, 20, "TX registration failure");
 }
 

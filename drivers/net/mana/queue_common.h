@@ -165,6 +165,13 @@ struct QueueEventCounters {
     QueueCounter rx_truncated; // RX truncated completions (frame longer than the buffer)
     // TX error completions by CQE type (index = type - kFirstTxErrorCqe).
     std::array<QueueCounter, kTxErrorCqeTypes> tx_error_cqes{};
+    // TX packets tx_burst dropped before posting them (each also in errors): the chain
+    // contradicts its first segment's nb_segs or pkt_len; a segment's memory has no key
+    // (it cannot be registered); the device cannot send what the header describes (too
+    // many segments, empty, longer than the largest frame, a TSO request out of bounds).
+    QueueCounter tx_malformed_chains;
+    QueueCounter tx_unregistered_memory;
+    QueueCounter tx_unsendable;
 };
 
 // A 64-bit doorbell write after the ring stores it publishes. A release store: on x86

@@ -76,14 +76,17 @@ int tso_prepare(rte_mbuf *mbuf, const TxQueueConfig &config)
 // requested with the transport offset. The device rewrites lengths, IPv4 ids, sequence
 // numbers, flags and checksums of every segment. A single frame is an ordinary WQE with
 // the same checksum requests.
-bool TxQueue::post_tso(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count)
+TxQueue::PostResult TxQueue::post_tso(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count)
 {
     std::array<gdma::Sge, kMaxTxSegments> sges;
-    const std::span<gdma::Sge> sgl(sges.data(), sge_count);
     const bool lso = !tso_single_frame(mbuf);
     const uint32_t headers = lso ? tso_header_bytes(mbuf) : 0;
-    if (!gather(mbuf, headers, sgl)) [[unlikely]]
-        return false;
+    uint32_t count = 0;
+    const PostResult gathered =
+        gather(mbuf, headers, std::span<gdma::Sge>(sges.data(), sge_count), count);
+    if (gathered != PostResult::posted) [[unlikely]]
+        return gathered;
+    const std::span<const gdma::Sge> sgl(sges.data(), count);
     const uint64_t ol = mbuf->ol_flags;
     gdma::TxShortOobFields fields = oob_template_;
     fields.suppress_cqe = !request_cqe;
@@ -100,7 +103,7 @@ bool TxQueue::post_tso(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count)
                   .client_oob_in_sgl = true,
                   .client_data_unit = static_cast<uint16_t>(mbuf->tso_segsz)};
     finish_wqe(mbuf, header, fields, sgl, request_cqe);
-    return true;
+    return PostResult::posted;
 }
 
 } // namespace mana

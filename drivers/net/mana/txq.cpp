@@ -120,8 +120,7 @@ uint32_t transport_offset_of(const rte_mbuf *mbuf)
 constexpr uint64_t kNotDirectFlags = RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
 
 // Whether the chain is what its first segment says: nb_segs segments whose data_len add
-// up to pkt_len. tx_burst's one-segment loop takes nb_segs at its word (it does not read
-// next), so a chain that contradicts it is refused here.
+// up to pkt_len (tx_burst drops the same chains as it gathers them, see gather()).
 bool chain_matches_header(const rte_mbuf *mbuf)
 {
     uint32_t segments = 0;
@@ -482,38 +481,68 @@ void TxQueue::record(rte_mbuf *mbuf, uint32_t size_bu, bool request_cqe)
     ++head_;
 }
 
-// Fills `sges` with the packet's segments, the first one cut after `split` bytes when
-// `split` is not 0 (TSO headers in an SGE of their own). False when the chain does not
-// give exactly sges.size() entries (its nb_segs, from which the count was made, does not
-// match the chain: never write past the array for a corrupt chain) or when a segment's
-// memory has no key.
-bool TxQueue::gather(const rte_mbuf *mbuf, uint32_t split, std::span<gdma::Sge> sges)
+// Fills `room` with the packet's SGEs, the first segment cut after `split` bytes when
+// `split` is not 0 (TSO headers in an SGE of their own), and sets `count`. An empty
+// segment takes no SGE (rte_pktmbuf_trim can leave the last one so). The chain is checked
+// against its first segment as it is walked: more segments than nb_segs (which also ends
+// the walk of a chain that loops), fewer, or data_len summing to other than pkt_len make
+// it malformed, so a corrupt chain never writes past `room` (sized from nb_segs) nor sends
+// other bytes than the packet says.
+TxQueue::PostResult TxQueue::gather(const rte_mbuf *mbuf, uint32_t split, std::span<gdma::Sge> room,
+                                    uint32_t &count)
 {
-    uint32_t count = 0;
+    uint32_t segments = 0;
+    uint64_t bytes = 0;
+    count = 0;
     for (const rte_mbuf *segment = mbuf; segment != nullptr; segment = segment->next) {
+        if (++segments > mbuf->nb_segs) [[unlikely]]
+            return PostResult::malformed_chain;
+        const uint32_t len = segment->data_len;
+        bytes += len;
+        if (len == 0)
+            continue;
         const bool cut = segment == mbuf && split != 0;
-        const uint32_t pieces = cut && segment->data_len > split ? 2 : 1;
-        if (sges.size() - count < pieces) [[unlikely]]
-            return false; // the chain is longer than its nb_segs says
+        const uint32_t pieces = cut && len > split ? 2 : 1;
+        if (room.size() - count < pieces) [[unlikely]]
+            return PostResult::malformed_chain;
         const uintptr_t address = rte_pktmbuf_mtod(segment, uintptr_t);
-        auto lkey = mr_cache_.cached(address, segment->data_len);
+        auto lkey = mr_cache_.cached(address, len);
         if (!lkey) [[unlikely]] {
             lkey = lookup_segment_lkey(mr_cache_, mr_table_, segment);
             if (!lkey)
-                return false;
+                return PostResult::unregistered_memory;
         }
         if (cut) {
-            sges[count++] = gdma::Sge{.address = address, .memory_key = *lkey, .size = split};
+            room[count++] = gdma::Sge{.address = address, .memory_key = *lkey, .size = split};
             if (pieces == 2)
-                sges[count++] = gdma::Sge{.address = address + split,
-                                          .memory_key = *lkey,
-                                          .size = segment->data_len - split};
+                room[count++] =
+                    gdma::Sge{.address = address + split, .memory_key = *lkey, .size = len - split};
         } else {
-            sges[count++] =
-                gdma::Sge{.address = address, .memory_key = *lkey, .size = segment->data_len};
+            room[count++] = gdma::Sge{.address = address, .memory_key = *lkey, .size = len};
         }
     }
-    return count == sges.size(); // false: the chain is shorter than its nb_segs says
+    // Callers refuse pkt_len 0 (and TSO headers are never empty), so a chain that passes
+    // has at least one SGE.
+    if (segments != mbuf->nb_segs || bytes != mbuf->pkt_len) [[unlikely]]
+        return PostResult::malformed_chain;
+    return PostResult::posted;
+}
+
+void TxQueue::count_drop(PostResult why)
+{
+    switch (why) {
+    case PostResult::malformed_chain:
+        ++events_.tx_malformed_chains;
+        break;
+    case PostResult::unregistered_memory:
+        ++events_.tx_unregistered_memory;
+        break;
+    case PostResult::unsendable:
+        ++events_.tx_unsendable;
+        break;
+    case PostResult::posted:
+        break;
+    }
 }
 
 // Writes the WQE of a gathered packet, with a long OOB when it has a VLAN tag to insert,
@@ -540,18 +569,21 @@ void TxQueue::finish_wqe(rte_mbuf *mbuf, const gdma::DmaHeaderFields &header,
 
 // Any packet but TSO: several segments, a VLAN tag to insert, a packet the one-segment
 // loop in burst() does not take. `sge_count` is its nb_segs.
-bool TxQueue::post(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count)
+TxQueue::PostResult TxQueue::post(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count)
 {
     std::array<gdma::Sge, kMaxTxSegments> sges;
-    const std::span<gdma::Sge> sgl(sges.data(), sge_count);
-    if (!gather(mbuf, 0, sgl)) [[unlikely]]
-        return false;
+    uint32_t count = 0;
+    const PostResult gathered =
+        gather(mbuf, 0, std::span<gdma::Sge>(sges.data(), sge_count), count);
+    if (gathered != PostResult::posted) [[unlikely]]
+        return gathered;
+    const std::span<const gdma::Sge> sgl(sges.data(), count);
     gdma::TxShortOobFields fields = oob_template_;
     fields.suppress_cqe = !request_cqe;
     fields = with_checksum_requests(fields, mbuf->ol_flags,
                                     static_cast<uint16_t>(transport_offset_of(mbuf)));
     finish_wqe(mbuf, {}, fields, sgl, request_cqe);
-    return true;
+    return PostResult::posted;
 }
 
 // The WQE of a one-segment packet: DMA header, short OOB (CQE suppressed), one SGE.
@@ -559,7 +591,8 @@ template <bool kWriteHeader>
 inline void TxQueue::write_simple_wqe(std::byte *wqe, const rte_mbuf *mbuf, uintptr_t address,
                                       uint32_t len, uint32_t lkey) const
 {
-    const uint32_t checksum = (mbuf->ol_flags >> kChecksumFlagsShift) & 31;
+    // 64 bits: a 32-bit index would cost a zero-extending move per packet.
+    const uint64_t checksum = (mbuf->ol_flags >> kChecksumFlagsShift) & 31;
     uint64_t oob = oob_words_[checksum];
     // l2_len and l3_len are in the mbuf's second cache line: read only for a checksum
     // request (forwarded packets usually have none).
@@ -590,14 +623,14 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
     rte_mbuf *const *entry = entries;
     for (rte_mbuf *const *const end = entries + count; entry != end; ++entry) {
         const rte_mbuf *mbuf = *entry;
-        // One segment: pkt_len is data_len (post() sorts out mbufs that say otherwise).
-        // Only the mbuf's first cache line is read: a one-segment packet's next pointer
-        // is null (tx_prepare refuses chains that contradict nb_segs).
+        // One segment: pkt_len is data_len and nothing hangs from next (post() sorts out
+        // mbufs that say otherwise: it drops a chain whose nb_segs says 1, which this
+        // loop would send in part and whose other segments it would leak at completion).
         const uint32_t len = mbuf->data_len;
         // not_simple_flags_ and max_frame stay in memory: the loop needs its registers more.
         if (refcnt_and_segments(mbuf) != kSoleOneSegment ||
             (mbuf->ol_flags & not_simple_flags_) != 0 || len - 1 >= config_.max_frame ||
-            mbuf->pkt_len != len || mbuf->pool != pool) [[unlikely]]
+            mbuf->pkt_len != len || mbuf->pool != pool || mbuf->next != nullptr) [[unlikely]]
             break;
         const uintptr_t address = rte_pktmbuf_mtod(mbuf, uintptr_t);
         if (!check.contains(address)) [[unlikely]] {
@@ -701,8 +734,10 @@ uint32_t TxQueue::post_others(rte_mbuf **packets, uint32_t taken, uint32_t count
 {
     for (;;) {
         rte_mbuf *mbuf = packets[taken];
-        // A packet the device cannot take is freed and counted, never skipped.
-        const auto drop = [&] {
+        // A packet the device cannot take is freed (its whole chain, as `next` links it)
+        // and counted by why, never skipped.
+        const auto drop = [&](PostResult why) {
+            count_drop(why);
             rte_pktmbuf_free(mbuf);
             ++dropped;
             ++taken;
@@ -721,17 +756,19 @@ uint32_t TxQueue::post_others(rte_mbuf **packets, uint32_t taken, uint32_t count
                 sges = mbuf->nb_segs;
         }
         if (sges == 0) {
-            drop();
+            drop(lkey_failed ? PostResult::unregistered_memory : PostResult::unsendable);
         } else {
             if (!has_room(mbuf, sges))
                 return taken;
             const uint32_t pkt_len = mbuf->pkt_len;
             const bool request_cqe = (head_ & cqe_interval_mask_) == cqe_interval_mask_;
-            if (tso ? post_tso(mbuf, request_cqe, sges) : post(mbuf, request_cqe, sges)) {
+            const PostResult result =
+                tso ? post_tso(mbuf, request_cqe, sges) : post(mbuf, request_cqe, sges);
+            if (result == PostResult::posted) {
                 bytes += pkt_len;
                 ++taken;
             } else {
-                drop();
+                drop(result);
             }
         }
         if (taken == count)

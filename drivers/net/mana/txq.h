@@ -124,15 +124,23 @@ class TxQueue
     template <bool kTso>
     [[gnu::noinline]] uint32_t post_others(rte_mbuf **packets, uint32_t taken, uint32_t count,
                                            bool lkey_failed, uint64_t &bytes, uint32_t &dropped);
-    // Posts a packet of `sge_count` segments through the general WQE writer.
-    bool post(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count);
-    bool gather(const rte_mbuf *mbuf, uint32_t split, std::span<gdma::Sge> sges);
+    // What became of a packet the general path was given: posted, or dropped because the
+    // device cannot send what its header describes, its chain contradicts the header, or
+    // a segment's memory has no key.
+    enum class PostResult : uint8_t { posted, unsendable, malformed_chain, unregistered_memory };
+    // Posts a packet of `sge_count` SGEs at most through the general WQE writer.
+    PostResult post(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count);
+    // The packet's SGEs, into `room`; `count` says how many were written.
+    PostResult gather(const rte_mbuf *mbuf, uint32_t split, std::span<gdma::Sge> room,
+                      uint32_t &count);
+    void count_drop(PostResult why);
     void finish_wqe(rte_mbuf *mbuf, const gdma::DmaHeaderFields &header,
                     const gdma::TxShortOobFields &fields, std::span<const gdma::Sge> sgl,
                     bool request_cqe);
     bool has_room(const rte_mbuf *mbuf, uint32_t sges) const;
-    // Posts a packet flagged for TSO as one LSO WQE of `sge_count` SGEs (tx_tso.cpp).
-    bool post_tso(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count);
+    // Posts a packet flagged for TSO as one LSO WQE of `sge_count` SGEs at most
+    // (tx_tso.cpp).
+    PostResult post_tso(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count);
     void record(rte_mbuf *mbuf, uint32_t size_bu, bool request_cqe);
     void request_completion(uint32_t index, uint32_t start_bu);
     // BU index where the newest in-flight WQE starts: one BU before head_bu_, unless it

@@ -71,6 +71,11 @@ constexpr XstatField kTxFields[] = {
     {"completions", [](const QueueView &q) -> uint64_t { return q.basic.completions; }},
     {"cqe_suppression_permille", cqe_suppression_permille},
     {"doorbells", [](const QueueView &q) -> uint64_t { return q.basic.doorbells; }},
+    {"malformed_chain_errors",
+     [](const QueueView &q) -> uint64_t { return q.events.tx_malformed_chains; }},
+    {"unregistered_memory_errors",
+     [](const QueueView &q) -> uint64_t { return q.events.tx_unregistered_memory; }},
+    {"unsendable_errors", [](const QueueView &q) -> uint64_t { return q.events.tx_unsendable; }},
     {"sa_drop_errors", tx_error_cqes<type(CqeType::tx_sa_drop)>},
     {"mtu_drop_errors", tx_error_cqes<type(CqeType::tx_mtu_drop)>},
     {"invalid_oob_errors", tx_error_cqes<type(CqeType::tx_invalid_oob)>},
@@ -81,7 +86,7 @@ constexpr XstatField kTxFields[] = {
     {"vport_disabled_errors", tx_error_cqes<type(CqeType::tx_vport_disabled)>},
     {"vlan_tagging_violation_errors", tx_error_cqes<type(CqeType::tx_vlan_tagging_violation)>},
 };
-static_assert(std::size(kTxFields) == 7 + kTxErrorCqeTypes, "one statistic per TX error type");
+static_assert(std::size(kTxFields) == 10 + kTxErrorCqeTypes, "one statistic per TX error type");
 
 constexpr uint64_t kRxPerQueue = std::size(kRxFields);
 constexpr uint64_t kTxPerQueue = std::size(kTxFields);
