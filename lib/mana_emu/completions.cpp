@@ -86,10 +86,47 @@ void Emulator::flush_cqes()
     staged_count_ = 0;
 }
 
+namespace
+{
+
+// The receive WQEs a device consumed to write this RX completion: one per packet it
+// reports (a coalesced CQE up to four, the list ending at a zero length), one for a
+// truncated frame, none for other types.
+unsigned rx_wqes_reported(const std::array<uint32_t, gdma::kCqeOobWords> &oob)
+{
+    const auto type = static_cast<gdma::CqeType>(oob[0] & 0x3f);
+    if (type == gdma::CqeType::rx_truncated)
+        return 1;
+    if (type != gdma::CqeType::rx_ok && type != gdma::CqeType::rx_coalesced)
+        return 0;
+    const unsigned slots = type == gdma::CqeType::rx_ok ? 1 : gdma::kRxPacketsPerCqe;
+    unsigned packets = 0;
+    while (packets < slots && (oob[gdma::rx_oob_word::packet_length(packets)] & 0xffff) != 0)
+        ++packets;
+    return packets;
+}
+
+} // namespace
+
 void Emulator::write_raw_cqe(Cq &cq, const uint8_t bytes[64])
 {
     std::array<uint32_t, gdma::kCqeOobWords> oob;
     std::memcpy(oob.data(), bytes, sizeof(oob));
+    // An arbitrary RX completion stands for a real one whose bytes went bad: the device
+    // consumed the WQEs it reports, as it does for any RX completion, so that the driver's
+    // view of the ring and the device's stay the same.
+    unsigned wqes = rx_wqes_reported(oob);
+    for (auto &wq : cq.ctx->wqs) {
+        if (wq->cq != &cq)
+            continue;
+        for (; wqes > 0 && wq->consumed_bu != wq->posted_bu; --wqes) {
+            gdma::ParsedWqe wqe;
+            if (gdma::parse_wqe(wq->ring, wq->consumed_bu, wq->posted_bu - wq->consumed_bu, wqe) !=
+                gdma::WqeParseError::none)
+                break;
+            wq->consumed_bu += wqe.size_bu;
+        }
+    }
     uint32_t raw_trailer;
     std::memcpy(&raw_trailer, bytes + 60, sizeof(raw_trailer));
     const auto decoded = gdma::decode_cqe_trailer(raw_trailer);

@@ -4,6 +4,8 @@
 # per target, and the rest of the tree is built with g++):
 #   fuzz_completions  RX/TX completion handling of the real PMD under EAL (step-mode
 #                     emulator); needs the emulator of a meson build (default build/release)
+#   fuzz_tx           arbitrary mbuf chains and offload requests through tx_prepare and
+#                     tx_burst of the real PMD, the same way
 #   fuzz_wqe          gdma::parse_wqe / read_sge over arbitrary rings
 #   fuzz_devargs      mana::parse_devargs (devargs.cpp compiled in)
 #   fuzz_sysfs        pci_slot_from_uevent, parse_dev_port, parse_address_file
@@ -71,7 +73,7 @@ fi
 build_target() {
     local target=$1
     shift
-    if stale "$out/$target" "$repo/tests/fuzz/$target.cpp" "$@" "$repo"/drivers/net/mana/*.h \
+    if stale "$out/$target" "$repo/tests/fuzz/$target.cpp" "$repo"/tests/fuzz/*.h "$@" "$repo"/drivers/net/mana/*.h \
         "$repo"/drivers/net/mana/gdma/*.h; then
         echo "fuzz: building $target"
         "$cxx" "${common[@]}" -fsanitize=fuzzer "$repo/tests/fuzz/$target.cpp" "$@" \
@@ -93,3 +95,4 @@ fi
 LINK=(-L"$emu_dir" -Wl,-rpath,"$emu_dir" -Wl,--no-as-needed -lmana_emu -Wl,--as-needed
     $dpdk_libs -lpthread)
 build_target fuzz_completions "$emu_dir/libmana_emu.so"
+build_target fuzz_tx "$emu_dir/libmana_emu.so"

@@ -15,12 +15,8 @@
 //   no mbuf is delivered while the application still holds it;
 //   after the ports are stopped at the end of the input, every mempool is full
 //   (no mbuf lost, none freed twice); the ports restart for the next input.
-#include <mana_emu.h>
+#include "fuzz_eal.h"
 
-#include <rte_eal.h>
-#include <rte_errno.h>
-#include <rte_ethdev.h>
-#include <rte_mbuf.h>
 #include <rte_mempool.h>
 
 #include <array>
@@ -48,8 +44,7 @@ uint32_t g_tx_cq = 0;
 
 [[noreturn]] void fail(const char *what)
 {
-    std::fprintf(stderr, "fuzz_completions: invariant broken: %s\n", what);
-    std::abort();
+    fuzz::fail("fuzz_completions", what);
 }
 
 uint32_t only_cq(unsigned emu_port)
@@ -83,52 +78,12 @@ std::vector<uint8_t> frame(uint8_t fill, uint16_t length)
 
 } // namespace
 
-// LeakSanitizer off for this target: the Port (and the heap blocks it owns) lives in
-// dev_private, DPDK memory that LSan does not scan, so everything it owns looks leaked.
-// Leaks are what the mempool-full check and the emulator's counters catch instead.
-extern "C" const char *__asan_default_options()
-{
-    return "detect_leaks=0";
-}
-
 extern "C" int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
-    mana_emu_set_mode(MANA_EMU_STEP);
-    std::string pmd;
-    if (const char *path = std::getenv("MANA_PMD")) {
-        pmd = path;
-    } else {
-        // The plugin built beside this target by tests/fuzz/build.sh.
-        pmd = std::string((*argv)[0]);
-        pmd = pmd.substr(0, pmd.find_last_of('/') + 1) + "librte_net_mana.so";
-    }
-    std::vector<std::string> args = {"fuzz_completions",
-                                     "--no-huge",
-                                     "-m",
-                                     "256",
-                                     "--no-shconf",
-                                     "--no-telemetry",
-                                     "-l",
-                                     "0",
-                                     "-a",
-                                     "7870:00:00.0",
-                                     "-d",
-                                     pmd,
-                                     "--log-level=pmd.net.mana.*:emerg",
-                                     "--log-level=lib.eal:error"};
-    std::vector<char *> eal_argv;
-    for (auto &arg : args)
-        eal_argv.push_back(arg.data());
-    if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
-        std::fprintf(stderr, "rte_eal_init failed: %s (MANA_PMD=%s)\n", rte_strerror(rte_errno),
-                     pmd.c_str());
-        std::exit(2);
-    }
-    if (rte_eth_dev_get_port_by_name("7870:00:00.0_port1", &g_tx_port) != 0 ||
-        rte_eth_dev_get_port_by_name("7870:00:00.0_port2", &g_rx_port) != 0)
-        fail("net_mana ports not probed");
-    mana_emu_wire_ports(0, 1);
+    const fuzz::Ports ports = fuzz::start_eal("fuzz_completions", *argv);
+    g_tx_port = ports.tx;
+    g_rx_port = ports.rx;
     g_rx_pool = rte_pktmbuf_pool_create("fuzz_rx", kDescriptors + kHeld + 64, 0, 0,
                                         RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
     g_tx_pool = rte_pktmbuf_pool_create("fuzz_tx", 2 * kDescriptors + 64, 0, 0,
@@ -155,10 +110,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         while ((n = rte_eth_rx_burst(g_rx_port, 0, burst.data(), burst.size())) != 0) {
             for (uint16_t i = 0; i < n; ++i) {
                 rte_mbuf *m = burst[i];
-                if (m->nb_segs != 1 || m->next != nullptr || m->pkt_len != m->data_len)
-                    fail("RX mbuf is not one consistent segment");
-                if (static_cast<uint32_t>(m->data_off) + m->data_len > m->buf_len)
-                    fail("RX mbuf data beyond its buffer");
+                fuzz::check_received("fuzz_completions", m);
                 if (!holding.insert(m).second)
                     fail("RX delivered an mbuf the application holds");
                 // Touch every byte: a bad address or length faults here.
