@@ -24,7 +24,8 @@
 extern "C" {
 #endif
 
-#define MANA_EMU_API_VERSION 1
+/* 2: mana_emu_set_doorbells, mana_emu_wire_counters, MANA_EMU_REPORT. */
+#define MANA_EMU_API_VERSION 2
 
 /* ---- Topology ---------------------------------------------------------------------------
  * Configured once, before the first ibv_get_device_list() (so before rte_eal_init()), either
@@ -174,8 +175,28 @@ int mana_emu_port_queues(unsigned int port, enum mana_emu_queue_kind kind, uint3
 /* One queue's share of the traffic counters. */
 int mana_emu_queue_counters(enum mana_emu_queue_kind kind, uint32_t id,
                             struct mana_emu_counters *out);
-/* Zero the traffic counters (not live_objects/open_fds). */
+/* Zero the traffic counters (not live_objects/open_fds) and the wire counters. */
 void mana_emu_reset_counters(void);
+
+/* What a port's wire did with frames, beside the device's counters (API version 2). A TAP
+ * wire has flow control: a frame read from the TAP whose receive queue has no buffer posted
+ * waits for one (the kernel keeps the frames behind it; when its queue is full the kernel
+ * drops and counts them as the interface's TX drops), where a frame from any other wire is
+ * dropped and counted in rx_drops_no_buffer, as on hardware. */
+struct mana_emu_wire_counters {
+    uint64_t tx_refused; /* transmitted frames the wire would not take: a TAP write failed
+                          * (the interface is down, ...); also counted in tx_frames */
+    uint64_t rx_waited;  /* frames from a TAP that waited for a receive buffer */
+};
+typedef struct mana_emu_wire_counters mana_emu_wire_counters_t;
+/* Copies min(size, sizeof(struct mana_emu_wire_counters)) bytes, so that a caller built
+ * with an older, shorter structure gets the fields it knows. */
+int mana_emu_wire_counters(unsigned int port, struct mana_emu_wire_counters *out, size_t size);
+
+/* MANA_EMU_REPORT=PATH: when the process exits, the emulator writes every port's counters
+ * there, one "port N NAME VALUE" line each (the names of mana_emu_counters and
+ * mana_emu_wire_counters, and rx_waiting: 1 while a frame read from the port's TAP waits for a
+ * buffer), for a program whose counters the caller cannot query. */
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "wires.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -379,6 +380,16 @@ int mana_emu_port_counters(unsigned int index, struct mana_emu_counters *out)
     return 0;
 }
 
+int mana_emu_wire_counters(unsigned int index, struct mana_emu_wire_counters *out, size_t size)
+{
+    Locked l;
+    const Port *port = l.emu.port(index);
+    if (port == nullptr || out == nullptr)
+        return -EINVAL;
+    std::memcpy(out, &port->wire_counters, std::min(size, sizeof(port->wire_counters)));
+    return 0;
+}
+
 int mana_emu_port_queues(unsigned int index, enum mana_emu_queue_kind kind, uint32_t *ids,
                          unsigned int max)
 {
@@ -445,8 +456,10 @@ void mana_emu_reset_counters(void)
 {
     Locked l;
     l.emu.totals = Counters{};
-    for (auto &port : l.emu.ports)
+    for (auto &port : l.emu.ports) {
         port->counters = Counters{};
+        port->wire_counters = WireCounters{};
+    }
     for (auto &ctx : l.emu.contexts) {
         for (auto &qp : ctx->qps)
             qp->counters = Counters{};

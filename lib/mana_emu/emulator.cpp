@@ -65,6 +65,8 @@ Emulator::~Emulator()
 {
     stop_thread();
     std::lock_guard guard(mutex);
+    if (const char *report = std::getenv("MANA_EMU_REPORT"); report != nullptr && *report != '\0')
+        write_report(report);
     for (auto &ctx : contexts)
         destroy_context_objects(*ctx, false);
     contexts.clear();

@@ -62,6 +62,10 @@ struct Port {
     std::unique_ptr<PcapSink> pcap;
     std::deque<std::vector<uint8_t>> captured; // wire capture, for mana_emu_capture
     std::deque<std::vector<uint8_t>> inbound;  // frames waiting to be received
+    // A frame read from the TAP whose receive queue had no buffer: it waits there, and the
+    // TAP is not read again until it is taken (flow control; see mana_emu_wire_counters).
+    std::vector<uint8_t> tap_waiting;
+    WireCounters wire_counters{};
 
     unsigned tx_error_count = 0;
     gdma::CqeType tx_error_type = gdma::CqeType::tx_ok;
@@ -167,9 +171,15 @@ class Emulator
     unsigned process_sq(Qp &qp, unsigned budget);
     gdma::CqeType transmit_wqe(Qp &qp, Port *port, const gdma::ParsedWqe &wqe, bool &suppress);
     void transmit(Port &port, std::span<const uint8_t> frame, Counters *queue);
-    void receive(Port &port, std::span<const uint8_t> frame);
-    void deliver(Wq &wq, Port &port, std::span<const uint8_t> data, uint32_t hash,
-                 gdma::RxCompletionFields &fields);
+    // How a frame that finds its receive queue without a buffer is treated: dropped and
+    // counted (a wire, as on hardware), or given back to the caller to wait (a TAP).
+    enum class NoBuffer { drop, wait };
+    // False only when the frame must wait (NoBuffer::wait and no buffer posted).
+    bool receive(Port &port, std::span<const uint8_t> frame, NoBuffer no_buffer = NoBuffer::drop);
+    bool deliver(Wq &wq, Port &port, std::span<const uint8_t> data, uint32_t hash,
+                 gdma::RxCompletionFields &fields, NoBuffer no_buffer);
+    void write_report(const char *path) const; // MANA_EMU_REPORT (counters.cpp)
+    unsigned poll_tap(Port &port);             // wires.cpp
     void flush_pending(Wq &wq);
     void flush_coalesced();
     void write_cqe(Cq &cq, const std::array<uint32_t, gdma::kCqeOobWords> &oob, uint32_t wq_num,

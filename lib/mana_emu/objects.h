@@ -23,6 +23,7 @@ namespace mana_emu
 
 namespace gdma = mana::gdma;
 using Counters = struct mana_emu_counters;
+using WireCounters = struct mana_emu_wire_counters;
 
 struct Context;
 struct Cq;

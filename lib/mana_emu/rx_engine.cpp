@@ -26,12 +26,12 @@ bool same_flags(const gdma::RxCompletionFields &a, const gdma::RxCompletionField
 
 } // namespace
 
-void Emulator::receive(Port &port, std::span<const uint8_t> frame)
+bool Emulator::receive(Port &port, std::span<const uint8_t> frame, NoBuffer no_buffer)
 {
     const Tally port_tally = tally(&port, nullptr);
     if (port.vf->removed) [[unlikely]] {
         port_tally.add(&Counters::rx_drops_other);
-        return;
+        return true;
     }
     if (port.stalled) [[unlikely]] {
         // Held at the port like the doorbells; delivered when it resumes.
@@ -39,13 +39,13 @@ void Emulator::receive(Port &port, std::span<const uint8_t> frame)
             port.inbound.emplace_back(frame.begin(), frame.end());
         else
             port_tally.add(&Counters::rx_drops_other);
-        return;
+        return true;
     }
     Qp *qp = port.rss_qp;
     if (qp == nullptr || qp->ctx->dead_errno != 0 || frame.size() < 14 ||
         frame.size() > kMaxWireFrameBytes) [[unlikely]] {
         port_tally.add(&Counters::rx_drops_other);
-        return;
+        return true;
     }
 
     gdma::RxCompletionFields fields{};
@@ -69,16 +69,18 @@ void Emulator::receive(Port &port, std::span<const uint8_t> frame)
     fields.tcp_csum_failed = checks.tcp_failed;
     fields.udp_csum_ok = checks.udp_ok;
     fields.udp_csum_failed = checks.udp_failed;
-    deliver(wq, port, data, hash, fields);
+    return deliver(wq, port, data, hash, fields, no_buffer);
 }
 
-void Emulator::deliver(Wq &wq, Port &port, std::span<const uint8_t> data, uint32_t hash,
-                       gdma::RxCompletionFields &fields)
+bool Emulator::deliver(Wq &wq, Port &port, std::span<const uint8_t> data, uint32_t hash,
+                       gdma::RxCompletionFields &fields, NoBuffer no_buffer)
 {
     const Tally t = tally(&port, &wq.counters);
     if (wq.consumed_bu == wq.posted_bu) {
+        if (no_buffer == NoBuffer::wait)
+            return false;
         t.add(&Counters::rx_drops_no_buffer);
-        return;
+        return true;
     }
     gdma::ParsedWqe wqe;
     const uint32_t wqe_offset = wq.ring.offset_of(wq.consumed_bu);
@@ -87,13 +89,13 @@ void Emulator::deliver(Wq &wq, Port &port, std::span<const uint8_t> data, uint32
         t.add(&Counters::wqe_violations);
         t.add(&Counters::rx_drops_other);
         wq.consumed_bu = wq.posted_bu; // cannot find the next WQE boundary
-        return;
+        return true;
     }
     if (wqe.header.num_sgl_entries > wq.max_sge) [[unlikely]] {
         t.add(&Counters::wqe_violations); // more SGEs than the WQ was created for
         t.add(&Counters::rx_drops_other);
         wq.consumed_bu += wqe.size_bu;
-        return;
+        return true;
     }
     wq.consumed_bu += wqe.size_bu;
     t.add(&Counters::wqes);
@@ -135,7 +137,7 @@ void Emulator::deliver(Wq &wq, Port &port, std::span<const uint8_t> data, uint32
         fields.header.cqe_type = gdma::CqeType::rx_truncated;
         fields.packets[0] = {static_cast<uint16_t>(copied), hash};
         write_cqe(*wq.cq, gdma::encode_rx_completion(fields), wq.id, false, &port, &wq.counters);
-        return;
+        return true;
     }
     t.add(&Counters::rx_frames);
     t.add(&Counters::rx_bytes, data.size());
@@ -144,7 +146,7 @@ void Emulator::deliver(Wq &wq, Port &port, std::span<const uint8_t> data, uint32
         fields.header.cqe_type = gdma::CqeType::rx_ok;
         fields.packets[0] = packet;
         write_cqe(*wq.cq, gdma::encode_rx_completion(fields), wq.id, false, &port, &wq.counters);
-        return;
+        return true;
     }
     PendingRxCqe &pending = wq.pending;
     if (pending.packets > 0 && !same_flags(pending.fields, fields))
@@ -156,6 +158,7 @@ void Emulator::deliver(Wq &wq, Port &port, std::span<const uint8_t> data, uint32
     pending.fields.packets[pending.packets++] = packet;
     if (pending.packets == gdma::kRxPacketsPerCqe)
         flush_pending(wq);
+    return true;
 }
 
 void Emulator::flush_pending(Wq &wq)

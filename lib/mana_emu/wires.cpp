@@ -16,6 +16,11 @@ namespace
 
 constexpr size_t kMaxCapturedFrames = 65536;
 constexpr unsigned kInboundBudgetPerPort = 256;
+// Frames read from a TAP per pass: one burst, so that the transmit queues, drained at the
+// start of every pass, keep up with what the application forwards from them. With a whole
+// ring's worth per pass, an application forwarding TAP to TAP found its TX ring full (the
+// emulator's thread also does the kernel's receive work when it writes to a TAP).
+constexpr unsigned kTapBudgetPerPass = 32;
 
 } // namespace
 
@@ -31,7 +36,13 @@ int FrameTap::open(const std::string &ifname)
     const int rc = device_.open(ifname);
     if (rc != 0)
         return rc;
-    device_.set_up(); // best effort: without CAP_NET_ADMIN the peer brings it up
+    // Up, so that the kernel takes what the port sends, but without IPv6 in this namespace:
+    // else the kernel sends its own router solicitations and listener reports into the
+    // port before the user has moved the interface into the namespace of its peer (where
+    // IPv6 is as that namespace configures it). Both best effort: without CAP_NET_ADMIN
+    // the peer brings it up.
+    device_.disable_ipv6();
+    device_.set_up();
     counted_ = true;
     open_fd_count().fetch_add(1, std::memory_order_relaxed);
     return 0;
@@ -69,6 +80,7 @@ int Emulator::set_wire(unsigned index, WireMode mode, unsigned peer_index, const
         }
         p.wire = WireMode::none;
         p.tap.reset();
+        p.tap_waiting.clear(); // gone with the TAP, like the frames the kernel still held
     };
     unplug(*port);
     if (peer != nullptr && mode == WireMode::ports) {
@@ -106,9 +118,38 @@ void Emulator::transmit(Port &port, std::span<const uint8_t> frame, Counters *qu
         port.captured.emplace_back(frame.begin(), frame.end());
         break;
     case WireMode::tap:
-        port.tap->write(frame);
+        if (!port.tap->write(frame)) [[unlikely]]
+            ++port.wire_counters.tx_refused;
         break;
     }
+}
+
+unsigned Emulator::poll_tap(Port &port)
+{
+    // The kernel is a peer that can wait: a frame whose receive queue is full stays with
+    // the emulator, and the TAP behind it is not read, until the driver posts buffers. So
+    // a burst the driver would take a moment later is not lost, as it would be on a wire,
+    // just because the emulator's thread read the TAP faster than the application polls.
+    unsigned delivered = 0;
+    if (!port.tap_waiting.empty()) {
+        if (!receive(port, port.tap_waiting, NoBuffer::wait))
+            return 0;
+        port.tap_waiting.clear();
+        ++delivered;
+    }
+    for (unsigned n = 0; n < kTapBudgetPerPass; ++n) {
+        const ssize_t got = port.tap->read(tap_buffer_);
+        if (got <= 0)
+            break;
+        const std::span<const uint8_t> frame(tap_buffer_.data(), static_cast<size_t>(got));
+        if (!receive(port, frame, NoBuffer::wait)) {
+            port.tap_waiting.assign(frame.begin(), frame.end());
+            ++port.wire_counters.rx_waited;
+            break;
+        }
+        ++delivered;
+    }
+    return delivered;
 }
 
 unsigned Emulator::poll_wires()
@@ -124,16 +165,8 @@ unsigned Emulator::poll_wires()
             receive(port, frame);
             ++delivered;
         }
-        if (port.wire == WireMode::tap) {
-            for (unsigned n = 0; n < kInboundBudgetPerPort; ++n) {
-                const ssize_t got = port.tap->read(tap_buffer_);
-                if (got <= 0)
-                    break;
-                receive(port,
-                        std::span<const uint8_t>(tap_buffer_.data(), static_cast<size_t>(got)));
-                ++delivered;
-            }
-        }
+        if (port.wire == WireMode::tap)
+            delivered += poll_tap(port);
     }
     return delivered;
 }

@@ -93,6 +93,18 @@ int TapDevice::open(const std::string &ifname)
     return 0;
 }
 
+void TapDevice::disable_ipv6()
+{
+    if (name_.empty())
+        return;
+    const std::string path = "/proc/sys/net/ipv6/conf/" + name_ + "/disable_ipv6";
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    [[maybe_unused]] const ssize_t written = ::write(fd, "1", 1);
+    ::close(fd);
+}
+
 int TapDevice::set_up()
 {
     if (fd_ < 0)

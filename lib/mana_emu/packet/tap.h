@@ -31,6 +31,9 @@ class TapDevice
     int open(const std::string &ifname);
     // Sets IFF_UP on the interface (needs CAP_NET_ADMIN). 0 or a negative errno.
     int set_up();
+    // Turns IPv6 off on the interface in the current network namespace (best effort: the
+    // kernel then sends no neighbour discovery or listener reports of its own there).
+    void disable_ipv6();
 
     // One frame into `buffer` (a longer frame is truncated by the kernel): its length, or
     // -EAGAIN when none is queued, or another negative errno.
