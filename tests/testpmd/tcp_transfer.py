@@ -24,6 +24,25 @@ def link_counts(netns, ifname):
     raise RuntimeError(f"no {ifname} in {netns}")
 
 
+def link_drops(netns, ifname):
+    """An interface's packet and drop counts: {"rx_packets", "rx_dropped", "tx_packets",
+    "tx_dropped"} (for a TAP, tx_dropped counts frames its queue toward the reader had no
+    room for)."""
+    for line in _sh("ip", "netns", "exec", netns, "cat", "/proc/net/dev").stdout.splitlines():
+        if line.strip().startswith(ifname + ":"):
+            fields = [int(field) for field in line.split(":", 1)[1].split()]
+            return {"rx_packets": fields[1], "rx_dropped": fields[3], "tx_packets": fields[9],
+                    "tx_dropped": fields[11]}
+    raise RuntimeError(f"no {ifname} in {netns}")
+
+
+def backlog_drops():
+    """Frames the kernel dropped because a CPU's input backlog was full, since boot (the
+    second column of /proc/net/softnet_stat, summed over CPUs)."""
+    with open("/proc/net/softnet_stat") as rows:
+        return sum(int(row.split()[1], 16) for row in rows)
+
+
 def snmp_tcp(netns):
     lines = [line.split() for line in
              _sh("ip", "netns", "exec", netns, "cat", "/proc/net/snmp").stdout.splitlines()

@@ -87,3 +87,26 @@ def port_stats(text):
             values[key] = int(value)
         stats[int(port)] = values
     return stats
+
+
+def forward_stats(text):
+    """{port: {"RX-packets": n, "RX-dropped": n, "TX-packets": n, "TX-dropped": n, ...}} from
+    the per-port "Forward statistics" blocks that `stop` prints (counted since `start`;
+    TX-dropped: packets the engine freed because tx_burst did not take them)."""
+    stats = {}
+    for port, block in re.findall(
+            r"-+ Forward statistics for port (\d+)\s+-+(.*?)(?=-{10,})", text, re.S):
+        stats[int(port)] = {key: int(value) for key, value in
+                            re.findall(r"([A-Za-z][A-Za-z-]+):\s+(\d+)", block)}
+    return stats
+
+
+def emulator_report(path):
+    """{port: {counter: value}} from the file the emulator writes at exit with
+    MANA_EMU_REPORT=path ("port N NAME VALUE" lines)."""
+    report = {}
+    with open(path) as lines:
+        for line in lines:
+            _, port, name, value = line.split()
+            report.setdefault(int(port), {})[name] = int(value)
+    return report
