@@ -15,7 +15,7 @@ namespace
 
 using Xstats = EthdevTest;
 
-constexpr unsigned kRxPerQueue = 7;
+constexpr unsigned kRxPerQueue = 8;
 constexpr unsigned kTxPerQueue = 19;
 
 // name -> value, everything the port reports.
@@ -70,6 +70,7 @@ TEST_F(Xstats, NamesFollowDpdkConventionsAndIdsAgree)
                                  "rx_q1_errors",
                                  "rx_q0_truncated_errors",
                                  "rx_q1_mbuf_allocation_errors",
+                                 "rx_q0_discarded_at_stop_errors",
                                  "rx_q0_completions",
                                  "rx_q1_doorbells",
                                  "tx_q0_packets",

@@ -172,6 +172,9 @@ struct QueueEventCounters {
     QueueCounter tx_malformed_chains;
     QueueCounter tx_unregistered_memory;
     QueueCounter tx_unsendable;
+    // RX frames the device had completed into the queue's buffers when it stopped, which
+    // no burst returned (each also in errors).
+    QueueCounter rx_discarded_at_stop;
 };
 
 // A 64-bit doorbell write after the ring stores it publishes. A release store: on x86

@@ -301,6 +301,11 @@ void RxQueue::close()
     if (channel_ && cq_)
         drain_interrupt();
     wq_.reset();
+    // The WQ is gone, so the device completes nothing more; what it completed and no
+    // burst returned is discarded with the buffers, and counted. (wq_base_: the queue
+    // started, so the CQ cursor is valid.)
+    if (cq_ && wq_base_ != nullptr)
+        count_discarded_frames();
     cq_.reset();
     if (ring_.data() != nullptr) {
         for (uint32_t i = tail_; i != head_; ++i)
@@ -311,6 +316,27 @@ void RxQueue::close()
     cqe_packet_ = 0;
     wq_base_ = nullptr;
     db_page_ = nullptr;
+}
+
+void RxQueue::count_discarded_frames()
+{
+    uint32_t frames = 0;
+    while (cq_cursor_.peek() == gdma::CqSlot::ready) {
+        const gdma::Cqe &cqe = cq_cursor_.current();
+        const CqeType type = cqe.type();
+        if (type == CqeType::rx_ok || type == CqeType::rx_coalesced) {
+            const uint32_t limit = type == CqeType::rx_ok ? 1 : gdma::kRxPacketsPerCqe;
+            for (uint32_t i = cqe_packet_;
+                 i < limit && (cqe.oob[gdma::rx_oob_word::packet_length(i)] & 0xFFFF) != 0; ++i)
+                ++frames;
+            cqe_packet_ = 0;
+        } else if (type == CqeType::rx_truncated) {
+            ++frames;
+        }
+        cq_cursor_.advance();
+    }
+    counters_.errors += frames;
+    events_.rx_discarded_at_stop += frames;
 }
 
 bool RxQueue::repost(rte_mbuf *mbuf)

@@ -104,6 +104,9 @@ class RxQueue
     int open(const QueueVerbs &verbs);
     int post_all();
     void close();
+    // Counts the frames the device completed that no burst returned (the queue is
+    // closing), as errors and rx_discarded_at_stop.
+    void count_discarded_frames();
     bool running() const { return !halted_.load(std::memory_order_acquire); }
 
     // Fast-path queries (queue_control.cpp): buffers the device has filled that no burst

@@ -53,6 +53,8 @@ constexpr XstatField kRxFields[] = {
     {"errors", [](const QueueView &q) -> uint64_t { return q.basic.errors; }},
     {"truncated_errors", [](const QueueView &q) -> uint64_t { return q.events.rx_truncated; }},
     {"mbuf_allocation_errors", [](const QueueView &q) -> uint64_t { return q.basic.no_mbuf; }},
+    {"discarded_at_stop_errors",
+     [](const QueueView &q) -> uint64_t { return q.events.rx_discarded_at_stop; }},
     {"completions", [](const QueueView &q) -> uint64_t { return q.basic.completions; }},
     {"doorbells", [](const QueueView &q) -> uint64_t { return q.basic.doorbells; }},
 };
