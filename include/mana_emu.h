@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* 2: mana_emu_set_doorbells, mana_emu_wire_counters, MANA_EMU_REPORT. */
-#define MANA_EMU_API_VERSION 2
+#define MANA_EMU_API_VERSION 3
 
 /* ---- Topology ---------------------------------------------------------------------------
  * Configured once, before the first ibv_get_device_list() (so before rte_eal_init()), either
@@ -49,6 +49,15 @@ int mana_emu_port_info(unsigned int port, struct mana_emu_port_info *info);
 
 /* Directory of the fake PCI sysfs tree (what SYSFS_PCI_DEVICES is set to). */
 const char *mana_emu_sysfs_pci_dir(void);
+
+/* A DPDK secondary process's emulator joins the device of its primary (API version 3):
+ * the process of its file prefix (--file-prefix, or MANA_EMU_FILE_PREFIX) that opened an
+ * emulated device first. It then uses that process's sysfs tree and configuration, makes
+ * no TAPs or netdevs, and refuses ibv_open_device (EOPNOTSUPP): verbs objects live in the
+ * primary. A process is a secondary by --proc-type=secondary (or auto, with a primary
+ * running) or MANA_EMU_PROCESS=secondary. Returns the primary's pid, or 0 when this
+ * process emulates a device of its own. */
+long mana_emu_joined_primary(void);
 
 /* ---- Running the device model -------------------------------------------------------------
  * Threaded mode (the default, or MANA_EMU_MODE=threaded): a background thread consumes

@@ -106,6 +106,12 @@ const char *mana_emu_sysfs_pci_dir(void)
     return l.emu.sysfs_pci_dir.c_str();
 }
 
+long mana_emu_joined_primary(void)
+{
+    Locked l;
+    return l.emu.joined_primary;
+}
+
 int mana_emu_set_mode(enum mana_emu_mode mode)
 {
     if (mode != MANA_EMU_STEP && mode != MANA_EMU_THREADED)

@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 namespace mana_emu
 {
@@ -20,21 +21,45 @@ Emulator &Emulator::instance()
     return emulator;
 }
 
+namespace
+{
+std::optional<Config> parse_config_text(const char *origin, const std::string &text)
+{
+    if (text.empty())
+        return default_config();
+    std::string error;
+    if (auto parsed = parse_config(text, error))
+        return parsed;
+    EMU_LOG(error, "%s: %s; emulating no device", origin, error.c_str());
+    return std::nullopt;
+}
+
+Config no_device()
+{
+    Config none = default_config();
+    none.functions.clear();
+    none.wires_given = true;
+    return none;
+}
+} // namespace
+
 Emulator::Emulator()
 {
     tx_frame_.resize(kMaxTxFrameBytes);
     rx_frame_.reserve(kMaxTxFrameBytes);
 
-    Config initial = default_config();
-    if (const char *text = std::getenv("MANA_EMU_CONFIG"); text != nullptr && *text != '\0') {
-        std::string error;
-        if (auto parsed = parse_config(text, error)) {
+    dpdk_process = dpdk_process_of_this_process();
+    std::optional<PrimaryRecord> primary;
+    if (dpdk_process.type != DpdkProcessType::primary)
+        primary = running_primary(dpdk_process.file_prefix);
+    if (const char *text = std::getenv("MANA_EMU_CONFIG"); text != nullptr)
+        loaded_config_text = text;
+    Config initial = no_device();
+    if (primary) {
+        if (auto parsed = parse_config_text("the primary's MANA_EMU_CONFIG", primary->config_text))
             initial = std::move(*parsed);
-        } else {
-            EMU_LOG(error, "MANA_EMU_CONFIG: %s; emulating no device", error.c_str());
-            initial.functions.clear();
-            initial.wires_given = true;
-        }
+    } else if (auto parsed = parse_config_text("MANA_EMU_CONFIG", loaded_config_text)) {
+        initial = std::move(*parsed);
     }
     if (initial.mode == ModeSetting::step)
         threaded = false;
@@ -58,6 +83,17 @@ Emulator::Emulator()
     const char *tmp = std::getenv("TMPDIR");
     remove_stale_trees(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp");
     install_signal_cleanup();
+    if (primary) {
+        config = std::move(initial);
+        if (join_primary(*primary))
+            return;
+        initial = config;
+    } else if (dpdk_process.type == DpdkProcessType::secondary) {
+        EMU_LOG(warning,
+                "a DPDK secondary process (file prefix %s), but no running primary has opened "
+                "an emulated device of that prefix: emulating a device of its own",
+                dpdk_process.file_prefix.c_str());
+    }
     apply_config(initial);
 }
 
@@ -65,28 +101,30 @@ Emulator::~Emulator()
 {
     stop_thread();
     std::lock_guard guard(mutex);
-    if (const char *report = std::getenv("MANA_EMU_REPORT"); report != nullptr && *report != '\0')
+    // A joined process's counters are the primary's to report: its own are all zero.
+    if (const char *report = std::getenv("MANA_EMU_REPORT");
+        report != nullptr && *report != '\0' && joined_primary == 0)
         write_report(report);
     for (auto &ctx : contexts)
         destroy_context_objects(*ctx, false);
     contexts.clear();
     ports.clear();
+    if (published_as_primary)
+        withdraw_primary(dpdk_process.file_prefix);
     if (sysfs_env_set_by_us)
         unsetenv("SYSFS_PCI_DEVICES");
     sysfs.remove();
 }
 
-int Emulator::apply_config(const Config &new_config)
+Emulator::Topology Emulator::build_topology(const Config &new_config, bool netdevs)
 {
-    std::vector<std::unique_ptr<Vf>> new_vfs;
-    std::vector<std::unique_ptr<Port>> new_ports;
-    std::vector<SysfsFunction> sysfs_functions;
+    Topology topology;
     unsigned global = 0;
     for (const auto &function : new_config.functions) {
         auto vf = std::make_unique<Vf>();
         vf->config = function;
         vf->first_port = global;
-        const unsigned index = static_cast<unsigned>(new_vfs.size());
+        const unsigned index = static_cast<unsigned>(topology.vfs.size());
         SysfsFunction sysfs_function{.bdf = function.bdf,
                                      .pf = function.pf,
                                      .numa_node = function.numa_node,
@@ -100,31 +138,30 @@ int Emulator::apply_config(const Config &new_config)
             port->ib_port = p + 1;
             port->mac =
                 p < function.macs.size() ? function.macs[p] : default_mac(function.bdf, global);
-            port->ifname =
-                netdev_for_port(global, port->mac, new_config.netdev == NetdevSetting::automatic);
+            port->ifname = netdev_for_port(
+                global, port->mac, netdevs && new_config.netdev == NetdevSetting::automatic);
             const bool real = !port->ifname.empty();
             if (!real)
                 port->ifname = "manaemu" + std::to_string(global);
             sysfs_function.ports.push_back(SysfsPort{
                 .ifname = port->ifname, .dev_port = p, .mac = port->mac, .kernel_netdev = real});
-            new_ports.push_back(std::move(port));
+            topology.ports.push_back(std::move(port));
         }
-        sysfs_functions.push_back(std::move(sysfs_function));
-        new_vfs.push_back(std::move(vf));
+        topology.sysfs_functions.push_back(std::move(sysfs_function));
+        topology.vfs.push_back(std::move(vf));
     }
     if (netdevs_.size() > global)
         netdevs_.resize(global); // ports that are gone take their netdevs with them
+    return topology;
+}
 
-    sysfs.remove();
-    if (!sysfs.create(sysfs_functions))
-        return -EIO;
+void Emulator::install_topology(const Config &new_config, Topology topology)
+{
     config = new_config;
-    ports = std::move(new_ports);
-    vfs = std::move(new_vfs);
-
+    ports = std::move(topology.ports);
+    vfs = std::move(topology.vfs);
     for (unsigned i = 0; i < vfs.size(); ++i) {
-        Vf &vf = *vfs[i];
-        ibv_device &dev = vf.device;
+        ibv_device &dev = vfs[i]->device;
         dev.node_type = IBV_NODE_CA;
         dev.transport_type = IBV_TRANSPORT_IB;
         std::snprintf(dev.name, sizeof(dev.name), "mana_%u", i);
@@ -134,6 +171,66 @@ int Emulator::apply_config(const Config &new_config)
         std::snprintf(dev.ibdev_path, sizeof(dev.ibdev_path), "%s",
                       sysfs.ibdev_path(dev.name).c_str());
     }
+}
+
+void Emulator::export_sysfs_dir()
+{
+    sysfs_pci_dir = sysfs.pci_dir();
+    const char *current = std::getenv("SYSFS_PCI_DEVICES");
+    if (current == nullptr || sysfs_env_set_by_us || sysfs_pci_dir == current) {
+        setenv("SYSFS_PCI_DEVICES", sysfs_pci_dir.c_str(), 1);
+        sysfs_env_set_by_us = true;
+    } else {
+        EMU_LOG(info, "SYSFS_PCI_DEVICES is set to %s; the emulated functions are in %s", current,
+                sysfs_pci_dir.c_str());
+    }
+}
+
+// The primary's functions, ports and sysfs tree, without netdevs, TAPs or wires of this
+// process's own: frames only move in the primary's device model.
+bool Emulator::join_primary(const PrimaryRecord &primary)
+{
+    if (!sysfs.adopt(primary.sysfs_root)) {
+        EMU_LOG(warning,
+                "the primary (pid %ld) has no sysfs tree at %s: emulating a device of "
+                "its own",
+                primary.pid, primary.sysfs_root.c_str());
+        return false;
+    }
+    const Config joined = config;
+    install_topology(joined, build_topology(joined, false));
+    joined_primary = primary.pid;
+    export_sysfs_dir();
+    EMU_LOG(info,
+            "DPDK secondary process of file prefix %s: joined the emulated device of "
+            "process %ld (sysfs tree %s)",
+            dpdk_process.file_prefix.c_str(), primary.pid, sysfs_pci_dir.c_str());
+    return true;
+}
+
+void Emulator::publish_as_primary()
+{
+    if (published_as_primary || joined_primary != 0 ||
+        dpdk_process.type == DpdkProcessType::secondary)
+        return;
+    published_as_primary =
+        publish_primary(dpdk_process.file_prefix, sysfs.root(), loaded_config_text);
+}
+
+int Emulator::apply_config(const Config &new_config)
+{
+    // The published configuration is the one loaded: after a change, secondaries started
+    // later would join a device described wrongly, so they find none instead.
+    if (published_as_primary) {
+        withdraw_primary(dpdk_process.file_prefix);
+        published_as_primary = false;
+    }
+    joined_primary = 0;
+    Topology topology = build_topology(new_config, true);
+    sysfs.remove();
+    if (!sysfs.create(topology.sysfs_functions))
+        return -EIO;
+    install_topology(new_config, std::move(topology));
 
     if (!config.wires_given) {
         for (unsigned p = 0; p + 1 < ports.size(); p += 2)
@@ -162,15 +259,7 @@ int Emulator::apply_config(const Config &new_config)
         }
     }
 
-    sysfs_pci_dir = sysfs.pci_dir();
-    const char *current = std::getenv("SYSFS_PCI_DEVICES");
-    if (current == nullptr || sysfs_env_set_by_us) {
-        setenv("SYSFS_PCI_DEVICES", sysfs.pci_dir().c_str(), 1);
-        sysfs_env_set_by_us = true;
-    } else {
-        EMU_LOG(info, "SYSFS_PCI_DEVICES is set to %s; the emulated functions are in %s", current,
-                sysfs.pci_dir().c_str());
-    }
+    export_sysfs_dir();
     return 0;
 }
 

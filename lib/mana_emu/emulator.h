@@ -10,6 +10,7 @@
 #include "config.h"
 #include "faults.h"
 #include "objects.h"
+#include "primary_registry.h"
 #include "sysfs_tree.h"
 
 #include <atomic>
@@ -101,6 +102,12 @@ class Emulator
     // ---- topology (emulator.cpp)
     int apply_config(const Config &config); // rebuilds functions, ports, sysfs
     Config config;
+    // ---- a DPDK secondary's emulator joins its primary's device (emulator.cpp)
+    DpdkProcess dpdk_process;
+    std::string loaded_config_text; // MANA_EMU_CONFIG as loaded: what a primary publishes
+    long joined_primary = 0;        // pid of the primary whose device this process uses
+    bool published_as_primary = false;
+    void publish_as_primary(); // on opening a device: secondaries of the prefix find it
     // MANA_EMU_DOORBELLS or mana_emu_set_doorbells(): outlasts reconfiguration.
     std::optional<DoorbellSetting> doorbells_override;
     DoorbellSetting doorbell_setting() const
@@ -198,6 +205,17 @@ class Emulator
     std::vector<std::unique_ptr<PortNetdev>> netdevs_;
     bool netdevs_unavailable_ = false; // creating one failed: fall back for good
     std::string netdev_for_port(unsigned global_port, const MacAddress &mac, bool wanted);
+    // Functions and ports of `config` (with kernel netdevs if `netdevs`), and the sysfs
+    // description of them.
+    struct Topology {
+        std::vector<std::unique_ptr<Vf>> vfs;
+        std::vector<std::unique_ptr<Port>> ports;
+        std::vector<SysfsFunction> sysfs_functions;
+    };
+    Topology build_topology(const Config &config, bool netdevs);
+    void install_topology(const Config &config, Topology topology); // device names from sysfs
+    void export_sysfs_dir();                                        // SYSFS_PCI_DEVICES
+    bool join_primary(const PrimaryRecord &primary);
 
     // The pages the model samples each pass (those of live contexts' queues).
     struct Watch {

@@ -105,6 +105,11 @@ void on_cleanup_signal(int signo, siginfo_t *info, void *context)
 
 } // namespace
 
+unsigned long long process_start_time(long pid)
+{
+    return start_time_of(pid);
+}
+
 std::string owner_record_of_this_process()
 {
     const long pid = ::getpid();

@@ -15,6 +15,10 @@ namespace mana_emu
 // namespace say nothing about liveness here, so such trees are left alone).
 std::string owner_record_of_this_process();
 
+// When process `pid` started (clock ticks since boot, /proc/<pid>/stat field 22); 0 if it
+// does not run. Two equal values name the same process even if its pid was reused.
+unsigned long long process_start_time(long pid);
+
 // Removes every "mana_emu_sysfs.*" directory directly under `tmp_dir` whose owner record
 // names a process of this pid namespace that no longer runs. Trees without a readable
 // record are left alone. Returns how many were removed.

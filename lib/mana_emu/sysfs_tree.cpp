@@ -123,6 +123,17 @@ void SysfsTree::remove()
     root_.clear();
 }
 
+bool SysfsTree::adopt(const std::string &root)
+{
+    remove();
+    std::error_code error;
+    if (!fs::is_directory(root + "/pci", error))
+        return false;
+    root_ = root;
+    creator_ = 0;
+    return true;
+}
+
 void SysfsTree::remove_function(const std::string &bdf)
 {
     if (root_.empty())

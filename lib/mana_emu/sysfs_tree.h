@@ -43,6 +43,9 @@ class SysfsTree
     // Deletes the whole tree (only in the process that created it: a forked child's
     // exit must not pull the tree from under its parent).
     void remove();
+    // Uses the tree another process built at `root` (a DPDK primary's), never removing
+    // it; false if it is not there.
+    bool adopt(const std::string &root);
     // PCI hot-remove: the function's directory disappears.
     void remove_function(const std::string &bdf);
 

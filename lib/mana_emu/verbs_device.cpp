@@ -277,6 +277,15 @@ ibv_context *ibv_open_device(ibv_device *device)
         if (call.error)
             return fail_with<ibv_context>(call.error);
         auto &emu = call.emu;
+        if (emu.joined_primary != 0) {
+            // Objects made here would live in no device model: the primary's model never
+            // sees them. A secondary asks its primary (DPDK IPC) instead.
+            EMU_LOG(error,
+                    "this process joined the emulated device of process %ld: verbs "
+                    "objects are created there, not in a secondary",
+                    emu.joined_primary);
+            return fail_with<ibv_context>(EOPNOTSUPP);
+        }
         Vf *vf = emu.vf_of(device);
         if (vf == nullptr || vf->removed)
             return fail_with<ibv_context>(ENODEV);
@@ -309,6 +318,7 @@ ibv_context *ibv_open_device(ibv_device *device)
         emu.contexts.push_back(std::move(ctx));
         ++emu.live_objects;
         emu.watches_changed();
+        emu.publish_as_primary();
         start_thread = emu.threaded;
     }
     if (start_thread)

@@ -223,7 +223,7 @@ void exec_or_exit(const std::vector<std::string> &args)
 }
 
 // Runs a program (this binary in another role), its stdin and stdout piped to us.
-Child spawn(const std::vector<std::string> &args, bool pipes)
+Child spawn(const std::vector<std::string> &args, bool pipes, DpdkRole role)
 {
     int to_child[2] = {-1, -1};
     int from_child[2] = {-1, -1};
@@ -243,6 +243,7 @@ Child spawn(const std::vector<std::string> &args, bool pipes)
             close(from_child[0]);
             close(from_child[1]);
         }
+        setenv("MANA_EMU_PROCESS", role == DpdkRole::secondary ? "secondary" : "primary", 1);
         exec_or_exit(args);
     }
     Child child{.pid = pid};

@@ -83,8 +83,11 @@ struct Child {
 };
 // In a forked child: runs the program `args` names (PATH searched), or exits 127.
 [[noreturn]] void exec_or_exit(const std::vector<std::string> &args);
+// What a spawned process is to DPDK, told to its emulator (MANA_EMU_PROCESS), since the
+// roles build their EAL arguments in code where the emulator cannot read them.
+enum class DpdkRole { primary, secondary };
 // Runs a program (this binary in another role), its stdin and stdout piped to us.
-Child spawn(const std::vector<std::string> &args, bool pipes);
+Child spawn(const std::vector<std::string> &args, bool pipes, DpdkRole role = DpdkRole::secondary);
 std::string self();
 // The exit status of a child; a signal is reported as 128 + its number.
 int wait_for(pid_t pid);

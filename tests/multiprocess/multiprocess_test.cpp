@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 // net_mana across DPDK processes over the threaded emulator (the device model runs in
 // the primary). One binary, several roles (argv[1]):
-//   traffic              primary: sets the ports up, runs a secondary that bursts on its
+//   traffic              primary: sets the ports up, runs a secondary (without the
+//                        primary's emulator configuration: its emulator joins the
+//                        primary's device) that bursts on its
 //                        queues with mbufs of a pool of its own, checks the statistics
 //                        both saw, runs dpdk-proc-info against itself, checks that every
 //                        mbuf of both pools came back
@@ -62,6 +64,8 @@ std::pair<int, std::string> run_capturing(const std::vector<std::string> &args, 
         close(out[1]);
         if (preload != nullptr)
             setenv("LD_PRELOAD", preload, 1);
+        // dpdk-proc-info makes itself a secondary in code, out of the emulator's sight.
+        setenv("MANA_EMU_PROCESS", "secondary", 1);
         exec_or_exit(args);
     }
     close(out[1]);
@@ -98,7 +102,16 @@ int traffic()
     rte_mempool *pool = setup_ports(ports, kTsoOffloads);
     exchange(pool, p0, p1, 0, kPrimaryFrames);
 
+    // Started as from another shell: without this process's emulator configuration (it
+    // names another function) or sysfs location. Its emulator must join this device.
+    const std::string own_config = std::getenv("MANA_EMU_CONFIG");
+    setenv("MANA_EMU_CONFIG", "vf=0001:00:02.0;netdev=none", 1);
+    setenv("MANA_MP_PRIMARY_SYSFS", mana_emu_sysfs_pci_dir(), 1);
+    const std::string own_sysfs = std::getenv("SYSFS_PCI_DEVICES");
+    unsetenv("SYSFS_PCI_DEVICES");
     run_secondary("secondary_traffic");
+    setenv("MANA_EMU_CONFIG", own_config.c_str(), 1);
+    setenv("SYSFS_PCI_DEVICES", own_sysfs.c_str(), 1);
 
     // What the secondary sent is counted in the primary too.
     const uint32_t frames = kPrimaryFrames + kSecondaryFrames;
@@ -219,6 +232,12 @@ void send_tso(rte_mempool *pool, uint16_t from, uint16_t to)
 
 int secondary_traffic()
 {
+    // The emulator joined the primary's device: its sysfs tree, nothing of its own.
+    CHECK(mana_emu_joined_primary() == getppid(), "the emulator joined process %ld, want %d",
+          mana_emu_joined_primary(), getppid());
+    CHECK(env_or_die("MANA_MP_PRIMARY_SYSFS") == mana_emu_sysfs_pci_dir(),
+          "the emulator uses the sysfs tree %s, want the primary's %s", mana_emu_sysfs_pci_dir(),
+          env_or_die("MANA_MP_PRIMARY_SYSFS").c_str());
     const Ports ports = attach(true);
     const auto [p0, p1] = ports;
     CHECK(rte_eth_dev_count_avail() == 2, "%u ports in the secondary, want 2",
@@ -302,7 +321,7 @@ int outliving_secondary()
 
 int primary_exits_first()
 {
-    Child primary = spawn({self(), "hold_primary"}, true);
+    Child primary = spawn({self(), "hold_primary"}, true, DpdkRole::primary);
     CHECK(read_line(primary.out) == "ready", "the primary did not get ready");
     Child secondary = spawn({self(), "outliving_secondary"}, true);
     CHECK(read_line(secondary.out) == "bursting", "the secondary did not get going");

@@ -27,6 +27,8 @@ fi
 
 prefix="mana_mp_$$"
 export MANA_MP_PREFIX="$prefix"
+# The emulator cannot see the prefix the tests give EAL in code.
+export MANA_EMU_FILE_PREFIX="$prefix"
 "$@"
 rc=$?
 rm -f "$hugedir/${prefix}"map_*
