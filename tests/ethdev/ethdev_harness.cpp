@@ -25,6 +25,15 @@ std::array<uint8_t, 6> mac_of(unsigned emu_port)
     return mac;
 }
 
+std::array<uint8_t, 6> port_mac(uint16_t port)
+{
+    rte_ether_addr mac{};
+    EXPECT_EQ(rte_eth_macaddr_get(port, &mac), 0);
+    std::array<uint8_t, 6> out;
+    std::memcpy(out.data(), mac.addr_bytes, 6);
+    return out;
+}
+
 std::array<uint8_t, 16> ipv4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
 {
     return {a, b, c, d};

@@ -53,6 +53,8 @@ struct FlowSpec {
 };
 
 std::array<uint8_t, 6> mac_of(unsigned emu_port);
+// The MAC address `port` reports (rte_eth_macaddr_get).
+std::array<uint8_t, 6> port_mac(uint16_t port);
 Frame make_frame(const FlowSpec &flow, const std::array<uint8_t, 6> &dst_mac,
                  const std::array<uint8_t, 6> &src_mac);
 Frame ipv4_flow_frame(uint32_t index, bool tcp, std::size_t payload = 64);
@@ -84,6 +86,12 @@ struct RssHashConf {
     uint64_t rss_hf = 0;
 };
 RssHashConf rss_hash_conf(uint16_t port);
+// The RSS hash key a port hashes with until one is configured (the driver's default).
+inline constexpr uint8_t kDefaultRssKey[40] = {
+    0x2c, 0xc6, 0x81, 0xd1, 0x5b, 0xdb, 0xf4, 0xf7, 0xfc, 0xa2, 0x83, 0x19, 0xdb, 0x1a,
+    0x3e, 0x94, 0x6b, 0x9e, 0x38, 0xd9, 0x2c, 0x9c, 0x03, 0xd1, 0xad, 0x99, 0x44, 0xa7,
+    0xd9, 0x56, 0x3d, 0x59, 0x06, 0x3c, 0x25, 0xf3, 0xfc, 0x1f, 0xdc, 0x2a,
+};
 
 // tx_burst reaps completions: a zero-length burst on every TX queue of `port` frees what
 // the device has sent and brings the counters up to date. Returns what
