@@ -320,21 +320,8 @@ void RxQueue::close()
 
 void RxQueue::count_discarded_frames()
 {
-    uint32_t frames = 0;
-    while (cq_cursor_.peek() == gdma::CqSlot::ready) {
-        const gdma::Cqe &cqe = cq_cursor_.current();
-        const CqeType type = cqe.type();
-        if (type == CqeType::rx_ok || type == CqeType::rx_coalesced) {
-            const uint32_t limit = type == CqeType::rx_ok ? 1 : gdma::kRxPacketsPerCqe;
-            for (uint32_t i = cqe_packet_;
-                 i < limit && (cqe.oob[gdma::rx_oob_word::packet_length(i)] & 0xFFFF) != 0; ++i)
-                ++frames;
-            cqe_packet_ = 0;
-        } else if (type == CqeType::rx_truncated) {
-            ++frames;
-        }
-        cq_cursor_.advance();
-    }
+    // What rx_queue_count reports: the buffers the device filled that no burst returned.
+    const uint32_t frames = count_filled();
     counters_.errors += frames;
     events_.rx_discarded_at_stop += frames;
 }
