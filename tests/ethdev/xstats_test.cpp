@@ -16,7 +16,7 @@ namespace
 using Xstats = EthdevTest;
 
 constexpr unsigned kRxPerQueue = 8;
-constexpr unsigned kTxPerQueue = 19;
+constexpr unsigned kTxPerQueue = 20;
 
 // name -> value, everything the port reports.
 std::map<std::string, uint64_t> all_xstats(uint16_t port)
@@ -83,6 +83,7 @@ TEST_F(Xstats, NamesFollowDpdkConventionsAndIdsAgree)
                                  "tx_q0_malformed_chain_errors",
                                  "tx_q2_unregistered_memory_errors",
                                  "tx_q1_unsendable_errors",
+                                 "tx_q2_discarded_at_stop_errors",
                                  "tx_q0_sa_drop_errors",
                                  "tx_q2_mtu_drop_errors",
                                  "tx_q1_invalid_oob_errors",

@@ -803,51 +803,6 @@ TxQueue *Port::shared_txq(uint16_t i) const
                : nullptr;
 }
 
-// Reads only shared memory (the ethdev data and the queues), so secondaries call it too.
-int Port::stats_get(rte_eth_stats &stats) const
-{
-    for (uint16_t i = 0; i < data_->nb_rx_queues; ++i) {
-        const RxQueue *queue = shared_rxq(i);
-        if (queue == nullptr)
-            continue;
-        const QueueCounters c = queue->counters();
-        stats.ipackets += c.packets;
-        stats.ibytes += c.bytes;
-        stats.ierrors += c.errors;
-        stats.rx_nombuf += c.no_mbuf;
-        if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
-            stats.q_ipackets[i] = c.packets;
-            stats.q_ibytes[i] = c.bytes;
-            stats.q_errors[i] = c.errors;
-        }
-    }
-    for (uint16_t i = 0; i < data_->nb_tx_queues; ++i) {
-        const TxQueue *queue = shared_txq(i);
-        if (queue == nullptr)
-            continue;
-        const QueueCounters c = queue->counters();
-        stats.opackets += c.packets;
-        stats.obytes += c.bytes;
-        stats.oerrors += c.errors;
-        if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
-            stats.q_opackets[i] = c.packets;
-            stats.q_obytes[i] = c.bytes;
-        }
-    }
-    return 0;
-}
-
-int Port::stats_reset()
-{
-    for (uint16_t i = 0; i < data_->nb_rx_queues; ++i)
-        if (RxQueue *queue = shared_rxq(i))
-            queue->reset_counters();
-    for (uint16_t i = 0; i < data_->nb_tx_queues; ++i)
-        if (TxQueue *queue = shared_txq(i))
-            queue->reset_counters();
-    return 0;
-}
-
 int Port::link_update()
 {
     // A removed, failed or recovering device carries no traffic.

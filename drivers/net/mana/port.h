@@ -151,6 +151,7 @@ class Port
     int rx_burst_mode(uint16_t queue, rte_eth_burst_mode &mode) const;
     int tx_burst_mode(uint16_t queue, rte_eth_burst_mode &mode) const;
 
+    // Basic statistics (stats.cpp).
     int stats_get(rte_eth_stats &stats) const;
     int stats_reset();
     // Extended statistics (xstats.cpp); reset with stats_reset.
@@ -195,7 +196,13 @@ class Port
 
   private:
     uint64_t xstats_count() const;
-    uint64_t xstat_value(uint64_t id) const;
+    // In the primary, the device mutex if it is free: while it is held no control
+    // operation or recovery step can destroy a queue's CQ, so the TX counters may read
+    // the completions no burst has read yet (tx_counters). Not held (a secondary, or a
+    // recovery running), they are what the bursts have read.
+    std::unique_lock<std::mutex> lock_cqs_for_counters() const;
+    static QueueCounters tx_counters(const TxQueue &queue, const std::unique_lock<std::mutex> &cqs);
+    uint64_t xstat_value(uint64_t id, const std::unique_lock<std::mutex> &cqs) const;
     // PD and parent domain (and the registrar on that PD). Negative errno.
     int create_domains(bool log_errors);
     int start_locked();

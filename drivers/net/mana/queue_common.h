@@ -175,6 +175,9 @@ struct QueueEventCounters {
     // RX frames the device had completed into the queue's buffers when it stopped, which
     // no burst returned (each also in errors).
     QueueCounter rx_discarded_at_stop;
+    // TX packets still in flight when the queue stopped (the device had not completed
+    // them), freed unsent (each also in errors).
+    QueueCounter tx_discarded_at_stop;
 };
 
 // A 64-bit doorbell write after the ring stores it publishes. A release store: on x86

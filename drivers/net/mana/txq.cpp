@@ -150,7 +150,8 @@ int TxQueue::setup()
 {
     if (!mbufs_.allocate("mana_tx_ring", config_.descriptors, config_.socket) ||
         !large_wqes_.allocate("mana_tx_ring", config_.descriptors, config_.socket) ||
-        !cqe_requests_.allocate("mana_tx_ring", config_.descriptors, config_.socket)) {
+        !cqe_requests_.allocate("mana_tx_ring", config_.descriptors, config_.socket) ||
+        !posted_bytes_.allocate("mana_tx_ring", config_.descriptors, config_.socket)) {
         MANA_DRV_LOG(ERR, "port %u TX queue %u: out of DPDK memory for %u descriptors",
                      config_.port_id, config_.queue_id, config_.descriptors);
         return -ENOMEM;
@@ -231,9 +232,15 @@ int TxQueue::start(const QueueVerbs &verbs)
     // are, as before the flag is looked at).
     not_simple_flags_ =
         kNotDirectFlags | RTE_MBUF_F_TX_TCP_SEG | (config_.vlan_insert ? RTE_MBUF_F_TX_VLAN : 0);
+    open_reap_sequence();
     head_ = tail_ = head_bu_ = tail_bu_ = 0;
     requests_head_ = requests_tail_ = 0;
     large_head_ = large_tail_ = 0;
+    posted_total_ = completed_bytes_ = 0;
+    in_flight_counted_ = false;
+    publish_reap_state();
+    published_.requests_head.store(0, std::memory_order_relaxed);
+    close_reap_sequence();
     headers_in_place_from_bu_ = sq_.capacity_bu();
     tagged_in_flight_ = 0;
     range_.forget();
@@ -246,6 +253,14 @@ void TxQueue::stop()
 {
     halted_.store(true, std::memory_order_relaxed);
     qp_.reset();
+    // The QP is gone, so the device completes nothing more: what it completed was sent,
+    // the rest is dropped with the queue, and counted (unless a reset counted it already).
+    // (db_page_: the queue started, so the CQ cursor is valid.)
+    if (cq_ && db_page_ != nullptr && !in_flight_counted_) {
+        reap_all();
+        counters_.errors += head_ - tail_;
+        events_.tx_discarded_at_stop += head_ - tail_;
+    }
     cq_.reset();
     // After the QP is gone the device reads none of these buffers any more.
     if (mbufs_.data() != nullptr) {
@@ -253,26 +268,123 @@ void TxQueue::stop()
             rte_pktmbuf_free(untagged(mbufs_[i & slot_mask_]));
     }
     tagged_in_flight_ = 0;
+    open_reap_sequence();
     head_ = tail_ = head_bu_ = tail_bu_ = 0;
     requests_head_ = requests_tail_ = 0;
     large_head_ = large_tail_ = 0;
+    posted_total_ = completed_bytes_ = 0;
+    publish_reap_state();
+    published_.requests_head.store(0, std::memory_order_relaxed);
+    close_reap_sequence();
     db_page_ = nullptr;
     sq_ = {};
 }
 
+void TxQueue::reap_all()
+{
+    while (reap() != 0) {
+    }
+}
+
 uint32_t TxQueue::abandon_in_flight()
 {
-    if (mbufs_.data() == nullptr || cq_ == nullptr)
+    if (mbufs_.data() == nullptr || cq_ == nullptr || db_page_ == nullptr)
         return 0;
-    reap();
-    uint64_t bytes = 0;
-    for (uint32_t i = tail_; i != head_; ++i)
-        bytes += untagged(mbufs_[i & slot_mask_])->pkt_len;
+    reap_all();
     const uint32_t lost = head_ - tail_;
-    counters_.packets -= std::min<uint64_t>(counters_.packets, lost);
-    counters_.bytes -= std::min<uint64_t>(counters_.bytes, bytes);
-    counters_.errors += lost;
+    if (!in_flight_counted_)
+        counters_.errors += lost;
+    in_flight_counted_ = true;
     return lost;
+}
+
+QueueCounters TxQueue::since_reset(const QueueCounters &counters) const
+{
+    // A baseline taken with unread completions is ahead of counters_ until a burst reads
+    // them: nothing new happened since the reset then.
+    const auto since = [](uint64_t now, uint64_t then) { return now > then ? now - then : 0; };
+    QueueCounters out;
+    out.packets = since(counters.packets, baseline_.packets);
+    out.bytes = since(counters.bytes, baseline_.bytes);
+    out.errors = since(counters.errors, baseline_.errors);
+    out.no_mbuf = since(counters.no_mbuf, baseline_.no_mbuf);
+    out.completions = since(counters.completions, baseline_.completions);
+    out.doorbells = since(counters.doorbells, baseline_.doorbells);
+    out.wqes = since(counters.wqes, baseline_.wqes);
+    return out;
+}
+
+void TxQueue::publish_reap_state()
+{
+    published_.tail.store(tail_, std::memory_order_relaxed);
+    published_.cq_head.store(cq_cursor_.head(), std::memory_order_relaxed);
+    published_.requests_tail.store(requests_tail_, std::memory_order_relaxed);
+    published_.completed_bytes.store(completed_bytes_, std::memory_order_relaxed);
+}
+
+void TxQueue::count_completed(uint32_t old_tail, uint32_t failed, uint64_t failed_bytes)
+{
+    if (tail_ != old_tail) {
+        const uint64_t through = posted_bytes_[(tail_ - 1) & slot_mask_];
+        counters_.packets += tail_ - old_tail - failed;
+        counters_.bytes += through - completed_bytes_ - failed_bytes;
+        completed_bytes_ = through;
+    }
+    publish_reap_state();
+}
+
+// The success CQEs after the cursor the lcore published complete through the WQEs they
+// were requested for (the requests the last burst published): those packets were sent.
+// The walk stops at the first CQE that is not ready or not a success (the lcore sorts
+// those out), and at a request that does not lie ahead of the last one within the ring
+// (a success CQE nothing asked for). The sequence lock tells a walk that overlapped a
+// reap, which is then done again on the new state.
+QueueCounters TxQueue::with_unread_completions() const
+{
+    for (unsigned spins = 0;; ++spins) {
+        const uint32_t sequence = reap_sequence_.load(std::memory_order_acquire);
+        if ((sequence & 1U) != 0) {
+            if (spins < 1024)
+                rte_pause();
+            else
+                sched_yield(); // the lcore was preempted in the middle of a reap
+            continue;
+        }
+        QueueCounters counters = counters_;
+        uint64_t unread_packets = 0;
+        uint64_t unread_bytes = 0;
+        if (!halted_.load(std::memory_order_acquire) && db_page_ != nullptr) {
+            const uint32_t tail = published_.tail.load(std::memory_order_relaxed);
+            const uint32_t requests_tail = published_.requests_tail.load(std::memory_order_relaxed);
+            const uint32_t requests_head = published_.requests_head.load(std::memory_order_acquire);
+            const gdma::CqCursor cursor =
+                cq_cursor_.moved_to(published_.cq_head.load(std::memory_order_relaxed));
+            uint32_t last = tail - 1;
+            for (uint32_t k = 0; k != requests_head - requests_tail && k != cursor.count(); ++k) {
+                if (cursor.peek_at(k) != gdma::CqSlot::ready ||
+                    cursor.at(k).type() != gdma::CqeType::tx_ok)
+                    break;
+                const uint32_t request = __atomic_load_n(
+                    &cqe_requests_[(requests_tail + k) & slot_mask_], __ATOMIC_RELAXED);
+                if (request - tail >= config_.descriptors ||
+                    static_cast<int32_t>(request - last) <= 0)
+                    break;
+                last = request;
+            }
+            if (last != tail - 1) {
+                unread_packets = last + 1 - tail;
+                unread_bytes =
+                    __atomic_load_n(&posted_bytes_[last & slot_mask_], __ATOMIC_RELAXED) -
+                    published_.completed_bytes.load(std::memory_order_relaxed);
+            }
+        }
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (reap_sequence_.load(std::memory_order_relaxed) == sequence) {
+            counters.packets += unread_packets;
+            counters.bytes += unread_bytes;
+            return counters;
+        }
+    }
 }
 
 // WQEs up to `last` take one BU each, plus what the large ones among them take more.
@@ -298,7 +410,10 @@ uint32_t TxQueue::abandon_in_flight()
 // still reads. At most `limit` packets are freed, together at the end.
 uint32_t TxQueue::reap_ready(uint32_t limit)
 {
+    open_reap_sequence();
     const uint32_t old_tail = tail_;
+    uint32_t failed = 0;
+    uint64_t failed_bytes = 0;
     const uint32_t first_cqe = cq_cursor_.head();
     // The WQE everything is complete through so far; success CQEs only move this, and
     // tail_ follows once (before an unusual CQE, which works from tail_, and at the end).
@@ -322,7 +437,7 @@ uint32_t TxQueue::reap_ready(uint32_t limit)
         }
         if (done + 1 != tail_)
             complete_through(done);
-        const bool read = reap_unusual(cqe, limit - (tail_ - old_tail));
+        const bool read = reap_unusual(cqe, limit - (tail_ - old_tail), failed, failed_bytes);
         done = tail_ - 1;
         if (!read)
             break;
@@ -330,6 +445,8 @@ uint32_t TxQueue::reap_ready(uint32_t limit)
     if (done + 1 != tail_)
         complete_through(done);
     counters_.completions += cq_cursor_.head() - first_cqe;
+    count_completed(old_tail, failed, failed_bytes);
+    close_reap_sequence();
     if (tail_ != old_tail)
         release(old_tail, tail_);
     return tail_ - old_tail;
@@ -347,7 +464,8 @@ void TxQueue::report_overflow()
                  config_.port_id, config_.queue_id);
 }
 
-bool TxQueue::reap_unusual(const gdma::Cqe &cqe, uint32_t room)
+bool TxQueue::reap_unusual(const gdma::Cqe &cqe, uint32_t room, uint32_t &failed_packets,
+                           uint64_t &failed_bytes)
 {
     const gdma::CqeType type = cqe.type();
     const bool failed = gdma::is_tx_error(type);
@@ -383,11 +501,10 @@ bool TxQueue::reap_unusual(const gdma::Cqe &cqe, uint32_t room)
     }
     cq_cursor_.advance();
     if (failed) {
-        // The failed packet was counted as sent when it was posted; it was not.
+        // The failed packet completes with the others but was not sent.
         ++counters_.errors;
-        counters_.packets -= std::min<uint64_t>(counters_.packets, 1);
-        counters_.bytes -=
-            std::min<uint64_t>(counters_.bytes, untagged(mbufs_[last & slot_mask_])->pkt_len);
+        ++failed_packets;
+        failed_bytes += untagged(mbufs_[last & slot_mask_])->pkt_len;
         ++events_.tx_error_cqes[static_cast<uint32_t>(type) - kFirstTxErrorCqe];
         MANA_DP_LOG(ERR, "port %u TX queue %u: TX error CQE type %u", config_.port_id,
                     config_.queue_id, static_cast<unsigned>(type));
@@ -445,7 +562,7 @@ void TxQueue::request_completion(uint32_t index, uint32_t start_bu)
 {
     std::byte *word0 = sq_.base() + sq_.offset_of(start_bu) + kOobOffset;
     gdma::store_le32(word0, gdma::load_le32(word0) & ~kSuppressCqeBit);
-    cqe_requests_[requests_head_++ & slot_mask_] = index;
+    push_cqe_request(index);
 }
 
 // Whether the sent packet can go straight back into plain_pool_: one direct segment,
@@ -473,11 +590,13 @@ void TxQueue::record(rte_mbuf *mbuf, uint32_t size_bu, bool request_cqe)
     }
     if (size_bu != 1)
         large_wqes_[large_head_++ & slot_mask_] = {.index = head_, .size_bu = size_bu};
+    posted_total_ += mbuf->pkt_len;
+    record_posted_bytes(head_, posted_total_);
     head_bu_ += size_bu;
     // Its BUs hold other words now: a lap of one-segment WQEs puts the headers back.
     headers_in_place_from_bu_ = head_bu_ + sq_.capacity_bu();
     if (request_cqe)
-        cqe_requests_[requests_head_++ & slot_mask_] = head_;
+        push_cqe_request(head_);
     ++head_;
 }
 
@@ -611,7 +730,8 @@ inline void TxQueue::write_simple_wqe(std::byte *wqe, const rte_mbuf *mbuf, uint
 // function of its own so that the loop has the registers to itself; it calls nothing.
 template <bool kWriteHeader>
 TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t count,
-                                              std::byte *wqe, const RangeCheck &range) const
+                                              std::byte *wqe, const RangeCheck &range,
+                                              uint64_t *posted_bytes, uint64_t base) const
 {
     // A copy: stores into the ring could alias the caller's, and it must stay in
     // registers.
@@ -640,6 +760,7 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
         write_simple_wqe<kWriteHeader>(wqe, mbuf, address, len, check.lkey);
         wqe += gdma::kBasicUnitBytes;
         bytes += len;
+        __atomic_store_n(posted_bytes++, base + bytes, __ATOMIC_RELAXED);
     }
     run.bytes = bytes;
     run.written = static_cast<uint32_t>(entry - entries);
@@ -655,8 +776,7 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
 // burst's last WQE in burst()) clears it again. Stops at the first packet that needs
 // anything else (post() takes that one).
 [[gnu::always_inline]] inline uint32_t TxQueue::post_simple(rte_mbuf **packets, uint32_t taken,
-                                                            uint32_t count, uint64_t &bytes,
-                                                            bool &lkey_failed)
+                                                            uint32_t count, bool &lkey_failed)
 {
     const uint32_t head = head_;
     const uint32_t head_bu = head_bu_;
@@ -665,7 +785,7 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
                                     gdma::free_bu(capacity_bu, head_bu, tail_bu_)});
     RangeCheck &range = range_.current(mr_table_);
     rte_mbuf **const in = packets + taken;
-    uint64_t sent_bytes = 0;
+    uint64_t posted_total = posted_total_;
     uint32_t n = 0;
     while (n < room) {
         const uint32_t slot = (head + n) & slot_mask_;
@@ -678,12 +798,14 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
         std::copy_n(in + n, stretch, entries);
         const bool headers_in_place =
             static_cast<int32_t>(head_bu + n - headers_in_place_from_bu_) >= 0;
-        const SimpleRun run = headers_in_place
-                                  ? write_simple_wqes<false>(entries, stretch, wqe, range)
-                                  : write_simple_wqes<true>(entries, stretch, wqe, range);
+        uint64_t *const posted_bytes = &posted_bytes_[slot];
+        const SimpleRun run =
+            headers_in_place
+                ? write_simple_wqes<false>(entries, stretch, wqe, range, posted_bytes, posted_total)
+                : write_simple_wqes<true>(entries, stretch, wqe, range, posted_bytes, posted_total);
         const uint32_t i = run.written;
         n += i;
-        sent_bytes += run.bytes;
+        posted_total += run.bytes;
         if (run.outside_range) {
             // The range lookup takes this packet: the buffer may lie too close to the
             // range's end for the check, so it takes the key it was given.
@@ -696,7 +818,8 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
             range = RangeCheck(mr_cache_.last_hit(), config_.max_frame);
             write_simple_wqe(wqe + (static_cast<std::size_t>(i) << gdma::kBasicUnitShift), mbuf,
                              rte_pktmbuf_mtod(mbuf, uintptr_t), mbuf->data_len, *lkey);
-            sent_bytes += mbuf->data_len;
+            posted_total += mbuf->data_len;
+            record_posted_bytes(head + n, posted_total);
             ++n;
             continue;
         }
@@ -709,7 +832,7 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
         request_completion(index, head_bu + (index - head));
     head_ = head + n;
     head_bu_ = head_bu + n;
-    bytes += sent_bytes;
+    posted_total_ = posted_total;
     return taken + n;
 }
 
@@ -730,7 +853,7 @@ bool TxQueue::has_room(const rte_mbuf *mbuf, uint32_t sges) const
 // the burst's packets are now the driver's.
 template <bool kTso>
 uint32_t TxQueue::post_others(rte_mbuf **packets, uint32_t taken, uint32_t count, bool lkey_failed,
-                              uint64_t &bytes, uint32_t &dropped)
+                              uint32_t &dropped)
 {
     for (;;) {
         rte_mbuf *mbuf = packets[taken];
@@ -760,12 +883,10 @@ uint32_t TxQueue::post_others(rte_mbuf **packets, uint32_t taken, uint32_t count
         } else {
             if (!has_room(mbuf, sges))
                 return taken;
-            const uint32_t pkt_len = mbuf->pkt_len;
             const bool request_cqe = (head_ & cqe_interval_mask_) == cqe_interval_mask_;
             const PostResult result =
                 tso ? post_tso(mbuf, request_cqe, sges) : post(mbuf, request_cqe, sges);
             if (result == PostResult::posted) {
-                bytes += pkt_len;
                 ++taken;
             } else {
                 drop(result);
@@ -774,7 +895,7 @@ uint32_t TxQueue::post_others(rte_mbuf **packets, uint32_t taken, uint32_t count
         if (taken == count)
             return taken;
         lkey_failed = false;
-        taken = post_simple(packets, taken, count, bytes, lkey_failed);
+        taken = post_simple(packets, taken, count, lkey_failed);
         if (taken == count)
             return taken;
     }
@@ -796,14 +917,13 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
         return 0; // the device is gone (or, in a secondary, the port stopped)
     reap();
     const uint32_t first = head_;
-    uint64_t bytes = 0;
     uint32_t dropped = 0;
     // The one-segment loop takes the whole burst in the common case (TSO packets are never
     // simple: they take an LSO WQE); post_others() takes whatever it leaves.
     bool lkey_failed = false;
-    uint32_t taken = post_simple(packets, 0, count, bytes, lkey_failed);
+    uint32_t taken = post_simple(packets, 0, count, lkey_failed);
     if (taken != count) [[unlikely]]
-        taken = post_others<kTso>(packets, taken, count, lkey_failed, bytes, dropped);
+        taken = post_others<kTso>(packets, taken, count, lkey_failed, dropped);
     const uint32_t posted = head_ - first;
     if (posted != 0) [[likely]] {
         // The last WQE of a burst always asks for a CQE, so everything posted is
@@ -812,13 +932,13 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
         if (requests_head_ == requests_tail_ ||
             cqe_requests_[(requests_head_ - 1) & slot_mask_] != last)
             request_completion(last, newest_start_bu());
+        // Before the doorbell: a completion for any of these requests comes after it.
+        published_.requests_head.store(requests_head_, std::memory_order_release);
         ring_doorbell(doorbell_page(local, db_page_), gdma::doorbell_offset::sq,
                       gdma::sq_doorbell(sq_id_, head_bu_ << gdma::kBasicUnitShift));
         ++counters_.doorbells;
     }
     counters_.wqes += posted;
-    counters_.packets += posted;
-    counters_.bytes += bytes;
     counters_.errors += dropped;
     return static_cast<uint16_t>(taken);
 }

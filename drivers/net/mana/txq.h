@@ -12,6 +12,7 @@
 #include <rte_mbuf.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <span>
 
@@ -69,19 +70,32 @@ class TxQueue
     int done_cleanup(uint32_t limit);
 
     const TxQueueConfig &config() const { return config_; }
-    QueueCounters counters() const { return counters_; }
-    QueueEventCounters event_counters() const { return events_; }
-    void reset_counters()
+    // packets and bytes count what the device sent: a packet is counted when its
+    // completion is read (a burst reads them), a failed one goes to errors. counters()
+    // is what bursts have read; counters_with_unread_completions() adds the packets whose
+    // success completions wait in the CQ, so an idle queue reports all it sent. The
+    // latter reads the CQ: only while no control operation can destroy it (the device
+    // mutex held, in the process that owns the queues).
+    // Both count from the last reset_counters(), which takes the counters as they are
+    // then as its baseline (`cqs_readable`: with the unread completions) rather than
+    // zeroing what the lcore writes.
+    QueueCounters counters() const { return since_reset(counters_); }
+    QueueCounters counters_with_unread_completions() const
     {
-        counters_ = {};
+        return since_reset(with_unread_completions());
+    }
+    QueueEventCounters event_counters() const { return events_; }
+    void reset_counters(bool cqs_readable)
+    {
+        baseline_ = cqs_readable ? with_unread_completions() : QueueCounters(counters_);
         events_ = {};
     }
     uint32_t in_flight() const { return head_ - tail_; }
     const BurstGate &burst_gate() const { return burst_gate_; }
 
     // Device reset: takes in what the device completed, then counts every packet still
-    // in flight as an error instead of sent (the device may or may not have sent it)
-    // and returns how many; stop() then frees them.
+    // in flight as an error (the device may or may not have sent it) and returns how
+    // many; stop() then frees them.
     uint32_t abandon_in_flight();
 
   private:
@@ -97,10 +111,36 @@ class TxQueue
         return 0;
     }
     uint32_t reap_ready(uint32_t limit);
+    // counters_ plus the packets of the success completions no burst has read yet.
+    QueueCounters with_unread_completions() const;
+    QueueCounters since_reset(const QueueCounters &counters) const;
+    // Reads every completion there is (stop, reset).
+    void reap_all();
+    // Counts the packets and bytes of WQEs [old_tail, tail_) that did not fail (`failed`
+    // of them, `failed_bytes`) as sent and publishes the reap for
+    // counters_with_unread_completions(); the caller opened the reap sequence.
+    void count_completed(uint32_t old_tail, uint32_t failed, uint64_t failed_bytes);
+    void open_reap_sequence()
+    {
+        reap_sequence_.store(reap_sequence_.load(std::memory_order_relaxed) + 1,
+                             std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_release);
+    }
+    void close_reap_sequence()
+    {
+        reap_sequence_.store(reap_sequence_.load(std::memory_order_relaxed) + 1,
+                             std::memory_order_release);
+    }
+    // What counters_with_unread_completions() reads of the lcore's cursor state, copied
+    // at the end of each reap (relaxed atomics: it reads them while a reap may run).
+    void publish_reap_state();
     [[gnu::cold, gnu::noinline]] void report_overflow();
     // Handles a CQE that is not a plain success for a pending CQE request; false when
     // the CQE was left unread because it completes more than `room` packets.
-    bool reap_unusual(const gdma::Cqe &cqe, uint32_t room);
+    // A failed WQE's packet goes to errors; `failed_packets` and `failed_bytes` collect it for
+    // count_completed().
+    bool reap_unusual(const gdma::Cqe &cqe, uint32_t room, uint32_t &failed_packets,
+                      uint64_t &failed_bytes);
     void complete_through(uint32_t last);
     void release(uint32_t from, uint32_t to);
     void free_sent(rte_mbuf **entries, uint32_t count, rte_mempool_cache *cache);
@@ -115,15 +155,15 @@ class TxQueue
         uint32_t written = 0;
         bool outside_range = false; // stopped at a buffer outside the range
     };
+    // `posted_bytes`: the entries' slots in posted_bytes_, `base` the bytes posted before.
     template <bool kWriteHeader>
-    [[MANA_SIMPLE_TX_LOOP_ATTRIBUTES]] SimpleRun write_simple_wqes(rte_mbuf *const *entries,
-                                                                   uint32_t count, std::byte *wqe,
-                                                                   const RangeCheck &range) const;
-    uint32_t post_simple(rte_mbuf **packets, uint32_t taken, uint32_t count, uint64_t &bytes,
-                         bool &lkey_failed);
+    [[MANA_SIMPLE_TX_LOOP_ATTRIBUTES]] SimpleRun
+    write_simple_wqes(rte_mbuf *const *entries, uint32_t count, std::byte *wqe,
+                      const RangeCheck &range, uint64_t *posted_bytes, uint64_t base) const;
+    uint32_t post_simple(rte_mbuf **packets, uint32_t taken, uint32_t count, bool &lkey_failed);
     template <bool kTso>
     [[gnu::noinline]] uint32_t post_others(rte_mbuf **packets, uint32_t taken, uint32_t count,
-                                           bool lkey_failed, uint64_t &bytes, uint32_t &dropped);
+                                           bool lkey_failed, uint32_t &dropped);
     // What became of a packet the general path was given: posted, or dropped because the
     // device cannot send what its header describes, its chain contradicts the header, or
     // a segment's memory has no key.
@@ -142,7 +182,19 @@ class TxQueue
     // (tx_tso.cpp).
     PostResult post_tso(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count);
     void record(rte_mbuf *mbuf, uint32_t size_bu, bool request_cqe);
+    // Bytes posted through WQE `index` (see posted_bytes_).
+    void record_posted_bytes(uint32_t index, uint64_t through)
+    {
+        std::atomic_ref(posted_bytes_[index & slot_mask_])
+            .store(through, std::memory_order_relaxed);
+    }
     void request_completion(uint32_t index, uint32_t start_bu);
+    // Queues WQE `index` as the next one a success CQE completes through (a relaxed
+    // atomic store: counters_with_unread_completions() reads the entries).
+    void push_cqe_request(uint32_t index)
+    {
+        __atomic_store_n(&cqe_requests_[requests_head_++ & slot_mask_], index, __ATOMIC_RELAXED);
+    }
     // BU index where the newest in-flight WQE starts: one BU before head_bu_, unless it
     // is the newest large WQE.
     uint32_t newest_start_bu() const
@@ -207,6 +259,7 @@ class TxQueue
     // max_frame bytes.
     RememberedRange range_;
     QueueCounters counters_;
+    QueueCounters baseline_; // see reset_counters()
     // ol_flags that keep a packet out of the one-segment loop.
     uint64_t not_simple_flags_ = 0;
     TxQueueConfig config_;
@@ -222,6 +275,25 @@ class TxQueue
     MrQueueCache mr_cache_;
     DpdkArray<LargeWqe> large_wqes_; // see large_head_
     QueueEventCounters events_;
+    // Bytes posted since start, through each in-flight WQE (by slot): what a completion
+    // through WQE k sent is posted_bytes_[k] minus completed_bytes_. Stored with relaxed
+    // atomics, as counters_with_unread_completions() reads them while bursts post.
+    DpdkArray<uint64_t> posted_bytes_;
+    uint64_t posted_total_ = 0;    // bytes posted through head_ - 1
+    uint64_t completed_bytes_ = 0; // bytes posted through tail_ - 1
+    // abandon_in_flight() counted the packets in flight as errors; stop() frees them
+    // without counting them again.
+    bool in_flight_counted_ = false;
+    // A sequence lock around each reap (odd while one runs), and the cursor state it
+    // publishes, for counters_with_unread_completions().
+    std::atomic<uint32_t> reap_sequence_{0};
+    struct PublishedReap {
+        std::atomic<uint32_t> tail{0};
+        std::atomic<uint32_t> cq_head{0};
+        std::atomic<uint32_t> requests_tail{0};
+        std::atomic<uint32_t> requests_head{0}; // published by each burst
+        std::atomic<uint64_t> completed_bytes{0};
+    } published_;
     CqOwner cq_;
     QpOwner qp_;
 };

@@ -78,6 +78,8 @@ constexpr XstatField kTxFields[] = {
     {"unregistered_memory_errors",
      [](const QueueView &q) -> uint64_t { return q.events.tx_unregistered_memory; }},
     {"unsendable_errors", [](const QueueView &q) -> uint64_t { return q.events.tx_unsendable; }},
+    {"discarded_at_stop_errors",
+     [](const QueueView &q) -> uint64_t { return q.events.tx_discarded_at_stop; }},
     {"sa_drop_errors", tx_error_cqes<type(CqeType::tx_sa_drop)>},
     {"mtu_drop_errors", tx_error_cqes<type(CqeType::tx_mtu_drop)>},
     {"invalid_oob_errors", tx_error_cqes<type(CqeType::tx_invalid_oob)>},
@@ -88,7 +90,7 @@ constexpr XstatField kTxFields[] = {
     {"vport_disabled_errors", tx_error_cqes<type(CqeType::tx_vport_disabled)>},
     {"vlan_tagging_violation_errors", tx_error_cqes<type(CqeType::tx_vlan_tagging_violation)>},
 };
-static_assert(std::size(kTxFields) == 10 + kTxErrorCqeTypes, "one statistic per TX error type");
+static_assert(std::size(kTxFields) == 11 + kTxErrorCqeTypes, "one statistic per TX error type");
 
 constexpr uint64_t kRxPerQueue = std::size(kRxFields);
 constexpr uint64_t kTxPerQueue = std::size(kTxFields);
@@ -131,7 +133,7 @@ void write_name(const XstatPlace &place, rte_eth_xstat_name &out)
 
 } // namespace
 
-uint64_t Port::xstat_value(uint64_t id) const
+uint64_t Port::xstat_value(uint64_t id, const std::unique_lock<std::mutex> &cqs) const
 {
     const auto place = place_of(id, rx_queue_count(), tx_queue_count());
     QueueView view{};
@@ -140,7 +142,7 @@ uint64_t Port::xstat_value(uint64_t id) const
             view = {queue->counters(), queue->event_counters()};
     } else {
         if (const TxQueue *queue = shared_txq(place->queue))
-            view = {queue->counters(), queue->event_counters()};
+            view = {tx_counters(*queue, cqs), queue->event_counters()};
     }
     return place->field->value(view);
 }
@@ -150,8 +152,9 @@ int Port::xstats_get(rte_eth_xstat *stats, unsigned n) const
     const uint64_t count = xstats_count();
     if (stats == nullptr || n < count)
         return static_cast<int>(count);
+    const std::unique_lock cqs = lock_cqs_for_counters();
     for (uint64_t id = 0; id < count; ++id)
-        stats[id] = rte_eth_xstat{.id = id, .value = xstat_value(id)};
+        stats[id] = rte_eth_xstat{.id = id, .value = xstat_value(id, cqs)};
     return static_cast<int>(count);
 }
 
@@ -168,6 +171,7 @@ int Port::xstats_get_names(rte_eth_xstat_name *names, unsigned size) const
 int Port::xstats_get_by_id(const uint64_t *ids, uint64_t *values, unsigned n) const
 {
     const uint64_t count = xstats_count();
+    const std::unique_lock cqs = lock_cqs_for_counters();
     for (unsigned i = 0; i < n; ++i) {
         if (ids[i] >= count) {
             MANA_DRV_LOG(ERR,
@@ -176,7 +180,7 @@ int Port::xstats_get_by_id(const uint64_t *ids, uint64_t *values, unsigned n) co
                          port_id_, ids[i], count);
             return -EINVAL;
         }
-        values[i] = xstat_value(ids[i]);
+        values[i] = xstat_value(ids[i], cqs);
     }
     return static_cast<int>(n);
 }

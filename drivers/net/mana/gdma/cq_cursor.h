@@ -97,6 +97,14 @@ class CqCursor
     }
 
     void advance(uint32_t n = 1) { head_ += n; }
+    // A cursor over the same ring at `head` (for a reader that must not touch head_,
+    // which the polling thread writes).
+    CqCursor moved_to(uint32_t head) const
+    {
+        CqCursor moved(ring_, count_);
+        moved.head_ = head;
+        return moved;
+    }
 
     // For loops that walk the ring with a pointer: entries from the head up to the end of
     // the ring, and the owner bits a new one carries there, in trailer position (the same
