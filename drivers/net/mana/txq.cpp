@@ -298,6 +298,15 @@ uint32_t TxQueue::abandon_in_flight()
     return lost;
 }
 
+// The bytes of the packets of WQEs [from, to), from their mbufs (still the queue's).
+uint64_t TxQueue::bytes_of(uint32_t from, uint32_t to) const
+{
+    uint64_t bytes = 0;
+    for (uint32_t i = from; i != to; ++i)
+        bytes += untagged(mbufs_[i & slot_mask_])->pkt_len;
+    return bytes;
+}
+
 QueueCounters TxQueue::since_reset(const QueueCounters &counters) const
 {
     // A baseline taken with unread completions is ahead of counters_ until a burst reads
@@ -322,10 +331,12 @@ void TxQueue::publish_reap_state()
     published_.completed_bytes.store(completed_bytes_, std::memory_order_relaxed);
 }
 
-void TxQueue::count_completed(uint32_t old_tail, uint32_t failed, uint64_t failed_bytes)
+void TxQueue::count_completed(uint32_t old_tail, bool at_request, uint32_t failed,
+                              uint64_t failed_bytes)
 {
     if (tail_ != old_tail) {
-        const uint64_t through = posted_bytes_[(tail_ - 1) & slot_mask_];
+        const uint64_t through = at_request ? posted_bytes_[(tail_ - 1) & slot_mask_]
+                                            : completed_bytes_ + bytes_of(old_tail, tail_);
         counters_.packets += tail_ - old_tail - failed;
         counters_.bytes += through - completed_bytes_ - failed_bytes;
         completed_bytes_ = through;
@@ -414,6 +425,8 @@ uint32_t TxQueue::reap_ready(uint32_t limit)
     const uint32_t old_tail = tail_;
     uint32_t failed = 0;
     uint64_t failed_bytes = 0;
+    // Whether `done` is a WQE that asked for a completion (posted_bytes_ holds its total).
+    bool at_request = true;
     const uint32_t first_cqe = cq_cursor_.head();
     // The WQE everything is complete through so far; success CQEs only move this, and
     // tail_ follows once (before an unusual CQE, which works from tail_, and at the end).
@@ -428,24 +441,27 @@ uint32_t TxQueue::reap_ready(uint32_t limit)
                 // More than may be freed now: free the oldest ones and leave the completion
                 // unread; read again, it completes the rest (tail_ moves, `last` does not).
                 done = old_tail + limit - 1;
+                at_request = false;
                 break;
             }
             cq_cursor_.advance();
             ++requests_tail_;
             done = last;
+            at_request = true;
             continue;
         }
         if (done + 1 != tail_)
             complete_through(done);
         const bool read = reap_unusual(cqe, limit - (tail_ - old_tail), failed, failed_bytes);
         done = tail_ - 1;
+        at_request = false;
         if (!read)
             break;
     } while (cq_cursor_.ready());
     if (done + 1 != tail_)
         complete_through(done);
     counters_.completions += cq_cursor_.head() - first_cqe;
-    count_completed(old_tail, failed, failed_bytes);
+    count_completed(old_tail, at_request, failed, failed_bytes);
     close_reap_sequence();
     if (tail_ != old_tail)
         release(old_tail, tail_);
@@ -730,8 +746,7 @@ inline void TxQueue::write_simple_wqe(std::byte *wqe, const rte_mbuf *mbuf, uint
 // function of its own so that the loop has the registers to itself; it calls nothing.
 template <bool kWriteHeader>
 TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t count,
-                                              std::byte *wqe, const RangeCheck &range,
-                                              uint64_t *posted_bytes, uint64_t base) const
+                                              std::byte *wqe, const RangeCheck &range) const
 {
     // A copy: stores into the ring could alias the caller's, and it must stay in
     // registers.
@@ -760,7 +775,6 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
         write_simple_wqe<kWriteHeader>(wqe, mbuf, address, len, check.lkey);
         wqe += gdma::kBasicUnitBytes;
         bytes += len;
-        __atomic_store_n(posted_bytes++, base + bytes, __ATOMIC_RELAXED);
     }
     run.bytes = bytes;
     run.written = static_cast<uint32_t>(entry - entries);
@@ -784,13 +798,18 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
     const uint32_t room = std::min({count - taken, config_.descriptors - (head - tail_),
                                     gdma::free_bu(capacity_bu, head_bu, tail_bu_)});
     RangeCheck &range = range_.current(mr_table_);
+    const uint32_t interval = cqe_interval_mask_;
     rte_mbuf **const in = packets + taken;
     uint64_t posted_total = posted_total_;
     uint32_t n = 0;
     while (n < room) {
         const uint32_t slot = (head + n) & slot_mask_;
         const uint32_t bu = (head_bu + n) & (capacity_bu - 1);
-        const uint32_t stretch = std::min({room - n, config_.descriptors - slot, capacity_bu - bu});
+        // A stretch also ends at the next WQE that asks for a completion, so that the bytes
+        // posted through it are known (posted_bytes_).
+        const uint32_t to_request = ((interval - (head + n)) & interval) + 1;
+        const uint32_t stretch =
+            std::min({room - n, config_.descriptors - slot, capacity_bu - bu, to_request});
         std::byte *const wqe = sq_.base() + (static_cast<std::size_t>(bu) << gdma::kBasicUnitShift);
         // The packets go into their ring slots first, in one copy; slots past where the
         // loop stops are not in flight and get overwritten later.
@@ -798,14 +817,14 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
         std::copy_n(in + n, stretch, entries);
         const bool headers_in_place =
             static_cast<int32_t>(head_bu + n - headers_in_place_from_bu_) >= 0;
-        uint64_t *const posted_bytes = &posted_bytes_[slot];
-        const SimpleRun run =
-            headers_in_place
-                ? write_simple_wqes<false>(entries, stretch, wqe, range, posted_bytes, posted_total)
-                : write_simple_wqes<true>(entries, stretch, wqe, range, posted_bytes, posted_total);
+        const SimpleRun run = headers_in_place
+                                  ? write_simple_wqes<false>(entries, stretch, wqe, range)
+                                  : write_simple_wqes<true>(entries, stretch, wqe, range);
         const uint32_t i = run.written;
         n += i;
         posted_total += run.bytes;
+        if (i != 0)
+            record_posted_bytes(head + n - 1, posted_total);
         if (run.outside_range) {
             // The range lookup takes this packet: the buffer may lie too close to the
             // range's end for the check, so it takes the key it was given.
@@ -826,7 +845,6 @@ TxQueue::SimpleRun TxQueue::write_simple_wqes(rte_mbuf *const *entries, uint32_t
         if (i != stretch)
             break;
     }
-    const uint32_t interval = cqe_interval_mask_;
     for (uint32_t index = head + ((interval - head) & interval); index - head < n;
          index += interval + 1)
         request_completion(index, head_bu + (index - head));
@@ -932,6 +950,7 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
         if (requests_head_ == requests_tail_ ||
             cqe_requests_[(requests_head_ - 1) & slot_mask_] != last)
             request_completion(last, newest_start_bu());
+        record_posted_bytes(last, posted_total_);
         // Before the doorbell: a completion for any of these requests comes after it.
         published_.requests_head.store(requests_head_, std::memory_order_release);
         ring_doorbell(doorbell_page(local, db_page_), gdma::doorbell_offset::sq,

@@ -119,7 +119,11 @@ class TxQueue
     // Counts the packets and bytes of WQEs [old_tail, tail_) that did not fail (`failed`
     // of them, `failed_bytes`) as sent and publishes the reap for
     // counters_with_unread_completions(); the caller opened the reap sequence.
-    void count_completed(uint32_t old_tail, uint32_t failed, uint64_t failed_bytes);
+    // `at_request`: tail_ - 1 asked for a completion, so posted_bytes_ has its total;
+    // otherwise the mbufs' lengths are added up.
+    void count_completed(uint32_t old_tail, bool at_request, uint32_t failed,
+                         uint64_t failed_bytes);
+    [[gnu::cold]] uint64_t bytes_of(uint32_t from, uint32_t to) const;
     void open_reap_sequence()
     {
         reap_sequence_.store(reap_sequence_.load(std::memory_order_relaxed) + 1,
@@ -155,11 +159,10 @@ class TxQueue
         uint32_t written = 0;
         bool outside_range = false; // stopped at a buffer outside the range
     };
-    // `posted_bytes`: the entries' slots in posted_bytes_, `base` the bytes posted before.
     template <bool kWriteHeader>
-    [[MANA_SIMPLE_TX_LOOP_ATTRIBUTES]] SimpleRun
-    write_simple_wqes(rte_mbuf *const *entries, uint32_t count, std::byte *wqe,
-                      const RangeCheck &range, uint64_t *posted_bytes, uint64_t base) const;
+    [[MANA_SIMPLE_TX_LOOP_ATTRIBUTES]] SimpleRun write_simple_wqes(rte_mbuf *const *entries,
+                                                                   uint32_t count, std::byte *wqe,
+                                                                   const RangeCheck &range) const;
     uint32_t post_simple(rte_mbuf **packets, uint32_t taken, uint32_t count, bool &lkey_failed);
     template <bool kTso>
     [[gnu::noinline]] uint32_t post_others(rte_mbuf **packets, uint32_t taken, uint32_t count,
@@ -275,9 +278,11 @@ class TxQueue
     MrQueueCache mr_cache_;
     DpdkArray<LargeWqe> large_wqes_; // see large_head_
     QueueEventCounters events_;
-    // Bytes posted since start, through each in-flight WQE (by slot): what a completion
-    // through WQE k sent is posted_bytes_[k] minus completed_bytes_. Stored with relaxed
-    // atomics, as counters_with_unread_completions() reads them while bursts post.
+    // Bytes posted since start, through in-flight WQE k (by slot), for every k that asks
+    // for a completion (and the last of each stretch of the one-segment loop, which ends
+    // at such a WQE): what a success completion through k sent is posted_bytes_[k] minus
+    // completed_bytes_. Stored with relaxed atomics, as counters_with_unread_completions()
+    // reads them while bursts post.
     DpdkArray<uint64_t> posted_bytes_;
     uint64_t posted_total_ = 0;    // bytes posted through head_ - 1
     uint64_t completed_bytes_ = 0; // bytes posted through tail_ - 1
