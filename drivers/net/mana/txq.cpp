@@ -232,7 +232,7 @@ int TxQueue::start(const QueueVerbs &verbs)
     // are, as before the flag is looked at).
     not_simple_flags_ =
         kNotDirectFlags | RTE_MBUF_F_TX_TCP_SEG | (config_.vlan_insert ? RTE_MBUF_F_TX_VLAN : 0);
-    open_reap_sequence();
+    const uint32_t opened = open_reap_sequence();
     head_ = tail_ = head_bu_ = tail_bu_ = 0;
     requests_head_ = requests_tail_ = 0;
     large_head_ = large_tail_ = 0;
@@ -240,7 +240,7 @@ int TxQueue::start(const QueueVerbs &verbs)
     in_flight_counted_ = false;
     publish_reap_state();
     published_.requests_head.store(0, std::memory_order_relaxed);
-    close_reap_sequence();
+    close_reap_sequence(opened);
     headers_in_place_from_bu_ = sq_.capacity_bu();
     tagged_in_flight_ = 0;
     range_.forget();
@@ -268,14 +268,14 @@ void TxQueue::stop()
             rte_pktmbuf_free(untagged(mbufs_[i & slot_mask_]));
     }
     tagged_in_flight_ = 0;
-    open_reap_sequence();
+    const uint32_t opened = open_reap_sequence();
     head_ = tail_ = head_bu_ = tail_bu_ = 0;
     requests_head_ = requests_tail_ = 0;
     large_head_ = large_tail_ = 0;
     posted_total_ = completed_bytes_ = 0;
     publish_reap_state();
     published_.requests_head.store(0, std::memory_order_relaxed);
-    close_reap_sequence();
+    close_reap_sequence(opened);
     db_page_ = nullptr;
     sq_ = {};
 }
@@ -323,7 +323,7 @@ QueueCounters TxQueue::since_reset(const QueueCounters &counters) const
     return out;
 }
 
-void TxQueue::publish_reap_state()
+[[gnu::always_inline]] inline void TxQueue::publish_reap_state()
 {
     published_.tail.store(tail_, std::memory_order_relaxed);
     published_.cq_head.store(cq_cursor_.head(), std::memory_order_relaxed);
@@ -331,8 +331,8 @@ void TxQueue::publish_reap_state()
     published_.completed_bytes.store(completed_bytes_, std::memory_order_relaxed);
 }
 
-void TxQueue::count_completed(uint32_t old_tail, bool at_request, uint32_t failed,
-                              uint64_t failed_bytes)
+[[gnu::always_inline]] inline void TxQueue::count_completed(uint32_t old_tail, bool at_request,
+                                                            uint32_t failed, uint64_t failed_bytes)
 {
     if (tail_ != old_tail) {
         const uint64_t through = at_request ? posted_bytes_[(tail_ - 1) & slot_mask_]
@@ -421,7 +421,7 @@ QueueCounters TxQueue::with_unread_completions() const
 // still reads. At most `limit` packets are freed, together at the end.
 uint32_t TxQueue::reap_ready(uint32_t limit)
 {
-    open_reap_sequence();
+    const uint32_t opened = open_reap_sequence();
     const uint32_t old_tail = tail_;
     uint32_t failed = 0;
     uint64_t failed_bytes = 0;
@@ -462,7 +462,7 @@ uint32_t TxQueue::reap_ready(uint32_t limit)
         complete_through(done);
     counters_.completions += cq_cursor_.head() - first_cqe;
     count_completed(old_tail, at_request, failed, failed_bytes);
-    close_reap_sequence();
+    close_reap_sequence(opened);
     if (tail_ != old_tail)
         release(old_tail, tail_);
     return tail_ - old_tail;
@@ -950,8 +950,8 @@ uint16_t TxQueue::burst(rte_mbuf **packets, uint16_t count)
         if (requests_head_ == requests_tail_ ||
             cqe_requests_[(requests_head_ - 1) & slot_mask_] != last)
             request_completion(last, newest_start_bu());
-        record_posted_bytes(last, posted_total_);
-        // Before the doorbell: a completion for any of these requests comes after it.
+        // (posted_bytes_ holds `last`'s total: it ends a one-segment stretch or took a WQE
+        // of its own.) Before the doorbell: a completion for any of these requests comes after it.
         published_.requests_head.store(requests_head_, std::memory_order_release);
         ring_doorbell(doorbell_page(local, db_page_), gdma::doorbell_offset::sq,
                       gdma::sq_doorbell(sq_id_, head_bu_ << gdma::kBasicUnitShift));

@@ -124,16 +124,18 @@ class TxQueue
     void count_completed(uint32_t old_tail, bool at_request, uint32_t failed,
                          uint64_t failed_bytes);
     [[gnu::cold]] uint64_t bytes_of(uint32_t from, uint32_t to) const;
-    void open_reap_sequence()
+    // Only the lcore (or the control path with the queue halted) writes the sequence, so
+    // the value open returns is the one close moves on from.
+    uint32_t open_reap_sequence()
     {
-        reap_sequence_.store(reap_sequence_.load(std::memory_order_relaxed) + 1,
-                             std::memory_order_relaxed);
+        const uint32_t opened = reap_sequence_.load(std::memory_order_relaxed) + 1;
+        reap_sequence_.store(opened, std::memory_order_relaxed);
         std::atomic_thread_fence(std::memory_order_release);
+        return opened;
     }
-    void close_reap_sequence()
+    void close_reap_sequence(uint32_t opened)
     {
-        reap_sequence_.store(reap_sequence_.load(std::memory_order_relaxed) + 1,
-                             std::memory_order_release);
+        reap_sequence_.store(opened + 1, std::memory_order_release);
     }
     // What counters_with_unread_completions() reads of the lcore's cursor state, copied
     // at the end of each reap (relaxed atomics: it reads them while a reap may run).
