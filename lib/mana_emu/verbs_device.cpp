@@ -208,8 +208,6 @@ void Emulator::refresh_receive_paths()
                 ports[static_cast<unsigned>(qp->port)]->rss_qp = qp.get();
 }
 
-void install_context_ops(verbs_context &vctx);
-
 } // namespace mana_emu
 
 using namespace mana_emu;
