@@ -183,13 +183,13 @@ TEST_F(QueueReleaseDuringReset, ThreadedReconfigurationRacesRecovery)
         ASSERT_TRUE(events_.wait_for({port0_, port1_}, RTE_ETH_EVENT_RECOVERY_SUCCESS, reset))
             << "reset " << reset << " not recovered";
     }
-    std::printf("%llu reconfigurations, %llu calls: %llu starts refused while recovering, %llu "
-                "failures before the driver knew of a reset (the last %d); %llu frames sent to the port\n",
-                static_cast<unsigned long long>(rounds),
-                static_cast<unsigned long long>(outcomes.calls),
-                static_cast<unsigned long long>(outcomes.refused_while_recovering),
-                static_cast<unsigned long long>(outcomes.failed_unknowing),
-                outcomes.last_unknowing_error, static_cast<unsigned long long>(frames_offered));
+    std::printf(
+        "%llu reconfigurations, %llu calls: %llu starts refused while recovering, %llu "
+        "failures before the driver knew of a reset (the last %d); %llu frames sent to the port\n",
+        static_cast<unsigned long long>(rounds), static_cast<unsigned long long>(outcomes.calls),
+        static_cast<unsigned long long>(outcomes.refused_while_recovering),
+        static_cast<unsigned long long>(outcomes.failed_unknowing), outcomes.last_unknowing_error,
+        static_cast<unsigned long long>(frames_offered));
     for (const std::string &failure : outcomes.unexpected)
         ADD_FAILURE() << failure;
     EXPECT_GE(rounds, resets * 10ULL);
@@ -375,9 +375,9 @@ TEST_F(MrRegistrarDuringReset, ThreadedNewPoolsRegisterWhileTheRegistrarIsReplac
             outcomes.record(rte_eth_dev_stop(port1_), false, knew, back, "stop");
             // Releases the queue on the previous pool; the warm-up registers the new one
             // (or, the device away, leaves it to the recovery's rebuild).
-            outcomes.record(rte_eth_rx_queue_setup(port1_, 0, kRxDescriptors, SOCKET_ID_ANY,
-                                                   nullptr, next),
-                            false, knew, back, "rx queue setup");
+            outcomes.record(
+                rte_eth_rx_queue_setup(port1_, 0, kRxDescriptors, SOCKET_ID_ANY, nullptr, next),
+                false, knew, back, "rx queue setup");
             rx_pool = next;
             const int started = rte_eth_dev_start(port1_);
             outcomes.record(started, true, knew, back, "start");
@@ -420,8 +420,8 @@ TEST_F(MrRegistrarDuringReset, ThreadedNewPoolsRegisterWhileTheRegistrarIsReplac
                 static_cast<unsigned long long>(received));
     for (const std::string &failure : outcomes.unexpected)
         ADD_FAILURE() << failure;
-    EXPECT_GE(received_at_end, 256U) << "traffic does not flow after " << loop.sent - sent_before
-                                     << " more frames sent";
+    EXPECT_GE(received_at_end, 256U)
+        << "traffic does not flow after " << loop.sent - sent_before << " more frames sent";
     EXPECT_GE(rounds, resets * 8ULL);
     EXPECT_GT(freed, 0U) << "no pool was ever retired: the release path went untested";
     EXPECT_EQ(events_.count(port0_, RTE_ETH_EVENT_RECOVERY_FAILED), 0U);
