@@ -11,6 +11,7 @@
 // (MANA_EMU_MODE=threaded), and under ThreadSanitizer by devtools/sanitize tsan.
 #include "lcore_launch.h"
 #include "reset_event_test.h"
+#include "test_mempool.h"
 
 #include <atomic>
 #include <chrono>
@@ -290,15 +291,16 @@ class MrRegistrarDuringReset : public QueueReleaseDuringReset
         return lcore_launch::wait(lcore_) == 0;
     }
 
-    // A pool the test frees itself (make_pool's are freed at teardown). Without per-lcore
-    // caches: an lcore flushing its cache to the ring briefly counts mbufs twice, so a pool
-    // could look full (and be freed) while that lcore still writes to it.
+    // A pool the test frees itself (make_pool's are freed at teardown), with hand-offs
+    // between threads TSan can see (test_mempool.h). Without per-lcore caches: an lcore
+    // flushing its cache to the ring briefly counts mbufs twice, so a pool could look full
+    // (and be freed) while that lcore still writes to it.
     static rte_mempool *new_pool(unsigned mbufs)
     {
         static unsigned serial = 0;
         const std::string name = "mr_race_" + std::to_string(serial++);
-        rte_mempool *pool = rte_pktmbuf_pool_create(name.c_str(), mbufs, 0, 0,
-                                                    RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+        rte_mempool *pool =
+            test_mempool::create(name.c_str(), mbufs, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
         EXPECT_NE(pool, nullptr) << rte_strerror(rte_errno);
         return pool;
     }
@@ -357,11 +359,25 @@ TEST_F(MrRegistrarDuringReset, ThreadedNewPoolsRegisterWhileTheRegistrarIsReplac
     };
 
     const uint32_t resets = kUnderTsan ? 15 : 60;
+    constexpr std::size_t kPoolsPerReset = 24;
     Outcomes outcomes;
     uint64_t rounds = 0;
     uint64_t received = 0;
+    uint64_t created = 1;
     rte_mempool *rx_pool = pool;
     for (uint32_t reset = 1; reset <= resets; ++reset) {
+        // Pools are created and freed between resets, not during them: DPDK's heap lock is
+        // invisible to TSan, which would take the recovery's frees and allocations of queue
+        // rings (on the interrupt thread, under the device mutex) as racing with the
+        // pools' (on this thread, under no lock the driver shares). Each is new to the
+        // driver all the same until a round below hands it out.
+        free_retired(rx_pool);
+        std::deque<rte_mempool *> fresh;
+        for (std::size_t i = 0; i < kPoolsPerReset; ++i) {
+            fresh.push_back(new_pool(kPoolMbufs));
+            ASSERT_NE(fresh.back(), nullptr);
+            ++created;
+        }
         ASSERT_EQ(mana_emu_device_fatal(kBdf, 2 + 5 * (reset % 3)), 0);
         const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(10);
         uint32_t after = 0;
@@ -369,9 +385,14 @@ TEST_F(MrRegistrarDuringReset, ThreadedNewPoolsRegisterWhileTheRegistrarIsReplac
             const bool knew = known(reset);
             const bool back = recovered(reset);
             after += back;
-            rte_mempool *next = new_pool(kPoolMbufs);
-            ASSERT_NE(next, nullptr);
-            publish(next);
+            // A new pool each round while they last, then the newest again (its queue is
+            // still released and set up again).
+            rte_mempool *next = rx_pool;
+            if (!fresh.empty()) {
+                next = fresh.front();
+                fresh.pop_front();
+                publish(next);
+            }
             outcomes.record(rte_eth_dev_stop(port1_), false, knew, back, "stop");
             // Releases the queue on the previous pool; the warm-up registers the new one
             // (or, the device away, leaves it to the recovery's rebuild).
@@ -389,11 +410,15 @@ TEST_F(MrRegistrarDuringReset, ThreadedNewPoolsRegisterWhileTheRegistrarIsReplac
                 received += n;
                 rte_pktmbuf_free_bulk(burst.data(), n);
             }
-            free_retired(rx_pool);
             ++rounds;
         }
+        // Recovered (the events' lock orders the recovery's heap use before ours).
         ASSERT_TRUE(events_.wait_for({port0_, port1_}, RTE_ETH_EVENT_RECOVERY_SUCCESS, reset))
             << "reset " << reset << " not recovered";
+        for (rte_mempool *unused : fresh) {
+            rte_mempool_free(unused); // never handed out
+            --created;
+        }
     }
 
     // Traffic flows at the end: port 1 receives what the lcore sends from the newest pool.
@@ -409,15 +434,16 @@ TEST_F(MrRegistrarDuringReset, ThreadedNewPoolsRegisterWhileTheRegistrarIsReplac
         }
     }
     ASSERT_TRUE(stop_lcore());
-    std::printf("%llu rounds, %llu pools freed during the test; %llu calls: %llu starts refused "
-                "while recovering, %llu failures before the driver knew of a reset; %llu "
-                "frames sent, %llu received during the rounds\n",
-                static_cast<unsigned long long>(rounds), static_cast<unsigned long long>(freed),
-                static_cast<unsigned long long>(outcomes.calls),
-                static_cast<unsigned long long>(outcomes.refused_while_recovering),
-                static_cast<unsigned long long>(outcomes.failed_unknowing),
-                static_cast<unsigned long long>(loop.sent.load()),
-                static_cast<unsigned long long>(received));
+    std::printf(
+        "%llu rounds, %llu pools used, %llu freed during the test; %llu calls: %llu starts refused "
+        "while recovering, %llu failures before the driver knew of a reset; %llu "
+        "frames sent, %llu received during the rounds\n",
+        static_cast<unsigned long long>(rounds), static_cast<unsigned long long>(created),
+        static_cast<unsigned long long>(freed), static_cast<unsigned long long>(outcomes.calls),
+        static_cast<unsigned long long>(outcomes.refused_while_recovering),
+        static_cast<unsigned long long>(outcomes.failed_unknowing),
+        static_cast<unsigned long long>(loop.sent.load()),
+        static_cast<unsigned long long>(received));
     for (const std::string &failure : outcomes.unexpected)
         ADD_FAILURE() << failure;
     EXPECT_GE(received_at_end, 256U)
