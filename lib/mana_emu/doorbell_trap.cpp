@@ -5,6 +5,7 @@
 #include "doorbell_trap.h"
 #include "log.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <ucontext.h>
@@ -259,11 +260,22 @@ void untrap_stores(std::byte *begin)
         }
 }
 
+// A cell a producer has reserved (enqueue_at is past it) but not filled yet is waited for
+// rather than taken as the end of the queue: that producer is between its two stores in
+// the fault handler, or preempted there, and every store queued behind it (the caller's own
+// earlier doorbells among them) would otherwise be taken only later, after the caller has
+// perhaps destroyed the queue they ring and handed its doorbell page to another. A device
+// takes a CPU's doorbells before that CPU's next command, so the model must too.
 bool next_trapped_store(TrappedStore &out)
 {
     Cell &cell = cells[dequeue_at % kQueueCells];
-    if (cell.sequence.load(std::memory_order_acquire) != dequeue_at + 1)
-        return false;
+    for (unsigned spins = 0; cell.sequence.load(std::memory_order_acquire) != dequeue_at + 1;
+         ++spins) {
+        if (enqueue_at.load(std::memory_order_acquire) <= dequeue_at)
+            return false;
+        if (spins >= 64)
+            sched_yield();
+    }
     out = cell.store;
     cell.sequence.store(dequeue_at + kQueueCells, std::memory_order_release);
     ++dequeue_at;

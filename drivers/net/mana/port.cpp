@@ -298,8 +298,11 @@ void Port::info(rte_eth_dev_info &info) const
     info.err_handle_mode = err_handle_mode_;
 }
 
+// Under the device mutex, like every other writer of what a recovery step reads: the RSS
+// key, hash types and RETA that start_queues builds the RSS QP from.
 int Port::configure()
 {
+    const std::lock_guard guard(device_->mutex);
     const rte_eth_conf &conf = data_->dev_conf;
     const auto mq_mode = conf.rxmode.mq_mode;
     if (mq_mode != RTE_ETH_MQ_RX_NONE && mq_mode != RTE_ETH_MQ_RX_RSS) {
@@ -627,9 +630,14 @@ int Port::rebuild_after_recovery()
     int ret = create_domains(false);
     if (ret == 0 && mr_table_)
         mr_table_->attach_registrar(*registrar_);
-    for (uint16_t i = 0; i < rx_queue_count() && ret == 0; ++i)
-        if (RxQueue *queue = rxq(i))
+    // The queues the driver holds, not data_->nb_rx_queues: a stopped port may be in the
+    // middle of rte_eth_dev_configure, where ethdev changes the count without the device
+    // mutex (it releases the queues beyond the new count first, through the locked
+    // rx_queue_release, so rxqs_ never holds more than the application set up).
+    for (std::size_t i = 0; i < rxqs_.size() && ret == 0; ++i)
+        if (const RxQueue *queue = rxqs_[i].get())
             ret = register_mempool(*mr_table_, queue->config().pool);
+    // A started port cannot be reconfigured (ethdev refuses), so its queue count holds.
     if (ret == 0 && started_)
         ret = start_queues(true);
     if (ret == 0)

@@ -16,9 +16,12 @@
 //   4. the dead flag is cleared and RECOVERY_SUCCESS reported; if the device is not back
 //      within the recovery timeout (devarg recovery_timeout_ms) or leaves sysfs,
 //      RECOVERY_FAILED is reported and the ports behave as removed.
-// A new fatal error during the wait starts over from step 1. Start, stop, close, queue
-// setup and RSS changes take the device mutex that every step holds, so they are safe
-// at any point (start is refused until the recovery is over).
+// A new fatal error during the wait starts over from step 1. Start, stop, close, configure,
+// queue setup and release, per-queue start and stop and RSS changes take the device mutex
+// that every step holds, so they are safe at any point (start is refused until the recovery
+// is over); what ethdev itself writes unlocked (the queue counts in rte_eth_dev_configure)
+// the steps do not read while the port is stopped. Bursts and the MR table's fast-path
+// registrations are kept out of the steps by the dead flag and the burst gates.
 #include "log.h"
 #include "mp.h"
 #include "port.h"
