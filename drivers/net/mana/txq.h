@@ -139,7 +139,13 @@ class TxQueue
     }
     // What counters_with_unread_completions() reads of the lcore's cursor state, copied
     // at the end of each reap (relaxed atomics: it reads them while a reap may run).
-    void publish_reap_state();
+    void publish_reap_state()
+    {
+        published_.tail.store(tail_, std::memory_order_relaxed);
+        published_.cq_head.store(cq_cursor_.head(), std::memory_order_relaxed);
+        published_.requests_tail.store(requests_tail_, std::memory_order_relaxed);
+        published_.completed_bytes.store(completed_bytes_, std::memory_order_relaxed);
+    }
     [[gnu::cold, gnu::noinline]] void report_overflow();
     // Handles a CQE that is not a plain success for a pending CQE request; false when
     // the CQE was left unread because it completes more than `room` packets.
