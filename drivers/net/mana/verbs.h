@@ -4,11 +4,19 @@
 
 #include <infiniband/verbs.h>
 
+#include <cerrno>
+
 #include <memory>
 #include <span>
 
 namespace mana
 {
+
+// The errno a failed verb left, or `fallback` when it left none.
+inline int errno_or(int fallback)
+{
+    return errno != 0 ? errno : fallback;
+}
 
 // ibv_get_device_list result. A NULL list (no RDMA support in the kernel, or no
 // provider) is an empty span, never passed to ibv_free_device_list.
