@@ -43,7 +43,6 @@ void ring_free(void *pointer, void *)
     rte_free(pointer);
 }
 
-
 } // namespace
 
 ibv_device *find_rdma_device(const DeviceList &list, const std::string &bdf)

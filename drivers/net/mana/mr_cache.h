@@ -108,8 +108,8 @@ class MrTable
 };
 
 // A secondary process cannot read an MrTable: its entries live in the primary's heap.
-// There, misses go to this function instead, which asks the primary (mp.cpp) for the
-// range covering the buffer, registering it if needed. Null in the primary.
+// There, misses go to this function instead, which asks the primary (mp_secondary.cpp)
+// for the range covering the buffer, registering it if needed. Null in the primary.
 using RemoteMrLookup = std::optional<MrRange> (*)(const MrTable &table, uintptr_t addr,
                                                   std::size_t len);
 [[gnu::visibility("hidden")]] extern RemoteMrLookup remote_mr_lookup;

@@ -35,7 +35,7 @@ inline const std::atomic<bool> kDeviceAlive{false};
 struct ProcessPort {
     // Bursts return 0 and ring no doorbell while it reads true: the device's
     // removed/failed flag, set by the primary's async event handler (the doorbell page
-    // may be unmapped). A secondary stops bursting by other means (mp.cpp).
+    // may be unmapped). A secondary stops bursting by other means (mp_secondary.cpp).
     const std::atomic<bool> *stop_bursts = &kDeviceAlive;
     // Secondary: the context's doorbell page mapped in this process, which accepts
     // every queue's doorbells (spec §2, §7). Primary: null, each queue rings its own.
