@@ -209,21 +209,27 @@ int TxQueue::start(const QueueVerbs &verbs)
     // are, as before the flag is looked at).
     not_simple_flags_ =
         kNotDirectFlags | RTE_MBUF_F_TX_TCP_SEG | (config_.vlan_insert ? RTE_MBUF_F_TX_VLAN : 0);
-    const uint32_t opened = open_reap_sequence();
-    head_ = tail_ = head_bu_ = tail_bu_ = 0;
-    requests_head_ = requests_tail_ = 0;
-    large_head_ = large_tail_ = 0;
-    posted_total_ = completed_bytes_ = 0;
+    empty_ring();
     in_flight_counted_ = false;
-    publish_reap_state();
-    published_.requests_head.store(0, std::memory_order_relaxed);
-    close_reap_sequence(opened);
     headers_in_place_from_bu_ = sq_.capacity_bu();
     tagged_in_flight_ = 0;
     range_.forget();
     overflow_logged_ = false;
     halted_.store(false, std::memory_order_release);
     return 0;
+}
+
+// No WQE in flight, every index at 0, and the same for a reader of the published state.
+void TxQueue::empty_ring()
+{
+    const uint32_t opened = open_reap_sequence();
+    head_ = tail_ = head_bu_ = tail_bu_ = 0;
+    requests_head_ = requests_tail_ = 0;
+    large_head_ = large_tail_ = 0;
+    posted_total_ = completed_bytes_ = 0;
+    publish_reap_state();
+    published_.requests_head.store(0, std::memory_order_relaxed);
+    close_reap_sequence(opened);
 }
 
 void TxQueue::stop()
@@ -245,14 +251,7 @@ void TxQueue::stop()
             rte_pktmbuf_free(untagged(mbufs_[i & slot_mask_]));
     }
     tagged_in_flight_ = 0;
-    const uint32_t opened = open_reap_sequence();
-    head_ = tail_ = head_bu_ = tail_bu_ = 0;
-    requests_head_ = requests_tail_ = 0;
-    large_head_ = large_tail_ = 0;
-    posted_total_ = completed_bytes_ = 0;
-    publish_reap_state();
-    published_.requests_head.store(0, std::memory_order_relaxed);
-    close_reap_sequence(opened);
+    empty_ring();
     db_page_ = nullptr;
     sq_ = {};
 }

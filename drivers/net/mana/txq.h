@@ -114,6 +114,7 @@ class TxQueue
     // counters_ plus the packets of the success completions no burst has read yet.
     QueueCounters with_unread_completions() const;
     QueueCounters since_reset(const QueueCounters &counters) const;
+    void empty_ring();
     // Reads every completion there is (stop, reset).
     void reap_all();
     // Counts the packets and bytes of WQEs [old_tail, tail_) that did not fail (`failed`
