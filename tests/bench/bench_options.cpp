@@ -25,15 +25,16 @@ namespace
 {
     if (problem != nullptr)
         std::fprintf(stderr, "mana-bench: %s\n", problem);
-    std::fprintf(stderr,
-                 "usage: mana-bench [--mode rx|tx|fwd] [--pmd PATH] [--frame-size BYTES]\n"
-                 "                  [--burst N] [--descriptors N] [--queues N]\n"
-                 "                  [--offloads none|csum,rss,vlan,mseg] [--mempool-cache N]\n"
-                 "                  [--windows N] [--warmup N] [--warmup-ms MS]\n"
-                 "                  [--window-packets N] [--round-packets N]\n"
-                 "                  [--memory auto|huge|4k] [--eal ARG]...\n"
-                 "Measures rte_eth_rx_burst/tx_burst of a MANA PMD over the emulator in step\n"
-                 "mode and prints one JSON line.\n");
+    std::fprintf(
+        stderr,
+        "usage: mana-bench [--mode rx|tx|fwd] [--pmd PATH] [--frame-size BYTES]\n"
+        "                  [--burst N] [--descriptors N] [--queues N]\n"
+        "                  [--offloads none|csum,rss,vlan,mseg,scatter] [--mempool-cache N]\n"
+        "                  [--windows N] [--warmup N] [--warmup-ms MS]\n"
+        "                  [--window-packets N] [--round-packets N]\n"
+        "                  [--memory auto|huge|4k] [--eal ARG]...\n"
+        "Measures rte_eth_rx_burst/tx_burst of a MANA PMD over the emulator in step\n"
+        "mode and prints one JSON line.\n");
     std::exit(problem == nullptr ? 0 : 2);
 }
 
@@ -77,8 +78,10 @@ Offloads parse_offloads(std::string_view text)
             offloads.vlan = true;
         else if (item == "mseg")
             offloads.multi_segment = true;
+        else if (item == "scatter")
+            offloads.scatter = true;
         else
-            usage("--offloads takes none or a list of csum, rss, vlan, mseg");
+            usage("--offloads takes none or a list of csum, rss, vlan, mseg, scatter");
         if (comma == std::string_view::npos)
             break;
         text.remove_prefix(comma + 1);
@@ -115,6 +118,7 @@ std::string Offloads::describe() const
     add(rss_hash, "rss");
     add(vlan, "vlan");
     add(multi_segment, "mseg");
+    add(scatter, "scatter");
     return text.empty() ? "none" : text;
 }
 

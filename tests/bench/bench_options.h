@@ -26,6 +26,7 @@ struct Offloads {
     bool rss_hash = false;
     bool vlan = false;
     bool multi_segment = false;
+    bool scatter = false;         // RX scatter with a 9000-byte MTU: WQEs of several buffers
     std::string describe() const; // "csum,rss" or "none"
 };
 
