@@ -16,6 +16,21 @@
 namespace mana
 {
 
+// The rte_mempool calls for what the cache cannot do, out of line: inlined, each is
+// kilobytes of code (cache refill or flush, the pool's ring operations) that the bursts
+// would carry into every call site while running them only when a cache runs dry or full.
+[[gnu::noinline, gnu::cold]] inline void get_from_pool(rte_mempool *pool, rte_mbuf **spare,
+                                                       uint32_t &count)
+{
+    while (count != 0 && rte_mempool_get_bulk(pool, reinterpret_cast<void **>(spare), count) != 0)
+        count >>= 1;
+}
+[[gnu::noinline, gnu::cold]] inline void put_into_pool(rte_mempool *pool, rte_mbuf *const *mbufs,
+                                                       uint32_t count)
+{
+    rte_mempool_put_bulk(pool, reinterpret_cast<void *const *>(mbufs), count);
+}
+
 // Fresh mbufs, `count` of them or fewer. Taken from the top of `cache` (the most recently
 // freed, so the warmest), they stay there until this lcore's next operation on the pool.
 // When the cache holds too few (or this thread has none), rte_mempool_get_bulk fills
@@ -30,8 +45,7 @@ take_mbufs(rte_mempool *pool, rte_mempool_cache *cache, rte_mbuf **spare, uint32
         RTE_MEMPOOL_CACHE_STAT_ADD(cache, get_success_objs, count);
         return reinterpret_cast<rte_mbuf *const *>(&cache->objs[cache->len]);
     }
-    while (count != 0 && rte_mempool_get_bulk(pool, reinterpret_cast<void **>(spare), count) != 0)
-        count >>= 1;
+    get_from_pool(pool, spare, count);
     return spare;
 }
 
@@ -48,7 +62,7 @@ take_mbufs(rte_mempool *pool, rte_mempool_cache *cache, rte_mbuf **spare, uint32
         cache->len += count;
         return;
     }
-    rte_mempool_put_bulk(pool, reinterpret_cast<void *const *>(mbufs), count);
+    put_into_pool(pool, mbufs, count);
 }
 
 } // namespace mana

@@ -1,71 +1,97 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 // RX scatter: WQEs of several buffers, so a frame longer than one mbuf arrives as a chain.
 // The device fills a WQE's SGEs in order (spec §6, RX); the completion gives the frame
-// length, which says how many of the WQE's buffers hold data.
+// length, which says how many of the WQE's buffers hold data. The buffers a frame does
+// not fill stay in their WQE's slots and are posted again with it, so a short frame costs
+// one mbuf, as on a queue of one buffer per WQE.
 #include "rxq.h"
 
+#include "mbuf_cache.h"
+
 #include <algorithm>
-#include <array>
+#include <cstring>
 
 namespace mana
 {
 
-bool RxQueue::post_chain(rte_mbuf *const *mbufs)
+// Only the SGEs of the buffers that are new in the WQE, buffers[0, fresh), are made from
+// their mbufs: the others are copied from where the same slot's WQE was posted last time,
+// `descriptors` WQEs back. No WQE posted since reaches that far round the WQ (it holds at
+// least `descriptors` WQEs), so its SGEs are still there; when the WQ holds exactly that
+// many the two places are the same and the copies are no-ops. Offsets are masked per SGE,
+// so a WQE that wraps the WQ's end needs no other path.
+inline bool RxQueue::post_chain(rte_mbuf *const *buffers, uint32_t fresh, RangeCheck &range)
 {
     const uint32_t count = config_.sges;
-    std::array<gdma::Sge, kMaxRxSegments> sges;
-    for (uint32_t i = 0; i < count; ++i) {
-        rte_mbuf *mbuf = mbufs[i];
+    const uint32_t mask = wq_bytes_mask_;
+    const uint32_t buffer_offset = inline_buffer_offset_;
+    const uint32_t offset = ((head_ * wqe_bu_) << gdma::kBasicUnitShift) & mask;
+    RangeCheck check = range;
+    for (uint32_t i = 0; i < fresh; ++i) {
+        const rte_mbuf *mbuf = buffers[i];
         const uintptr_t address =
-            reinterpret_cast<uintptr_t>(mbuf->buf_addr) + RTE_PKTMBUF_HEADROOM;
-        auto covering = mr_cache_.range(address, buffer_bytes_);
-        if (!covering) [[unlikely]]
-            covering = register_buffer(address);
-        if (!covering) [[unlikely]]
-            return false;
-        sges[i] =
-            gdma::Sge{.address = address, .memory_key = covering->lkey, .size = buffer_bytes_};
+            buffer_offset != 0 ? reinterpret_cast<uintptr_t>(mbuf) + buffer_offset
+                               : reinterpret_cast<uintptr_t>(mbuf->buf_addr) + RTE_PKTMBUF_HEADROOM;
+        if (!check.contains(address)) [[unlikely]] {
+            const auto covering = find_range(address);
+            if (!covering)
+                return false; // what was written lies beyond the posted WQEs
+            check = *covering;
+        }
+        std::byte *sge = wq_base_ + ((offset + kSgeOffset + i * sizeof(gdma::Sge)) & mask);
+        gdma::store_le64(sge + offsetof(gdma::Sge, address), address);
+        gdma::store_le32(sge + offsetof(gdma::Sge, memory_key), check.lkey);
+        gdma::store_le32(sge + offsetof(gdma::Sge, size), buffer_bytes_);
     }
-    const std::array<std::byte, gdma::kSmallInlineOobBytes> oob{};
-    gdma::write_wqe(gdma::WqeRing(wq_base_, wq_bytes_mask_ + 1), head_ * wqe_bu_, {}, oob,
-                    std::span<const gdma::Sge>(sges.data(), count));
-    rte_mbuf **slots = wqe_mbufs(head_);
-    for (uint32_t i = 0; i < count; ++i) {
-        // A reposted buffer may have been linked into a chain.
-        mbufs[i]->next = nullptr;
-        mbufs[i]->nb_segs = 1;
-        slots[i] = mbufs[i];
+    range = check;
+    const uint32_t previous =
+        (((head_ - config_.descriptors) * wqe_bu_) << gdma::kBasicUnitShift) & mask;
+    for (uint32_t i = fresh; i < count; ++i) {
+        const uint32_t sge = kSgeOffset + i * static_cast<uint32_t>(sizeof(gdma::Sge));
+        std::memmove(wq_base_ + ((offset + sge) & mask), wq_base_ + ((previous + sge) & mask),
+                     sizeof(gdma::Sge));
     }
+    // Header and OOB never straddle the WQ's end: a WQE starts at a basic unit.
+    std::byte *wqe = wq_base_ + offset;
+    gdma::store_le64(wqe, chain_wqe_header_);
+    gdma::store_le64(wqe + sizeof(gdma::DmaHeader), 0); // the zero inline OOB
     return true;
 }
 
-bool RxQueue::repost_chain(rte_mbuf **mbufs)
-{
-    if (post_chain(mbufs)) [[likely]] {
-        ++head_;
-        return true;
-    }
-    rte_pktmbuf_free_bulk(mbufs, config_.sges);
-    return false;
-}
-
-// One bulk allocation per WQE: a WQE is posted whole or not at all, so a pool that runs
-// dry mid-refill leaves no half-filled WQE and loses no mbuf.
+// A WQE is posted whole or not at all: when the pool runs dry or a buffer's memory has no
+// registration, that WQE and the ones after it keep only what they held, the fresh mbufs
+// go back to the pool, and later bursts retry. rx_nombuf counts the buffers of the WQEs
+// left unposted, as on every retry.
 uint32_t RxQueue::refill_chains()
 {
     const uint32_t count = config_.sges;
     const uint32_t want = config_.descriptors - (head_ - tail_);
-    std::array<rte_mbuf *, kMaxRxSegments> fresh;
+    rte_mempool *const pool = config_.pool;
+    rte_mempool_cache *const cache = rte_mempool_default_cache(pool, rte_lcore_id());
+    RangeCheck &range = refill_range_.current(mr_table_);
     for (uint32_t posted = 0; posted < want; ++posted) {
-        if (rte_pktmbuf_alloc_bulk(config_.pool, fresh.data(), count) != 0) [[unlikely]] {
-            counters_.no_mbuf += static_cast<uint64_t>(want - posted) * count;
-            return posted;
+        rte_mbuf **slots = wqe_mbufs(head_);
+        // The delivered buffers are the WQE's first ones (the device fills SGEs in order),
+        // so its empty slots are the first ones; none after an error completion.
+        uint32_t empty = 0;
+        while (empty < count && slots[empty] == nullptr)
+            ++empty;
+        uint32_t got = empty;
+        if (empty != 0) {
+            rte_mbuf *const *fresh = take_mbufs(pool, cache, slots, got);
+            if (fresh != slots)
+                std::copy_n(fresh, got, slots);
         }
-        if (!post_chain(fresh.data())) [[unlikely]] {
-            // Memory the device cannot reach: the WQE stays empty and later bursts retry.
-            rte_pktmbuf_free_bulk(fresh.data(), count);
+        const bool dry = got < empty;
+        // The other buffers' SGEs are where this slot was posted last, unless the WQ's
+        // size lets a later WQE overwrite that (see open()).
+        const uint32_t fresh = reuse_sges_ ? empty : count;
+        if (dry || !post_chain(slots, fresh, range)) [[unlikely]] {
+            give_back_mbufs(pool, cache, slots, got);
+            std::fill_n(slots, got, nullptr);
             counters_.no_mbuf += static_cast<uint64_t>(want - posted) * count;
-            report_unregistered();
+            if (!dry)
+                report_unregistered();
             return posted;
         }
         ++head_;
@@ -73,44 +99,52 @@ uint32_t RxQueue::refill_chains()
     return want;
 }
 
-void RxQueue::repost_tail_chain()
-{
-    std::array<rte_mbuf *, kMaxRxSegments> buffers;
-    std::copy_n(wqe_mbufs(tail_), config_.sges, buffers.begin());
-    ++tail_;
-    repost_chain(buffers.data());
-}
-
+// The buffers come from the pool in their free state (one segment, no next) and were
+// written by nobody since, so a segment needs only what rte_pktmbuf_reset would give it
+// and its length; the head gets a packet's fields as on a queue of single buffers.
 rte_mbuf *RxQueue::take_chain(uint32_t length, const DecodedFlags &decoded, const gdma::Cqe &cqe,
                               uint32_t packet)
 {
-    const uint32_t count = config_.sges;
-    if (length > count * buffer_bytes_) [[unlikely]] {
-        repost_tail_chain();
-        return nullptr;
-    }
-    // The slots keep their stale pointers until a refill posts the WQE again.
-    rte_mbuf **buffers = wqe_mbufs(tail_);
+    rte_mbuf **slots = wqe_mbufs(tail_);
     ++tail_;
-    uint32_t used = 0;
-    for (uint32_t remaining = length; remaining != 0; ++used) {
-        rte_mbuf *segment = buffers[used];
+    if (length > config_.sges * buffer_bytes_) [[unlikely]]
+        return nullptr;
+    rte_mbuf *head = slots[0];
+    slots[0] = nullptr;
+    mbuf_writer(decoded).write(head, cqe, packet);
+    const uint32_t first = std::min(length, buffer_bytes_);
+    head->data_len = static_cast<uint16_t>(first);
+    uint16_t used = 1;
+    rte_mbuf *last = head;
+    for (uint32_t remaining = length - first; remaining != 0; ++used) {
+        rte_mbuf *segment = slots[used];
+        slots[used] = nullptr;
         const uint32_t bytes = std::min(remaining, buffer_bytes_);
+        std::memcpy(&segment->rearm_data, &rearm_, sizeof(rearm_));
+        segment->ol_flags = ol_flags_base_;
         segment->data_len = static_cast<uint16_t>(bytes);
+        last->next = segment;
+        last = segment;
         remaining -= bytes;
-        segment->next = remaining != 0 ? buffers[used + 1] : nullptr;
     }
-    rte_mbuf *head = buffers[0];
-    head->nb_segs = static_cast<uint16_t>(used);
-    if (used < count)
-        rte_pktmbuf_free_bulk(&buffers[used], count - used);
-    head->pkt_len = length;
-    head->port = config_.port_id;
-    head->ol_flags = decoded.ol_flags;
-    head->packet_type = decoded.packet_type;
-    head->vlan_tci = decoded.vlan_tci;
-    head->hash.rss = cqe.oob[gdma::rx_oob_word::packet_hash(packet)];
+    head->nb_segs = used;
     return head;
+}
+
+void RxQueue::free_ring()
+{
+    if (ring_.data() == nullptr)
+        return;
+    if (config_.sges == 1) {
+        // Slots outside the posted range hold stale pointers.
+        for (uint32_t i = tail_; i != head_; ++i)
+            rte_pktmbuf_free(ring_[i & ring_mask_]);
+    } else {
+        for (uint32_t i = 0; i < config_.descriptors * config_.sges; ++i)
+            rte_pktmbuf_free(ring_[i]); // null-safe: delivered buffers' slots are empty
+    }
+    // Empty slots for the next start, which may post WQEs of another size.
+    std::fill_n(ring_.data(), ring_.size(), nullptr);
 }
 
 } // namespace mana

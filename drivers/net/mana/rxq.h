@@ -6,7 +6,8 @@
 // index, so the ring is written once as a template at start and a refill only stores
 // the buffer address and lkey. With RX scatter (sges > 1) every WQE carries that many
 // buffers, a frame fills them in order and arrives as an mbuf chain; such WQEs are
-// written whole at each post (rx_burst_scatter).
+// written whole at each post (rx_burst_scatter); a frame that fits one buffer takes only
+// the first, and the others stay in the WQE for its next post.
 #pragma once
 
 #include "dpdk_memory.h"
@@ -173,6 +174,7 @@ class RxQueue
         gdma::store_le64(sge + offsetof(gdma::Sge, address), address);
         gdma::store_le32(sge + offsetof(gdma::Sge, memory_key), lkey);
     }
+    template <bool kScatter>
     uint32_t receive_simple(rte_mbuf **packets, uint32_t received, uint32_t max);
     template <bool kScatter>
     [[gnu::noinline]] bool receive_any(rte_mbuf **packets, uint32_t &received, uint32_t max);
@@ -198,18 +200,22 @@ class RxQueue
     template <bool kInlineBuffers>
     uint32_t post_fresh(rte_mbuf *const *mbufs, uint32_t count, RangeCheck &range);
     [[gnu::noinline]] std::optional<RangeCheck> find_range(uintptr_t address);
-    // RX scatter (rx_scatter.cpp): the WQE at head_ with the buffers of `mbufs`
-    // (config().sges of them), stored in the WQE's ring slots.
-    bool post_chain(rte_mbuf *const *mbufs);
-    bool repost_chain(rte_mbuf **mbufs);
+    // RX scatter (rx_scatter.cpp). A WQE's ring slots hold the buffers of its SGEs while it
+    // is posted; a delivered buffer's slot is emptied, the others keep theirs (all of them
+    // after an error completion), and the refill tops the WQE up and posts it again.
+    // post_chain: the WQE at head_ with `buffers` (config().sges of them), of which the
+    // first `fresh` were not in it when it was posted last; false (nothing posted) for
+    // memory the device cannot be given.
+    [[gnu::always_inline]] bool post_chain(rte_mbuf *const *buffers, uint32_t fresh,
+                                           RangeCheck &range);
     uint32_t refill_chains();
-    // The packet of `length` bytes in the WQE at tail_ as a chain (spare buffers freed),
-    // its head's fields written; nullptr (buffers reposted) if the length cannot be in
-    // that WQE.
+    // The packet of `length` bytes in the WQE at tail_ as a chain, its head's fields
+    // written; nullptr (the buffers left for the refill) if the length cannot be in that
+    // WQE.
     rte_mbuf *take_chain(uint32_t length, const DecodedFlags &decoded, const gdma::Cqe &cqe,
                          uint32_t packet);
-    // Gives the WQE at tail_ back to the device with its buffers (error completions).
-    void repost_tail_chain();
+    // Returns every mbuf in the ring to its pool and empties the slots (the queue closes).
+    void free_ring();
     rte_mbuf **wqe_mbufs(uint32_t index) { return &ring_[(index & ring_mask_) * config_.sges]; }
     uint32_t wqe_bu() const { return config_.sges == 1 ? 1 : wqe_bu_; }
     void write_template();
@@ -241,6 +247,10 @@ class RxQueue
     // The registered range the last refill's buffers were in.
     RememberedRange refill_range_;
     uint32_t wqe_bu_ = 1; // BUs per WQE
+    // The DMA header of a scattering queue's WQEs (zero OOB, config_.sges SGEs).
+    uint64_t chain_wqe_header_ = 0;
+    // Whether a WQE's SGEs are still in place when its slot is posted again (open()).
+    bool reuse_sges_ = false;
     BurstGate burst_gate_;
     QueueCounters counters_;
     // Set while the queue does not run (not started, stopped, deferred): bursts return 0

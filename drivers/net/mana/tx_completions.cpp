@@ -269,10 +269,16 @@ bool TxQueue::reap_unusual(const gdma::Cqe &cqe, uint32_t room, uint32_t &failed
 [[gnu::always_inline]] inline void TxQueue::free_sent(rte_mbuf **entries, uint32_t count,
                                                       rte_mempool_cache *cache)
 {
-    if (tagged_in_flight_ == 0) [[likely]] {
+    if (tagged_in_flight_ == 0) [[likely]]
         give_back_mbufs(plain_pool_, cache, entries, count);
-        return;
-    }
+    else
+        free_sent_tagged(entries, count, cache);
+}
+
+// Out of line: rte_pktmbuf_free inlined is kilobytes (segments, indirect and external
+// buffers), and only packets that are not plain ones of plain_pool_ need it.
+void TxQueue::free_sent_tagged(rte_mbuf **entries, uint32_t count, rte_mempool_cache *cache)
+{
     uint32_t run = 0;
     for (uint32_t i = 0; i < count; ++i) {
         if (!(reinterpret_cast<uintptr_t>(entries[i]) & kSlowFreeTag))

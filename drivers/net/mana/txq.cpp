@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 // A TX queue's life and its posting side: setup, start and stop of the QP and CQ, and
-// tx_burst (the one-segment loop, the general WQE writer, TSO through tx_tso.cpp). What
-// completions do is in tx_completions.cpp, tx_prepare in tx_prepare.cpp.
+// tx_burst (the one-segment loop; other packets through tx_wqe.cpp, TSO through
+// tx_tso.cpp). What completions do is in tx_completions.cpp, tx_prepare in tx_prepare.cpp.
 #include "txq.h"
 
 #include "tx_ring_entry.h"
@@ -9,6 +9,7 @@
 #include "log.h"
 #include "mbuf_cache.h"
 #include "mr_registration.h"
+#include "tx_oob_requests.h"
 #include "tx_tso.h"
 
 #include <infiniband/manadv.h>
@@ -45,31 +46,6 @@ constexpr uint64_t kSimpleWqeHeader = simple_wqe_header();
 // for one as well.
 constexpr uint32_t kMaxCqeInterval = 32;
 
-// The TX checksum request bits of ol_flags, as an index into TxQueue::oob_words_.
-constexpr unsigned kChecksumFlagsShift = 52;
-static_assert(RTE_MBUF_F_TX_L4_MASK == 3ULL << kChecksumFlagsShift &&
-                  RTE_MBUF_F_TX_IP_CKSUM == 1ULL << (kChecksumFlagsShift + 2) &&
-                  RTE_MBUF_F_TX_IPV4 == 1ULL << (kChecksumFlagsShift + 3) &&
-                  RTE_MBUF_F_TX_IPV6 == 1ULL << (kChecksumFlagsShift + 4),
-              "the checksum request bits must be ol_flags bits 52-56");
-
-// The OOB fields of a packet with offload requests `ol`: the checksum requests and, with
-// any of them, where the transport header starts.
-constexpr gdma::TxShortOobFields with_checksum_requests(gdma::TxShortOobFields fields, uint64_t ol,
-                                                        uint16_t transport_offset)
-{
-    if (!(ol & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK)))
-        return fields;
-    const uint64_t l4 = ol & RTE_MBUF_F_TX_L4_MASK;
-    fields.outer_ipv4 = (ol & RTE_MBUF_F_TX_IPV4) != 0;
-    fields.outer_ipv6 = (ol & RTE_MBUF_F_TX_IPV6) != 0;
-    fields.compute_ip_csum = (ol & RTE_MBUF_F_TX_IP_CKSUM) != 0;
-    fields.compute_tcp_csum = l4 == RTE_MBUF_F_TX_TCP_CKSUM;
-    fields.compute_udp_csum = l4 == RTE_MBUF_F_TX_UDP_CKSUM;
-    fields.transport_offset = transport_offset;
-    return fields;
-}
-
 uint64_t oob_bits(const gdma::TxShortOobFields &fields)
 {
     const gdma::TxShortOob oob = gdma::TxShortOob::encode(fields);
@@ -90,20 +66,6 @@ uint32_t refcnt_and_segments(const rte_mbuf *mbuf)
     std::memcpy(&value, reinterpret_cast<const std::byte *>(mbuf) + offsetof(rte_mbuf, refcnt),
                 sizeof(value));
     return value;
-}
-
-// l2_len + l3_len: where the transport header starts. They are the low 16 bits of
-// tx_offload, read as such.
-static_assert(RTE_MBUF_L2_LEN_OFS == 0 && RTE_MBUF_L2_LEN_BITS == 7 && RTE_MBUF_L3_LEN_OFS == 7 &&
-                  RTE_MBUF_L3_LEN_BITS == 9,
-              "l2_len and l3_len must be the low 16 bits of tx_offload");
-uint32_t transport_offset_of(const rte_mbuf *mbuf)
-{
-    uint16_t lengths;
-    std::memcpy(&lengths, &mbuf->tx_offload, sizeof(lengths));
-    // In 64 bits: GCC then shifts in 32 rather than 16 bits and does not mask the sum.
-    const uint64_t both = lengths;
-    return static_cast<uint32_t>((both & 0x7FU) + (both >> 7));
 }
 
 // An mbuf that does not own its data buffer (attached to another mbuf or to an external
@@ -300,53 +262,6 @@ void TxQueue::record(rte_mbuf *mbuf, uint32_t size_bu, bool request_cqe)
     ++head_;
 }
 
-// Fills `room` with the packet's SGEs, the first segment cut after `split` bytes when
-// `split` is not 0 (TSO headers in an SGE of their own), and sets `count`. An empty
-// segment takes no SGE (rte_pktmbuf_trim can leave the last one so). The chain is checked
-// against its first segment as it is walked: more segments than nb_segs (which also ends
-// the walk of a chain that loops), fewer, or data_len summing to other than pkt_len make
-// it malformed, so a corrupt chain never writes past `room` (sized from nb_segs) nor sends
-// other bytes than the packet says.
-TxQueue::PostResult TxQueue::gather(const rte_mbuf *mbuf, uint32_t split, std::span<gdma::Sge> room,
-                                    uint32_t &count)
-{
-    uint32_t segments = 0;
-    uint64_t bytes = 0;
-    count = 0;
-    for (const rte_mbuf *segment = mbuf; segment != nullptr; segment = segment->next) {
-        if (++segments > mbuf->nb_segs) [[unlikely]]
-            return PostResult::malformed_chain;
-        const uint32_t len = segment->data_len;
-        bytes += len;
-        if (len == 0)
-            continue;
-        const bool cut = segment == mbuf && split != 0;
-        const uint32_t pieces = cut && len > split ? 2 : 1;
-        if (room.size() - count < pieces) [[unlikely]]
-            return PostResult::malformed_chain;
-        const uintptr_t address = rte_pktmbuf_mtod(segment, uintptr_t);
-        auto lkey = mr_cache_.cached(address, len);
-        if (!lkey) [[unlikely]] {
-            lkey = lookup_segment_lkey(mr_cache_, mr_table_, segment);
-            if (!lkey)
-                return PostResult::unregistered_memory;
-        }
-        if (cut) {
-            room[count++] = gdma::Sge{.address = address, .memory_key = *lkey, .size = split};
-            if (pieces == 2)
-                room[count++] =
-                    gdma::Sge{.address = address + split, .memory_key = *lkey, .size = len - split};
-        } else {
-            room[count++] = gdma::Sge{.address = address, .memory_key = *lkey, .size = len};
-        }
-    }
-    // Callers refuse pkt_len 0 (and TSO headers are never empty), so a chain that passes
-    // has at least one SGE.
-    if (segments != mbuf->nb_segs || bytes != mbuf->pkt_len) [[unlikely]]
-        return PostResult::malformed_chain;
-    return PostResult::posted;
-}
-
 void TxQueue::count_drop(PostResult why)
 {
     switch (why) {
@@ -362,47 +277,6 @@ void TxQueue::count_drop(PostResult why)
     case PostResult::posted:
         break;
     }
-}
-
-// Writes the WQE of a gathered packet, with a long OOB when it has a VLAN tag to insert,
-// and records it.
-void TxQueue::finish_wqe(rte_mbuf *mbuf, const gdma::DmaHeaderFields &header,
-                         const gdma::TxShortOobFields &fields, std::span<const gdma::Sge> sgl,
-                         bool request_cqe)
-{
-    uint32_t size_bu;
-    if (config_.vlan_insert && (mbuf->ol_flags & RTE_MBUF_F_TX_VLAN)) [[unlikely]] {
-        const uint16_t tci = mbuf->vlan_tci;
-        const auto oob =
-            gdma::TxLongOob::encode(fields, {.inject_vlan = true,
-                                             .pcp = static_cast<uint8_t>(tci >> 13),
-                                             .dei = ((tci >> 12) & 1) != 0,
-                                             .vlan_id = static_cast<uint16_t>(tci & 0xFFF)});
-        size_bu = gdma::write_wqe(sq_, head_bu_, header, std::as_bytes(std::span(&oob, 1)), sgl);
-    } else {
-        const auto oob = gdma::TxShortOob::encode(fields);
-        size_bu = gdma::write_wqe(sq_, head_bu_, header, std::as_bytes(std::span(&oob, 1)), sgl);
-    }
-    record(mbuf, size_bu, request_cqe);
-}
-
-// Any packet but TSO: several segments, a VLAN tag to insert, a packet the one-segment
-// loop in burst() does not take. `sge_count` is its nb_segs.
-TxQueue::PostResult TxQueue::post(rte_mbuf *mbuf, bool request_cqe, uint32_t sge_count)
-{
-    std::array<gdma::Sge, kMaxTxSegments> sges;
-    uint32_t count = 0;
-    const PostResult gathered =
-        gather(mbuf, 0, std::span<gdma::Sge>(sges.data(), sge_count), count);
-    if (gathered != PostResult::posted) [[unlikely]]
-        return gathered;
-    const std::span<const gdma::Sge> sgl(sges.data(), count);
-    gdma::TxShortOobFields fields = oob_template_;
-    fields.suppress_cqe = !request_cqe;
-    fields = with_checksum_requests(fields, mbuf->ol_flags,
-                                    static_cast<uint16_t>(transport_offset_of(mbuf)));
-    finish_wqe(mbuf, {}, fields, sgl, request_cqe);
-    return PostResult::posted;
 }
 
 // The WQE of a one-segment packet: DMA header, short OOB (CQE suppressed), one SGE.

@@ -157,6 +157,8 @@ class TxQueue
     void complete_through(uint32_t last);
     void release(uint32_t from, uint32_t to);
     void free_sent(rte_mbuf **entries, uint32_t count, rte_mempool_cache *cache);
+    [[gnu::noinline, gnu::cold]] void free_sent_tagged(rte_mbuf **entries, uint32_t count,
+                                                       rte_mempool_cache *cache);
     bool plain(const rte_mbuf *mbuf);
     // kWriteHeader false: the BU holds a one-segment WQE's header already (see
     // headers_in_place_from_bu_), and only the words after it are written.
