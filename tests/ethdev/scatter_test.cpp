@@ -110,6 +110,34 @@ TEST_F(Scatter, JumboFramesArriveAsChainsOfSmallMbufs)
     EXPECT_EQ(s.rx_nombuf, 0U);
 }
 
+TEST_F(Scatter, FramesOfEverySizeOverManyLapsOfTheRingArriveWholeAndLeakNothing)
+{
+    // Five buffers per WQE; a WQE (three basic units) lands somewhere new in the WQ each
+    // lap, with the buffers a short frame left unused carried over to its next post.
+    constexpr uint16_t kDescriptors = 32;
+    start_ports(9000, 1024, kDescriptors);
+    const std::vector<std::size_t> sizes = {60, 9018, 100, 4097, 2048, 60, 6000, 2049};
+    uint32_t index = 0;
+    for (uint32_t round = 0; round < 40; ++round) {
+        std::vector<Frame> frames;
+        for (uint32_t i = 0; i < 24; ++i, ++index)
+            frames.push_back(frame_of(index, sizes[(index + round) % sizes.size()]));
+        send_frames(frames);
+        auto got = receive_all(port1_, 1);
+        ASSERT_EQ(got.size(), frames.size()) << "round " << round;
+        for (std::size_t i = 0; i < got.size(); ++i)
+            expect_chain(got[i], frames[i]);
+        free_all(got);
+        // The ring holds exactly its WQEs' buffers, whatever the frames used.
+        receive_all(port1_, 1);
+        EXPECT_EQ(rte_mempool_in_use_count(rx_pool_), kDescriptors * 5U) << "round " << round;
+    }
+    const auto s = stats(port1_);
+    EXPECT_EQ(s.ipackets, index);
+    EXPECT_EQ(s.ierrors, 0U);
+    EXPECT_EQ(s.rx_nombuf, 0U);
+}
+
 TEST_F(Scatter, LongerThanTheWqeIsTruncatedAndItsBuffersReused)
 {
     // MTU 3000: 3018-byte frames, two 2048-byte buffers per WQE.

@@ -46,10 +46,16 @@ inline bool RxQueue::post_chain(rte_mbuf *const *buffers, uint32_t fresh, RangeC
     range = check;
     const uint32_t previous =
         (((head_ - config_.descriptors) * wqe_bu_) << gdma::kBasicUnitShift) & mask;
-    for (uint32_t i = fresh; i < count; ++i) {
-        const uint32_t sge = kSgeOffset + i * static_cast<uint32_t>(sizeof(gdma::Sge));
-        std::memmove(wq_base_ + ((offset + sge) & mask), wq_base_ + ((previous + sge) & mask),
-                     sizeof(gdma::Sge));
+    const uint32_t kept_from = kSgeOffset + fresh * static_cast<uint32_t>(sizeof(gdma::Sge));
+    const uint32_t sgl_end = kSgeOffset + count * static_cast<uint32_t>(sizeof(gdma::Sge));
+    if (offset + sgl_end <= mask + 1 && previous + sgl_end <= mask + 1) [[likely]] {
+        // Neither SGL wraps: one copy (a move: the two may be the same place).
+        std::memmove(wq_base_ + offset + kept_from, wq_base_ + previous + kept_from,
+                     sgl_end - kept_from);
+    } else {
+        for (uint32_t sge = kept_from; sge < sgl_end; sge += sizeof(gdma::Sge))
+            std::memmove(wq_base_ + ((offset + sge) & mask), wq_base_ + ((previous + sge) & mask),
+                         sizeof(gdma::Sge));
     }
     // Header and OOB never straddle the WQ's end: a WQE starts at a basic unit.
     std::byte *wqe = wq_base_ + offset;
