@@ -382,6 +382,23 @@ void EthdevTest::setup_and_start(uint16_t port, const PortConfig &config, rte_me
     ASSERT_EQ(rte_eth_dev_start(port), 0);
 }
 
+rte_mempool *EthdevTest::start_port(uint16_t port, const PortConfig &config, unsigned mbufs,
+                                    uint16_t data_room)
+{
+    rte_mempool *pool = make_pool(mbufs, data_room);
+    setup_and_start(port, config, pool);
+    return pool;
+}
+
+rte_mempool *EthdevTest::start_ports(const PortConfig &port0, const PortConfig &port1,
+                                     unsigned mbufs)
+{
+    rte_mempool *pool = make_pool(mbufs);
+    setup_and_start(port0_, port0, pool);
+    setup_and_start(port1_, port1, pool);
+    return pool;
+}
+
 void EthdevTest::send(uint16_t port, uint16_t queue, const std::vector<Frame> &frames,
                       uint64_t ol_flags)
 {

@@ -33,9 +33,7 @@ TEST_F(Removal, HotRemoveRaisesRmvOnEveryPort)
     rte_eth_dev_info info{};
     ASSERT_EQ(rte_eth_dev_info_get(port0_, &info), 0);
     EXPECT_TRUE(*info.dev_flags & RTE_ETH_DEV_INTR_RMV);
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     std::atomic<uint32_t> removed{0};
     for (uint16_t port : {port0_, port1_})
         ASSERT_EQ(rte_eth_dev_callback_register(port, RTE_ETH_EVENT_INTR_RMV, on_event, &removed),

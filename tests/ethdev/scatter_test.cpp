@@ -26,7 +26,7 @@ class Scatter : public EthdevTest
     {
         rx_pool_ = make_pool(rx_mbufs, RTE_PKTMBUF_HEADROOM + kBuffer);
         tx_pool_ = make_pool(512, RTE_PKTMBUF_HEADROOM + 9216);
-        setup_and_start(port0_, {}, make_pool(1024));
+        start_port(port0_, {}, 1024);
         rte_eth_conf conf{};
         conf.rxmode.mtu = mtu;
         conf.rxmode.offloads = RTE_ETH_RX_OFFLOAD_SCATTER;

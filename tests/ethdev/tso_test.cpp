@@ -137,12 +137,8 @@ class Tso : public EthdevTest
   protected:
     void start_ports(uint16_t rx_data_room = RTE_MBUF_DEFAULT_BUF_SIZE)
     {
-        PortConfig tx;
-        tx.tx_offloads = kTsoOffloads;
-        setup_and_start(port0_, tx, make_pool(1024));
-        PortConfig rx;
-        rx.rx_offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM;
-        setup_and_start(port1_, rx, make_pool(2048, rx_data_room));
+        start_port(port0_, {.tx_offloads = kTsoOffloads}, 1024);
+        start_port(port1_, {.rx_offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM}, 2048, rx_data_room);
         tx_pool_ = make_pool(256, RTE_PKTMBUF_HEADROOM + 24000); // whole 20000-byte payloads
     }
 
@@ -417,12 +413,8 @@ TEST_F(Tso, BadRequestsAreRefusedByPrepareAndDroppedAndCountedByBurst)
 
 TEST_F(Tso, MixedBurstKeepsOrderAndVlanTagsEverySegment)
 {
-    PortConfig tx;
-    tx.tx_offloads = kTsoOffloads | RTE_ETH_TX_OFFLOAD_VLAN_INSERT;
-    setup_and_start(port0_, tx, make_pool(1024));
-    PortConfig rx;
-    rx.rx_offloads = RTE_ETH_RX_OFFLOAD_VLAN_STRIP;
-    setup_and_start(port1_, rx, make_pool(2048));
+    start_port(port0_, {.tx_offloads = kTsoOffloads | RTE_ETH_TX_OFFLOAD_VLAN_INSERT}, 1024);
+    start_port(port1_, {.rx_offloads = RTE_ETH_RX_OFFLOAD_VLAN_STRIP}, 2048);
     rte_mempool *pool = make_pool(64, RTE_PKTMBUF_HEADROOM + 8192);
 
     const Frame big = tso_frame(false, 4000, 3);

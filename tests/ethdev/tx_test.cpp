@@ -22,13 +22,11 @@ class Tx : public EthdevTest
     // port 1 receives; returns a pool of `mbufs` mbufs to build the packets in.
     rte_mempool *start_multi_segment_sender(uint16_t descriptors = 0, unsigned mbufs = 256)
     {
-        rte_mempool *pool = make_pool(2048);
         PortConfig tx;
         tx.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
         if (descriptors != 0)
             tx.tx_descriptors = descriptors;
-        setup_and_start(port0_, tx, pool);
-        setup_and_start(port1_, {}, pool);
+        start_ports(tx, {}, 2048);
         return make_pool(mbufs);
     }
 };
@@ -229,11 +227,7 @@ TEST_F(Tx, ChainsWhoseSegmentCountLiesAreDroppedAndCounted)
 
 TEST_F(Tx, FullRingStopsTheBurstWithoutSkipping)
 {
-    rte_mempool *pool = make_pool(2048);
-    PortConfig tx;
-    tx.tx_descriptors = 64;
-    setup_and_start(port0_, tx, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({.tx_descriptors = 64}, {}, 2048);
     rte_mempool *tx_pool = make_pool(512);
     std::vector<rte_mbuf *> mbufs;
     for (uint32_t i = 0; i < 100; ++i)
@@ -256,9 +250,7 @@ TEST_F(Tx, FullRingStopsTheBurstWithoutSkipping)
 
 TEST_F(Tx, ErrorCompletionsAreCountedAndNoMbufIsLost)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     ASSERT_EQ(mana_emu_fault_tx_error(0, 34, 3), 0);
     const auto frames = ipv4_flow_frames(10, true);
     send(port0_, 0, frames);
@@ -282,11 +274,7 @@ TEST_F(Tx, ErrorCompletionsAreCountedAndNoMbufIsLost)
 
 TEST_F(Tx, FastFreeReturnsMbufsToTheirPool)
 {
-    rte_mempool *pool = make_pool(2048);
-    PortConfig tx;
-    tx.tx_offloads = RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
-    setup_and_start(port0_, tx, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({.tx_offloads = RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE}, {}, 2048);
     rte_mempool *tx_pool = make_pool(300);
     for (int round = 0; round < 3; ++round) {
         std::vector<rte_mbuf *> mbufs;
@@ -303,9 +291,7 @@ TEST_F(Tx, FastFreeReturnsMbufsToTheirPool)
 
 TEST_F(Tx, ExternalBuffersAreRegisteredOnDemand)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     rte_mempool *tx_pool = make_pool(64);
     // Application memory outside DPDK, attached as external buffers.
     std::vector<uint8_t> heap(3 * 4096 + 100);
@@ -332,9 +318,7 @@ TEST_F(Tx, ExternalBuffersAreRegisteredOnDemand)
 
 TEST_F(Tx, RegistrationFailureDropsAndCountsThePacket)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     rte_mempool *tx_pool = make_pool(64); // never registered yet
     std::array<rte_mbuf *, 2> mbufs = {to_mbuf(tx_pool, ipv4_flow_frame(1, true)),
                                        to_mbuf(tx_pool, ipv4_flow_frame(2, true))};
@@ -353,9 +337,7 @@ TEST_F(Tx, RegistrationFailureDropsAndCountsThePacket)
 
 TEST_F(Tx, RegistrationsOfADestroyedPoolAreReleased)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     for (int round = 0; round < 3; ++round) {
         // Not through make_pool: this one is destroyed while the port runs.
         rte_mempool *transient = rte_pktmbuf_pool_create("transient", 128, 0, 0,
@@ -381,11 +363,7 @@ TEST_F(Tx, RegistrationsOfADestroyedPoolAreReleased)
 
 TEST_F(Tx, SpuriousCompletionsAreCountedWithoutUncountingSentPackets)
 {
-    rte_mempool *pool = make_pool(2048);
-    PortConfig tx_only;
-    tx_only.rx_queues = 0;
-    setup_and_start(port0_, tx_only, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({.rx_queues = 0}, {}, 2048);
     const auto frames = ipv4_flow_frames(10, false);
     send(port0_, 0, frames);
     auto got = receive_all(port1_, 1);
