@@ -111,10 +111,10 @@ TxQueue Device::make_tx(uint32_t depth, uint32_t max_sge)
     return q;
 }
 
-RxQueue Device::make_rx(uint32_t depth)
+RxQueue Device::make_rx(uint32_t depth, ibv_comp_channel *channel, void *cq_context)
 {
     RxQueue q;
-    q.cq = ibv_create_cq(ctx, static_cast<int>(depth), nullptr, nullptr, 0);
+    q.cq = ibv_create_cq(ctx, static_cast<int>(depth), cq_context, channel, 0);
     EXPECT_NE(q.cq, nullptr);
     ibv_wq_init_attr attr{};
     attr.wq_type = IBV_WQT_RQ;

@@ -78,7 +78,9 @@ class Device
     TrackingAllocator allocator;
 
     TxQueue make_tx(uint32_t depth = 64, uint32_t max_sge = 4);
-    RxQueue make_rx(uint32_t depth = 64);
+    // An RX queue; its CQ raises events on `channel` (with `cq_context`) when one is given.
+    RxQueue make_rx(uint32_t depth = 64, ibv_comp_channel *channel = nullptr,
+                    void *cq_context = nullptr);
     void destroy(TxQueue &q);
     void destroy(RxQueue &q);
 
