@@ -32,10 +32,7 @@ app, peer = None, None
 
 
 def fail(why):
-    if app is not None:
-        print(app.output())
-    print(f"FAIL: {why}")
-    sys.exit(1)
+    ex.fail(why, app)
 
 
 def cmd(line, timeout=30):
@@ -139,7 +136,4 @@ try:
 except ex.AppError as error:
     fail(str(error))
 finally:
-    if app is not None:
-        app.kill()
-    if peer is not None:
-        peer.close()
+    ex.stop(app, peers=[peer])

@@ -63,6 +63,4 @@ try:
 except ex.AppError as error:
     fail(str(error))
 finally:
-    for app in (secondary, primary):
-        if app is not None:
-            app.kill()
+    ex.stop(secondary, primary)
