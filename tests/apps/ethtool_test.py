@@ -127,8 +127,7 @@ try:
     if echoes(b"ethtool resized ") != FRAMES:
         fail("port 0 did not forward with 128-descriptor rings")
 
-    app.send("quit")
-    rc = app.wait_exit(60)
+    rc = app.quit()
     if rc != 0:
         fail(f"ethtool exited with {rc} after quit")
     print("PASS: ethtool's drvinfo, eeprom, regs, ringparam, portstats, stop and open answer "

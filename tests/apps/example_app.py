@@ -146,6 +146,12 @@ class App:
             self.proc.send_signal(signal.SIGINT)
         return self.wait_exit(timeout)
 
+    def quit(self, command="quit", timeout=60):
+        """Types `command` at the example's prompt, as a user ends it; returns its exit
+        status."""
+        self.send(command)
+        return self.wait_exit(timeout)
+
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
