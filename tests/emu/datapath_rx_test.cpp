@@ -70,10 +70,7 @@ TEST_F(DatapathTest, LoopbackRssPicksTheQueueOfTheToeplitzHash)
         }
     }
     EXPECT_EQ(counters().rx_frames, 24u);
-    EXPECT_EQ(ibv_destroy_qp(rss), 0);
-    EXPECT_EQ(ibv_destroy_rwq_ind_table(table), 0);
-    for (auto &q : rx)
-        dev.destroy(q);
+    dev.destroy_rss(rss, table, rx);
     dev.destroy(tx);
 }
 
@@ -326,8 +323,7 @@ TEST_F(DatapathTest, ArmedCqRaisesACompletionEvent)
     ASSERT_EQ(ibv_get_cq_event(channel, &event_cq, &event_ctx), 0);
     ibv_ack_cq_events(rx.cq, 1);
 
-    EXPECT_EQ(ibv_destroy_qp(rss), 0);
-    EXPECT_EQ(ibv_destroy_rwq_ind_table(table), 0);
+    dev.destroy_rss(rss, table);
     EXPECT_EQ(ibv_destroy_comp_channel(channel), EBUSY);
     dev.destroy(rx);
     EXPECT_EQ(ibv_destroy_comp_channel(channel), 0);

@@ -149,6 +149,14 @@ void Device::destroy(RxQueue &q)
     q = RxQueue{};
 }
 
+void Device::destroy_rss(ibv_qp *rss, ibv_rwq_ind_table *table, std::span<RxQueue> queues)
+{
+    EXPECT_EQ(ibv_destroy_qp(rss), 0);
+    EXPECT_EQ(ibv_destroy_rwq_ind_table(table), 0);
+    for (RxQueue &q : queues)
+        destroy(q);
+}
+
 ibv_qp *Device::make_rss(std::vector<RxQueue *> queues, uint64_t fields, ibv_rwq_ind_table **table)
 {
     std::vector<ibv_wq *> wqs;
@@ -327,9 +335,7 @@ RssRxQueue::RssRxQueue(Device &dev, uint64_t hash_fields, uint32_t depth, unsign
 
 RssRxQueue::~RssRxQueue()
 {
-    EXPECT_EQ(ibv_destroy_qp(rss_), 0);
-    EXPECT_EQ(ibv_destroy_rwq_ind_table(table_), 0);
-    dev_.destroy(q);
+    dev_.destroy_rss(rss_, table_, std::span(&q, 1));
 }
 
 std::optional<Completion> RssRxQueue::next()
