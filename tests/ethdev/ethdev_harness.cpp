@@ -344,6 +344,7 @@ rte_mempool *EthdevTest::make_pool(unsigned mbufs, uint16_t data_room)
 int EthdevTest::configure(uint16_t port, const PortConfig &config, rte_mempool *pool)
 {
     rte_eth_conf conf{};
+    conf.rxmode.mtu = config.mtu;
     conf.rxmode.offloads = config.rx_offloads;
     conf.txmode.offloads = config.tx_offloads;
     conf.intr_conf.rxq = config.rx_interrupts ? 1 : 0;

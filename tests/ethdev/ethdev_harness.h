@@ -37,6 +37,7 @@ struct PortConfig {
     const uint8_t *rss_key = nullptr;
     bool rx_interrupts = false;
     uint16_t rx_free_thresh = 0; // 0: the queues are set up with the port's default_rxconf
+    uint16_t mtu = 0;            // rxmode.mtu; 0: the default
 };
 
 struct FlowSpec {

@@ -135,7 +135,7 @@ rte_mbuf *tso_mbuf(rte_mempool *pool, const Frame &frame, bool ipv6, uint16_t ms
 class Tso : public EthdevTest
 {
   protected:
-    void start_ports(uint16_t rx_data_room = RTE_MBUF_DEFAULT_BUF_SIZE)
+    void start_tso_ports(uint16_t rx_data_room = RTE_MBUF_DEFAULT_BUF_SIZE)
     {
         start_port(port0_, {.tx_offloads = kTsoOffloads}, 1024);
         start_port(port1_, {.rx_offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM}, 2048, rx_data_room);
@@ -171,7 +171,7 @@ TEST_F(Tso, DevInfoAdvertisesIt)
 
 TEST_F(Tso, Ipv4AndIpv6SegmentsAreByteExact)
 {
-    start_ports();
+    start_tso_ports();
     std::vector<rte_mbuf *> mbufs;
     std::vector<Frame> expected;
     uint64_t bytes = 0;
@@ -201,7 +201,7 @@ TEST_F(Tso, Ipv4AndIpv6SegmentsAreByteExact)
 
 TEST_F(Tso, ChainsCutAnywhereAfterTheHeaders)
 {
-    start_ports();
+    start_tso_ports();
     const std::size_t h4 = headers_len(false);
     const std::size_t h6 = headers_len(true);
     const std::vector<std::pair<bool, std::vector<std::size_t>>> cases = {
@@ -231,7 +231,7 @@ TEST_F(Tso, ChainsCutAnywhereAfterTheHeaders)
 TEST_F(Tso, MssEdgeCases)
 {
     // Room for the largest segment the device sends: MSS up to 9022 - 54.
-    start_ports(RTE_PKTMBUF_HEADROOM + 9216);
+    start_tso_ports(RTE_PKTMBUF_HEADROOM + 9216);
     constexpr uint16_t kLargest = 0; // headers + MSS = the largest frame, 9022 bytes
     const std::vector<std::pair<std::size_t, uint16_t>> cases = {
         {1000, 1000},       // payload exactly one MSS: one segment
@@ -269,7 +269,7 @@ TEST_F(Tso, MssEdgeCases)
 
 TEST_F(Tso, BadRequestsAreRefusedByPrepareAndDroppedAndCountedByBurst)
 {
-    start_ports();
+    start_tso_ports();
     const Frame v4 = tso_frame(false, 3000);
     const Frame v6 = tso_frame(true, 3000);
     struct Case {
