@@ -452,6 +452,16 @@ std::vector<rte_mbuf *> EthdevTest::receive_all(uint16_t port, uint16_t queues)
     return all;
 }
 
+std::vector<Frame> EthdevTest::received_frames(uint16_t port, uint16_t queues)
+{
+    std::vector<rte_mbuf *> mbufs = receive_all(port, queues);
+    std::vector<Frame> frames;
+    for (const rte_mbuf *mbuf : mbufs)
+        frames.push_back(from_mbuf(mbuf));
+    free_all(mbufs);
+    return frames;
+}
+
 void EthdevTest::free_all(std::vector<rte_mbuf *> &mbufs)
 {
     for (rte_mbuf *mbuf : mbufs)

@@ -137,6 +137,8 @@ class EthdevTest : public ::testing::Test
     // Drains every RX queue of a port; result[q] is what queue q returned.
     std::vector<std::vector<rte_mbuf *>> receive(uint16_t port, uint16_t queues);
     std::vector<rte_mbuf *> receive_all(uint16_t port, uint16_t queues);
+    // receive_all as frames (from_mbuf), in the order received; the mbufs are freed.
+    std::vector<Frame> received_frames(uint16_t port, uint16_t queues);
     static void free_all(std::vector<rte_mbuf *> &mbufs);
     rte_eth_stats stats(uint16_t port);
 

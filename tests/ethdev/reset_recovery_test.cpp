@@ -239,10 +239,9 @@ TEST_F(Recovery, StopAndCloseWhileRecoveringAreSafe)
     Frame frame = ipv4_flow_frame(7, true);
     std::memcpy(frame.data(), mac_of(0).data(), 6); // to itself
     send(port0_, 0, {frame});
-    auto got = receive_all(port0_, 1);
+    const auto got = received_frames(port0_, 1);
     ASSERT_EQ(got.size(), 1U);
-    EXPECT_EQ(from_mbuf(got[0]), frame);
-    free_all(got);
+    EXPECT_EQ(got[0], frame);
 }
 
 TEST_F(Recovery, CloseWhileWaitingForTheDeviceReleasesEverything)

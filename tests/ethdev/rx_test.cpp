@@ -148,10 +148,9 @@ TEST_F(Rx, TruncatedFramesAreCountedAndTheirBuffersReused)
     ASSERT_EQ(mana_emu_fault_rx_truncated(1, 2), 0);
     const auto frames = ipv4_flow_frames(5, true);
     send(port0_, 0, frames);
-    auto got = receive_all(port1_, 1);
+    const auto got = received_frames(port1_, 1);
     ASSERT_EQ(got.size(), 3U);
-    EXPECT_EQ(from_mbuf(got[0]), frames[2]);
-    free_all(got);
+    EXPECT_EQ(got[0], frames[2]);
     const auto s = stats(port1_);
     EXPECT_EQ(s.ierrors, 2U);
     EXPECT_EQ(s.ipackets, 3U);
@@ -164,10 +163,9 @@ TEST_F(Rx, OversizedFrameIsTruncatedNotDelivered)
     start_port(port1_, {}, 512, RTE_PKTMBUF_HEADROOM + 1024);
     // Larger than the 1024-byte buffers of the RX pool.
     send(port0_, 0, {ipv4_flow_frame(1, false, 1400), ipv4_flow_frame(2, false, 100)});
-    auto got = receive_all(port1_, 1);
+    const auto got = received_frames(port1_, 1);
     ASSERT_EQ(got.size(), 1U);
-    EXPECT_EQ(from_mbuf(got[0]), ipv4_flow_frame(2, false, 100));
-    free_all(got);
+    EXPECT_EQ(got[0], ipv4_flow_frame(2, false, 100));
     EXPECT_EQ(stats(port1_).ierrors, 1U);
 }
 

@@ -172,11 +172,10 @@ TEST_F(Tx, PacketsTheDeviceCannotTakeAreConsumedAndCounted)
     ASSERT_EQ(rte_eth_tx_burst(port0_, 0, burst.data(), 3), 3);
     // The oversized chain went straight back to its pool.
     EXPECT_EQ(rte_mempool_avail_count(tx_pool), before + 31);
-    auto got = receive_all(port1_, 1);
+    const auto got = received_frames(port1_, 1);
     ASSERT_EQ(got.size(), 2U);
-    EXPECT_EQ(from_mbuf(got[0]), ipv4_flow_frame(1, true));
-    EXPECT_EQ(from_mbuf(got[1]), ipv4_flow_frame(2, true));
-    free_all(got);
+    EXPECT_EQ(got[0], ipv4_flow_frame(1, true));
+    EXPECT_EQ(got[1], ipv4_flow_frame(2, true));
     const auto s = stats(port0_);
     EXPECT_EQ(s.opackets, 2U);
     EXPECT_EQ(s.oerrors, 1U);
@@ -212,12 +211,11 @@ TEST_F(Tx, ChainsWhoseSegmentCountLiesAreDroppedAndCounted)
     const unsigned before = rte_mempool_avail_count(tx_pool);
     ASSERT_EQ(rte_eth_tx_burst(port0_, 0, burst.data(), 6), 6);
     EXPECT_EQ(rte_mempool_avail_count(tx_pool), before + 40 + 3 + 2);
-    auto got = receive_all(port1_, 1);
+    const auto got = received_frames(port1_, 1);
     ASSERT_EQ(got.size(), 3U);
-    EXPECT_EQ(from_mbuf(got[0]), ipv4_flow_frame(1, true));
-    EXPECT_EQ(from_mbuf(got[1]), ipv4_flow_frame(2, false));
-    EXPECT_EQ(from_mbuf(got[2]), ipv4_flow_frame(3, true));
-    free_all(got);
+    EXPECT_EQ(got[0], ipv4_flow_frame(1, true));
+    EXPECT_EQ(got[1], ipv4_flow_frame(2, false));
+    EXPECT_EQ(got[2], ipv4_flow_frame(3, true));
     const auto s = stats(port0_);
     EXPECT_EQ(s.opackets, 3U);
     EXPECT_EQ(s.oerrors, 3U);
@@ -308,10 +306,9 @@ TEST_F(Tx, ExternalBuffersAreRegisteredOnDemand)
     mbuf->pkt_len = static_cast<uint32_t>(frame.size());
     mbuf->data_off = 0;
     ASSERT_EQ(rte_eth_tx_burst(port0_, 0, &mbuf, 1), 1);
-    auto got = receive_all(port1_, 1);
+    const auto got = received_frames(port1_, 1);
     ASSERT_EQ(got.size(), 1U);
-    EXPECT_EQ(from_mbuf(got[0]), frame);
-    free_all(got);
+    EXPECT_EQ(got[0], frame);
     rte_eth_tx_burst(port0_, 0, nullptr, 0); // reap, detaching the external buffer
     EXPECT_EQ(stats(port0_).oerrors, 0U);
 }
@@ -326,10 +323,9 @@ TEST_F(Tx, RegistrationFailureDropsAndCountsThePacket)
     ASSERT_EQ(mana_emu_fail_verb("ibv_reg_mr", 0, 2, ENOMEM), 0);
     // Both consumed: the first dropped, the second sent (failures are not remembered).
     ASSERT_EQ(rte_eth_tx_burst(port0_, 0, mbufs.data(), 2), 2);
-    auto got = receive_all(port1_, 1);
+    const auto got = received_frames(port1_, 1);
     ASSERT_EQ(got.size(), 1U);
-    EXPECT_EQ(from_mbuf(got[0]), ipv4_flow_frame(2, true));
-    free_all(got);
+    EXPECT_EQ(got[0], ipv4_flow_frame(2, true));
     const auto s = stats(port0_);
     EXPECT_EQ(s.oerrors, 1U);
     EXPECT_EQ(s.opackets, 1U);

@@ -249,10 +249,9 @@ TEST_F(BadInput, UnsendableMbufsAreDroppedAndCounted)
     std::vector<rte_mbuf *> burst = {
         bad[0], to_mbuf(tx_pool, ipv4_flow_frame(7, false)), bad[1], bad[2], bad[3], bad[4]};
     ASSERT_EQ(rte_eth_tx_burst(port0_, 0, burst.data(), burst.size()), burst.size());
-    auto got = receive_all(port1_, 1);
+    const auto got = received_frames(port1_, 1);
     ASSERT_EQ(got.size(), 1U);
-    EXPECT_EQ(from_mbuf(got[0]), ipv4_flow_frame(7, false));
-    free_all(got);
+    EXPECT_EQ(got[0], ipv4_flow_frame(7, false));
     const auto s = stats(port0_);
     EXPECT_EQ(s.oerrors, 5U);
     EXPECT_EQ(s.opackets, 1U);
@@ -341,11 +340,10 @@ TEST_F(BadInput, ChainsThatContradictTheirHeaderAreDroppedWholeByTxBurst)
         to_mbuf(tx_pool, ipv4_flow_frame(1, false)), says_one,     says_three,
         to_mbuf(tx_pool, ipv4_flow_frame(2, false)), says_shorter, says_longer};
     ASSERT_EQ(rte_eth_tx_burst(port0_, 0, burst.data(), burst.size()), burst.size());
-    auto got = receive_all(port1_, 1);
+    const auto got = received_frames(port1_, 1);
     ASSERT_EQ(got.size(), 2U);
-    EXPECT_EQ(from_mbuf(got[0]), ipv4_flow_frame(1, false));
-    EXPECT_EQ(from_mbuf(got[1]), ipv4_flow_frame(2, false));
-    free_all(got);
+    EXPECT_EQ(got[0], ipv4_flow_frame(1, false));
+    EXPECT_EQ(got[1], ipv4_flow_frame(2, false));
     reap_tx(port0_);
     const auto s = stats(port0_);
     EXPECT_EQ(s.opackets, 2U);
