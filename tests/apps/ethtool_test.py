@@ -32,10 +32,7 @@ app, peer = None, None
 
 
 def fail(why):
-    if app is not None:
-        print(app.output())
-    print(f"FAIL: {why}")
-    sys.exit(1)
+    ex.fail(why, app)
 
 
 def cmd(line, timeout=30):
@@ -130,8 +127,7 @@ try:
     if echoes(b"ethtool resized ") != FRAMES:
         fail("port 0 did not forward with 128-descriptor rings")
 
-    app.send("quit")
-    rc = app.wait_exit(60)
+    rc = app.quit()
     if rc != 0:
         fail(f"ethtool exited with {rc} after quit")
     print("PASS: ethtool's drvinfo, eeprom, regs, ringparam, portstats, stop and open answer "
@@ -139,7 +135,4 @@ try:
 except ex.AppError as error:
     fail(str(error))
 finally:
-    if app is not None:
-        app.kill()
-    if peer is not None:
-        peer.close()
+    ex.stop(app, peers=[peer])

@@ -41,6 +41,34 @@ def require_root_and_tun():
         skip("no /dev/net/tun")
 
 
+def tap_names(prefix, count=2):
+    """This process's tag (its pid, shortened) and `count` TAP names of `prefix` with it,
+    "<prefix><tag>a", "<prefix><tag>b", ...: no other test process uses them."""
+    tag = os.getpid() % 100000
+    return tag, [f"{prefix}{tag}{chr(ord('a') + i)}" for i in range(count)]
+
+
+def fail(why, *apps):
+    """What every example test does on a failure: prints the output of each of `apps` that
+    has started (None: not yet), then "FAIL: <why>"; exits 1."""
+    for app in apps:
+        if app is not None:
+            print(app.output())
+    print(f"FAIL: {why}")
+    sys.exit(1)
+
+
+def stop(*apps, peers=()):
+    """The end of every example test (its finally): kills each of `apps` that has started,
+    then closes each of `peers` that has (None entries are skipped)."""
+    for app in apps:
+        if app is not None:
+            app.kill()
+    for peer in peers:
+        if peer is not None:
+            peer.close()
+
+
 def eal_args(pmd, lcores="0", extra=(), memory_mb=512):
     """EAL arguments that put an example on the emulated VF without hugepages; a file prefix
     of its own, so that its telemetry socket is its alone."""
@@ -116,6 +144,12 @@ class App:
         """Ctrl-C, as a user stops an example; returns its exit status."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
+        return self.wait_exit(timeout)
+
+    def quit(self, command="quit", timeout=60):
+        """Types `command` at the example's prompt, as a user ends it; returns its exit
+        status."""
+        self.send(command)
         return self.wait_exit(timeout)
 
     def kill(self):

@@ -17,16 +17,12 @@ import example_app as ex  # noqa: E402
 l2fwd, pmd, emu = sys.argv[1:4]
 FRAMES = 100
 ex.require_root_and_tun()
-tag = os.getpid() % 100000
-taps = [f"l2t{tag}a", f"l2t{tag}b"]
+tag, taps = ex.tap_names("l2t")
 app, peers = None, []
 
 
 def fail(why):
-    if app is not None:
-        print(app.output())
-    print(f"FAIL: {why}")
-    sys.exit(1)
+    ex.fail(why, app)
 
 
 def statistics_after(since):
@@ -92,7 +88,4 @@ try:
 except ex.AppError as error:
     fail(str(error))
 finally:
-    if app is not None:
-        app.kill()
-    for peer in peers:
-        peer.close()
+    ex.stop(app, peers=peers)

@@ -22,16 +22,12 @@ FRAMES = 30
 IDLE_SECONDS = 3.0
 MAX_IDLE_SHARE = 0.2  # of one core; a polling lcore uses ~1.0
 ex.require_root_and_tun()
-tag = os.getpid() % 100000
-taps = [f"pwt{tag}a", f"pwt{tag}b"]
+tag, taps = ex.tap_names("pwt")
 app, peers = None, []
 
 
 def fail(why):
-    if app is not None:
-        print(app.output())
-    print(f"FAIL: {why}")
-    sys.exit(1)
+    ex.fail(why, app)
 
 
 def idle_share(tid):
@@ -81,7 +77,4 @@ try:
 except ex.AppError as error:
     fail(str(error))
 finally:
-    if app is not None:
-        app.kill()
-    for peer in peers:
-        peer.close()
+    ex.stop(app, peers=peers)

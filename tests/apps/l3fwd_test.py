@@ -30,8 +30,7 @@ l3fwd, pmd, emu, mode, layout = sys.argv[1:6]
 SOFTWARE_PTYPES = sys.argv[6:7] == ["parse-ptype"]
 ROUTED, FLOWS = 32, 64
 ex.require_root_and_tun()
-tag = os.getpid() % 100000
-taps = [f"l3t{tag}a", f"l3t{tag}b"]
+tag, taps = ex.tap_names("l3t")
 lcores, config = {
     "one-lcore": ("0", "(0,0,0),(0,1,0),(1,0,0),(1,1,0)"),
     "two-lcores": ("0-1", "(0,0,0),(1,0,0),(0,1,1),(1,1,1)"),
@@ -40,10 +39,7 @@ app, peers = None, []
 
 
 def fail(why):
-    if app is not None:
-        print(app.output())
-    print(f"FAIL: {why}")
-    sys.exit(1)
+    ex.fail(why, app)
 
 
 def routed_frames(rx_port, tx_port, mark):
@@ -120,7 +116,4 @@ try:
 except (ex.AppError, KeyError, OSError) as error:
     fail(f"{type(error).__name__}: {error}")
 finally:
-    if app is not None:
-        app.kill()
-    for peer in peers:
-        peer.close()
+    ex.stop(app, peers=peers)

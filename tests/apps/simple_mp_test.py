@@ -50,12 +50,10 @@ try:
         since = len(receiver.output())
         sender.send(f"send {text}")
         receiver.wait_for(rf"core 1: Received '{text}'", timeout=30, since=since)
-    secondary.send("quit")
-    rc = secondary.wait_exit(60)
+    rc = secondary.quit()
     if rc != 0:
         fail(f"the secondary exited with {rc}")
-    primary.send("quit")
-    rc = primary.wait_exit(60)
+    rc = primary.quit()
     if rc != 0:
         fail(f"the primary exited with {rc}")
     print("PASS: simple_mp primary and secondary, both with the VF probed, exchanged messages "
@@ -63,6 +61,4 @@ try:
 except ex.AppError as error:
     fail(str(error))
 finally:
-    for app in (secondary, primary):
-        if app is not None:
-            app.kill()
+    ex.stop(secondary, primary)

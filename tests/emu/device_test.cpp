@@ -254,8 +254,7 @@ TEST_F(DeviceTest, LiveObjectsReturnToZero)
         };
         ASSERT_EQ(mana_emu_port_counters(0, &port0), 0);
         EXPECT_EQ(port0.live_objects, 6u); // parent domain, 2 CQs, QP, WQ, RSS QP
-        EXPECT_EQ(ibv_destroy_qp(rss), 0);
-        EXPECT_EQ(ibv_destroy_rwq_ind_table(table), 0);
+        dev.destroy_rss(rss, table);
         EXPECT_EQ(ibv_destroy_comp_channel(channel), 0);
         dev.destroy(tx);
         dev.destroy(rx);

@@ -111,10 +111,10 @@ TxQueue Device::make_tx(uint32_t depth, uint32_t max_sge)
     return q;
 }
 
-RxQueue Device::make_rx(uint32_t depth)
+RxQueue Device::make_rx(uint32_t depth, ibv_comp_channel *channel, void *cq_context)
 {
     RxQueue q;
-    q.cq = ibv_create_cq(ctx, static_cast<int>(depth), nullptr, nullptr, 0);
+    q.cq = ibv_create_cq(ctx, static_cast<int>(depth), cq_context, channel, 0);
     EXPECT_NE(q.cq, nullptr);
     ibv_wq_init_attr attr{};
     attr.wq_type = IBV_WQT_RQ;
@@ -147,6 +147,14 @@ void Device::destroy(RxQueue &q)
     EXPECT_EQ(ibv_destroy_wq(q.wq), 0);
     EXPECT_EQ(ibv_destroy_cq(q.cq), 0);
     q = RxQueue{};
+}
+
+void Device::destroy_rss(ibv_qp *rss, ibv_rwq_ind_table *table, std::span<RxQueue> queues)
+{
+    EXPECT_EQ(ibv_destroy_qp(rss), 0);
+    EXPECT_EQ(ibv_destroy_rwq_ind_table(table), 0);
+    for (RxQueue &q : queues)
+        destroy(q);
 }
 
 ibv_qp *Device::make_rss(std::vector<RxQueue *> queues, uint64_t fields, ibv_rwq_ind_table **table)
@@ -327,9 +335,7 @@ RssRxQueue::RssRxQueue(Device &dev, uint64_t hash_fields, uint32_t depth, unsign
 
 RssRxQueue::~RssRxQueue()
 {
-    EXPECT_EQ(ibv_destroy_qp(rss_), 0);
-    EXPECT_EQ(ibv_destroy_rwq_ind_table(table_), 0);
-    dev_.destroy(q);
+    dev_.destroy_rss(rss_, table_, std::span(&q, 1));
 }
 
 std::optional<Completion> RssRxQueue::next()

@@ -78,12 +78,17 @@ class Device
     TrackingAllocator allocator;
 
     TxQueue make_tx(uint32_t depth = 64, uint32_t max_sge = 4);
-    RxQueue make_rx(uint32_t depth = 64);
+    // An RX queue; its CQ raises events on `channel` (with `cq_context`) when one is given.
+    RxQueue make_rx(uint32_t depth = 64, ibv_comp_channel *channel = nullptr,
+                    void *cq_context = nullptr);
     void destroy(TxQueue &q);
     void destroy(RxQueue &q);
 
     // RSS over `queues` (list repeated to 64 entries by the device).
     ibv_qp *make_rss(std::vector<RxQueue *> queues, uint64_t fields, ibv_rwq_ind_table **table);
+    // Destroys what make_rss made, QP then indirection table, then `queues` (the queues
+    // behind it), in the order a driver does.
+    void destroy_rss(ibv_qp *rss, ibv_rwq_ind_table *table, std::span<RxQueue> queues = {});
 
     // Posts one TX WQE with the short (or long) OOB; returns its size in BUs.
     uint32_t post_tx(TxQueue &q, std::span<const gdma::Sge> sges, gdma::TxShortOobFields oob,

@@ -90,9 +90,7 @@ TEST(LoopbackRate, ThreadedLoopbackOf64ByteFrames)
                 static_cast<double>(k.tx_frames) / seconds / 1e6,
                 static_cast<unsigned long long>(k.rx_drops_no_buffer));
     EXPECT_GT(received, 0u);
-    EXPECT_EQ(ibv_destroy_qp(rss), 0);
-    EXPECT_EQ(ibv_destroy_rwq_ind_table(table), 0);
-    dev.destroy(rx);
+    dev.destroy_rss(rss, table, std::span(&rx, 1));
     dev.destroy(tx);
 }
 

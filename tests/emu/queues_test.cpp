@@ -164,8 +164,7 @@ TEST_F(QueuesTest, InvalidArgumentsGiveRdmaCoreErrnos)
     expect_null(ibv_reg_mr(dev.pd, nullptr, 64, IBV_ACCESS_LOCAL_WRITE), EINVAL);
     EXPECT_EQ(ibv_dealloc_pd(dev.pd), EBUSY);
 
-    EXPECT_EQ(ibv_destroy_qp(rss_qp), 0);
-    EXPECT_EQ(ibv_destroy_rwq_ind_table(table), 0);
+    dev.destroy_rss(rss_qp, table);
     EXPECT_EQ(ibv_destroy_wq(wq), 0);
     EXPECT_EQ(ibv_destroy_qp(qp), 0);
     EXPECT_EQ(ibv_destroy_cq(cq), 0);
@@ -265,9 +264,7 @@ TEST_F(QueuesTest, ShortDoorbellsCarryIncrements)
     ASSERT_EQ(mana_emu_counters(&k), 0);
     EXPECT_EQ(k.rx_frames, 4u);
     EXPECT_EQ(k.doorbells, 3u);
-    EXPECT_EQ(ibv_destroy_qp(rss), 0);
-    EXPECT_EQ(ibv_destroy_rwq_ind_table(table), 0);
-    dev.destroy(rx);
+    dev.destroy_rss(rss, table, std::span(&rx, 1));
     dev.destroy(tx);
 }
 
@@ -346,10 +343,7 @@ TEST_F(QueuesTest, RqDoorbellsOfManyQueuesOnOnePageAreEachTaken)
         while (Device::next_cqe(rx[i].cq, rx[i].cqinfo, rx[i].cq_head))
             used.insert(i);
     EXPECT_GT(used.size(), 1u) << "RSS put every flow on one queue";
-    EXPECT_EQ(ibv_destroy_qp(rss), 0);
-    EXPECT_EQ(ibv_destroy_rwq_ind_table(table), 0);
-    for (auto &q : rx)
-        dev.destroy(q);
+    dev.destroy_rss(rss, table, rx);
     dev.destroy(tx);
 }
 

@@ -29,6 +29,31 @@ class WiresTest : public ::testing::Test
     void SetUp() override { reset_emulator(); }
 };
 
+// Port 0 wired to a TAP of its own and a packet socket on the kernel's side of it; addr
+// names the TAP (for bind and sendto).
+struct TapPeer {
+    int sock = -1;
+    sockaddr_ll addr{};
+};
+
+// Sets `tap` up with a TAP named `prefix` and this process's pid; nullptr, or what the
+// machine lacks for it (the test is then skipped, and port 0 is left unwired).
+const char *open_tap_peer(const char *prefix, TapPeer &tap)
+{
+    const std::string ifname = prefix + std::to_string(getpid() % 100000);
+    if (mana_emu_wire_tap(0, ifname.c_str()) != 0)
+        return "no TAP device (needs CAP_NET_ADMIN and /dev/net/tun)";
+    tap.sock = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+    if (tap.sock < 0) {
+        mana_emu_wire_none(0);
+        return "no packet socket";
+    }
+    tap.addr.sll_family = AF_PACKET;
+    tap.addr.sll_protocol = htons(ETH_P_ALL);
+    tap.addr.sll_ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+    return nullptr;
+}
+
 // 64 buffers of 2 KiB, from the upper half of the device's memory.
 struct Receiver : RssRxQueue {
     explicit Receiver(Device &dev) : RssRxQueue(dev, kIpv4, 64, 64, 2048, 512 * 1024) {}
@@ -100,20 +125,11 @@ TEST_F(WiresTest, PcapCaptureThenReplay)
 
 TEST_F(WiresTest, TapPeerSeesTransmittedFramesAndFeedsReceive)
 {
-    const std::string ifname = "memu" + std::to_string(getpid() % 100000);
-    if (mana_emu_wire_tap(0, ifname.c_str()) != 0)
-        GTEST_SKIP() << "no TAP device (needs CAP_NET_ADMIN and /dev/net/tun)";
-    const int sock = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
-    if (sock < 0) {
-        mana_emu_wire_none(0);
-        GTEST_SKIP() << "no packet socket";
-    }
-    sockaddr_ll addr{};
-    addr.sll_family = AF_PACKET;
-    addr.sll_protocol = htons(ETH_P_ALL);
-    addr.sll_ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
-    ASSERT_GT(addr.sll_ifindex, 0);
-    ASSERT_EQ(bind(sock, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)), 0);
+    TapPeer tap;
+    if (const char *missing = open_tap_peer("memu", tap))
+        GTEST_SKIP() << missing;
+    ASSERT_GT(tap.addr.sll_ifindex, 0);
+    ASSERT_EQ(bind(tap.sock, reinterpret_cast<sockaddr *>(&tap.addr), sizeof(tap.addr)), 0);
     {
         Device dev;
         Receiver rx(dev);
@@ -127,18 +143,18 @@ TEST_F(WiresTest, TapPeerSeesTransmittedFramesAndFeedsReceive)
         bool seen = false;
         std::vector<uint8_t> buf(4096);
         for (int tries = 0; tries < 50 && !seen; ++tries) {
-            pollfd pfd{sock, POLLIN, 0};
+            pollfd pfd{tap.sock, POLLIN, 0};
             if (poll(&pfd, 1, 20) <= 0)
                 continue;
-            const ssize_t n = recv(sock, buf.data(), buf.size(), 0);
+            const ssize_t n = recv(tap.sock, buf.data(), buf.size(), 0);
             seen = n == static_cast<ssize_t>(frame.size()) &&
                    std::equal(frame.begin(), frame.end(), buf.begin());
         }
         EXPECT_TRUE(seen);
         // What the kernel sends into the TAP arrives at the port.
         frame[frame.size() - 1] ^= 1; // a different frame (bad UDP checksum is fine)
-        ASSERT_EQ(sendto(sock, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr *>(&addr),
-                         sizeof(addr)),
+        ASSERT_EQ(sendto(tap.sock, frame.data(), frame.size(), 0,
+                         reinterpret_cast<sockaddr *>(&tap.addr), sizeof(tap.addr)),
                   static_cast<ssize_t>(frame.size()));
         bool received = false;
         for (int tries = 0; tries < 50 && !received; ++tries) {
@@ -151,7 +167,7 @@ TEST_F(WiresTest, TapPeerSeesTransmittedFramesAndFeedsReceive)
         EXPECT_TRUE(received);
         dev.destroy(tx);
     }
-    close(sock);
+    close(tap.sock);
     EXPECT_EQ(mana_emu_wire_none(0), 0);
 }
 
@@ -161,19 +177,10 @@ TEST_F(WiresTest, TapPeerSeesTransmittedFramesAndFeedsReceive)
 // sender behind the TAP lost a frame each time the application polled a moment late.
 TEST_F(WiresTest, TapFramesWaitForReceiveBuffersInsteadOfBeingDropped)
 {
-    const std::string ifname = "memw" + std::to_string(getpid() % 100000);
-    if (mana_emu_wire_tap(0, ifname.c_str()) != 0)
-        GTEST_SKIP() << "no TAP device (needs CAP_NET_ADMIN and /dev/net/tun)";
-    const int sock = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
-    if (sock < 0) {
-        mana_emu_wire_none(0);
-        GTEST_SKIP() << "no packet socket";
-    }
-    sockaddr_ll addr{};
-    addr.sll_family = AF_PACKET;
-    addr.sll_protocol = htons(ETH_P_ALL);
-    addr.sll_ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
-    ASSERT_GT(addr.sll_ifindex, 0);
+    TapPeer tap;
+    if (const char *missing = open_tap_peer("memw", tap))
+        GTEST_SKIP() << missing;
+    ASSERT_GT(tap.addr.sll_ifindex, 0);
     {
         Device dev;
         constexpr unsigned kPosted = 2;
@@ -182,8 +189,8 @@ TEST_F(WiresTest, TapFramesWaitForReceiveBuffersInsteadOfBeingDropped)
         mana_emu_reset_counters();
         for (unsigned i = 0; i < kSent; ++i) {
             const auto frame = make_udp_frame(0x0a000001 + i, 0x0a000002, 1000, 2000, 64);
-            ASSERT_EQ(sendto(sock, frame.data(), frame.size(), 0,
-                             reinterpret_cast<sockaddr *>(&addr), sizeof(addr)),
+            ASSERT_EQ(sendto(tap.sock, frame.data(), frame.size(), 0,
+                             reinterpret_cast<sockaddr *>(&tap.addr), sizeof(tap.addr)),
                       static_cast<ssize_t>(frame.size()));
         }
         // Only the posted buffers fill; the rest wait, none is dropped.
@@ -221,7 +228,7 @@ TEST_F(WiresTest, TapFramesWaitForReceiveBuffersInsteadOfBeingDropped)
                   0);
         EXPECT_EQ(first, 0u); // tx_refused
     }
-    close(sock);
+    close(tap.sock);
     EXPECT_EQ(mana_emu_wire_none(0), 0);
 }
 

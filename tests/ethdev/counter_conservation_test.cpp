@@ -66,9 +66,7 @@ class CounterConservation : public ResetEventTest
 
 TEST_F(CounterConservation, EveryPacketIsCountedOnceAcrossStopsAndResets)
 {
-    rte_mempool *rx_pool = make_pool(2048);
-    setup_and_start(port0_, {}, rx_pool);
-    setup_and_start(port1_, {}, rx_pool);
+    start_ports({}, {}, 2048);
     pool_ = make_pool(1024);
     mana_emu_reset_counters();
 

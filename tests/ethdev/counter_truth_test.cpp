@@ -46,9 +46,7 @@ class CounterTruth : public EthdevTest
 // Failed before: the frames in a stopped queue's completion queue vanished uncounted.
 TEST_F(CounterTruth, FramesAnRxQueueStopDiscardsAreCounted)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     mana_emu_reset_counters();
     send(port0_, 0, ipv4_flow_frames(6, true)); // delivered, not received
     ASSERT_EQ(rte_eth_dev_rx_queue_stop(port1_, 0), 0);
@@ -75,9 +73,7 @@ TEST_F(CounterTruth, FramesAnRxQueueStopDiscardsAreCounted)
 // held were reported sent.
 TEST_F(CounterTruth, TxPacketsCountWhenTheDeviceSendsThemAlsoOnAnIdleQueue)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     rte_mempool *tx_pool = make_pool(64);
     ASSERT_EQ(mana_emu_stall(0, 1), 0);
     const std::vector<Frame> frames = ipv4_flow_frames(8, true);
@@ -110,9 +106,7 @@ TEST_F(CounterTruth, TxPacketsCountWhenTheDeviceSendsThemAlsoOnAnIdleQueue)
 // completion came, so opackets went down.
 TEST_F(CounterTruth, AFailedTxPacketIsNeverCountedAsSent)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     rte_mempool *tx_pool = make_pool(64);
     ASSERT_EQ(mana_emu_fault_tx_error(0, 34, 1), 0);
     const std::vector<Frame> frames = ipv4_flow_frames(4, true);
@@ -136,9 +130,7 @@ TEST_F(CounterTruth, AFailedTxPacketIsNeverCountedAsSent)
 // Failed before: the packets a TX queue stop freed unsent stayed in opackets.
 TEST_F(CounterTruth, PacketsATxQueueStopFreesAreDroppedNotSent)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     rte_mempool *tx_pool = make_pool(64);
     const std::vector<Frame> sent = ipv4_flow_frames(3, true);
     post(tx_pool, sent);
@@ -162,9 +154,7 @@ TEST_F(CounterTruth, PacketsATxQueueStopFreesAreDroppedNotSent)
 // The completions no burst has read when the counters are reset were sent before it.
 TEST_F(CounterTruth, ResetCountersStayAtZeroWhenOldCompletionsAreRead)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     send(port0_, 0, ipv4_flow_frames(6, true));
     ASSERT_EQ(rte_eth_stats_reset(port0_), 0);
     EXPECT_EQ(idle_stats(port0_).opackets, 0U);

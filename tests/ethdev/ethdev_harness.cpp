@@ -344,6 +344,7 @@ rte_mempool *EthdevTest::make_pool(unsigned mbufs, uint16_t data_room)
 int EthdevTest::configure(uint16_t port, const PortConfig &config, rte_mempool *pool)
 {
     rte_eth_conf conf{};
+    conf.rxmode.mtu = config.mtu;
     conf.rxmode.offloads = config.rx_offloads;
     conf.txmode.offloads = config.tx_offloads;
     conf.intr_conf.rxq = config.rx_interrupts ? 1 : 0;
@@ -380,6 +381,23 @@ void EthdevTest::setup_and_start(uint16_t port, const PortConfig &config, rte_me
 {
     ASSERT_EQ(configure(port, config, pool), 0);
     ASSERT_EQ(rte_eth_dev_start(port), 0);
+}
+
+rte_mempool *EthdevTest::start_port(uint16_t port, const PortConfig &config, unsigned mbufs,
+                                    uint16_t data_room)
+{
+    rte_mempool *pool = make_pool(mbufs, data_room);
+    setup_and_start(port, config, pool);
+    return pool;
+}
+
+rte_mempool *EthdevTest::start_ports(const PortConfig &port0, const PortConfig &port1,
+                                     unsigned mbufs)
+{
+    rte_mempool *pool = make_pool(mbufs);
+    setup_and_start(port0_, port0, pool);
+    setup_and_start(port1_, port1, pool);
+    return pool;
 }
 
 void EthdevTest::send(uint16_t port, uint16_t queue, const std::vector<Frame> &frames,
@@ -432,6 +450,16 @@ std::vector<rte_mbuf *> EthdevTest::receive_all(uint16_t port, uint16_t queues)
     for (auto &queue : receive(port, queues))
         all.insert(all.end(), queue.begin(), queue.end());
     return all;
+}
+
+std::vector<Frame> EthdevTest::received_frames(uint16_t port, uint16_t queues)
+{
+    std::vector<rte_mbuf *> mbufs = receive_all(port, queues);
+    std::vector<Frame> frames;
+    for (const rte_mbuf *mbuf : mbufs)
+        frames.push_back(from_mbuf(mbuf));
+    free_all(mbufs);
+    return frames;
 }
 
 void EthdevTest::free_all(std::vector<rte_mbuf *> &mbufs)

@@ -37,6 +37,7 @@ struct PortConfig {
     const uint8_t *rss_key = nullptr;
     bool rx_interrupts = false;
     uint16_t rx_free_thresh = 0; // 0: the queues are set up with the port's default_rxconf
+    uint16_t mtu = 0;            // rxmode.mtu; 0: the default
 };
 
 struct FlowSpec {
@@ -114,8 +115,18 @@ class EthdevTest : public ::testing::Test
     static int remove();
 
     rte_mempool *make_pool(unsigned mbufs, uint16_t data_room = RTE_MBUF_DEFAULT_BUF_SIZE);
+    // rte_eth_dev_configure with `config`, then its RX queues (mbufs from `pool`) and TX
+    // queues set up; the first non-zero return value, else 0.
     int configure(uint16_t port, const PortConfig &config, rte_mempool *pool);
+    // configure, then rte_eth_dev_start (each asserted).
     void setup_and_start(uint16_t port, const PortConfig &config, rte_mempool *pool);
+    // The whole set-up of one port: a pool of `mbufs` mbufs (make_pool), then
+    // setup_and_start with it. Returns the pool.
+    rte_mempool *start_port(uint16_t port, const PortConfig &config, unsigned mbufs,
+                            uint16_t data_room = RTE_MBUF_DEFAULT_BUF_SIZE);
+    // The same for both ports, which share one pool of `mbufs` mbufs: port0_ is set up and
+    // started with `port0`, then port1_ with `port1`. Returns the pool.
+    rte_mempool *start_ports(const PortConfig &port0, const PortConfig &port1, unsigned mbufs);
 
     // tx_burst everything (asserting all is taken), then let the device run.
     void send(uint16_t port, uint16_t queue, const std::vector<Frame> &frames,
@@ -126,6 +137,8 @@ class EthdevTest : public ::testing::Test
     // Drains every RX queue of a port; result[q] is what queue q returned.
     std::vector<std::vector<rte_mbuf *>> receive(uint16_t port, uint16_t queues);
     std::vector<rte_mbuf *> receive_all(uint16_t port, uint16_t queues);
+    // receive_all as frames (from_mbuf), in the order received; the mbufs are freed.
+    std::vector<Frame> received_frames(uint16_t port, uint16_t queues);
     static void free_all(std::vector<rte_mbuf *> &mbufs);
     rte_eth_stats stats(uint16_t port);
 

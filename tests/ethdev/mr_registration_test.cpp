@@ -95,9 +95,7 @@ using MrRegistration = EthdevTest;
 
 TEST_F(MrRegistration, AdjacentChunksOfAPoolAreOneMemoryRegion)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     uint64_t before = 0;
     {
         ChunkedPool chunked;

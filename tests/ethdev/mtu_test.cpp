@@ -144,10 +144,9 @@ TEST_F(Mtu, JumboFramesPassAfterTheMtuIsRaised)
     ASSERT_NE(mbuf, nullptr);
     ASSERT_EQ(rte_eth_tx_burst(port0_, 0, &mbuf, 1), 1);
     mana_emu_poll();
-    auto got = receive_all(port1_, 1);
+    const auto got = received_frames(port1_, 1);
     ASSERT_EQ(got.size(), 1u);
-    EXPECT_EQ(from_mbuf(got[0]), frame);
-    free_all(got);
+    EXPECT_EQ(got[0], frame);
     EXPECT_EQ(stats(port1_).ierrors, 0u);
     ASSERT_EQ(rte_eth_dev_stop(port0_), 0);
     ASSERT_EQ(rte_eth_dev_stop(port1_), 0);

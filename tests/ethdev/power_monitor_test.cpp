@@ -33,11 +33,7 @@ rte_power_monitor_cond monitor(uint16_t port, uint16_t queue)
 
 TEST_F(PowerMonitor, ConditionFlipsWhenACompletionLands)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    PortConfig rx;
-    rx.rx_queues = 2;
-    setup_and_start(port1_, rx, pool);
+    start_ports({}, {.rx_queues = 2}, 2048);
 
     auto condition = monitor(port1_, 0);
     EXPECT_EQ(condition.size, 4);
@@ -71,11 +67,7 @@ TEST_F(PowerMonitor, ConditionFlipsWhenACompletionLands)
 
 TEST_F(PowerMonitor, WrapsAroundTheCompletionRing)
 {
-    rte_mempool *pool = make_pool(4096);
-    setup_and_start(port0_, {}, pool);
-    PortConfig rx;
-    rx.rx_descriptors = 32;
-    setup_and_start(port1_, rx, pool);
+    start_ports({}, {.rx_descriptors = 32}, 4096);
     // Several laps of a small completion queue: the "empty" owner bits change each lap.
     for (uint32_t i = 0; i < 200; ++i) {
         const auto condition = monitor(port1_, 0);
@@ -146,9 +138,7 @@ TEST_F(EthdevTest, ThreadedPowerMonitorWakesOnArrival)
     std::printf("power monitor intrinsics: %s\n", intrinsics.power_monitor
                                                       ? "yes (rte_power_monitor sleeps)"
                                                       : "no (the condition is polled instead)");
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    rte_mempool *pool = start_ports({}, {}, 2048);
     Sleeper sleeper;
     ASSERT_EQ(rte_eth_get_monitor_addr(port1_, 0, &sleeper.condition), 0);
     sleeper.deadline = rte_get_timer_cycles() + 10 * rte_get_timer_hz();

@@ -113,8 +113,7 @@ TEST_F(DevInfo, ReportsWhatTheDriverDoes)
 
 TEST_F(DevInfo, LinkFollowsStartAndStop)
 {
-    rte_mempool *pool = make_pool(1024);
-    setup_and_start(port0_, {}, pool);
+    start_port(port0_, {}, 1024);
     rte_eth_link link{};
     ASSERT_EQ(rte_eth_link_get_nowait(port0_, &link), 0);
     EXPECT_EQ(link.link_status, RTE_ETH_LINK_UP);
@@ -171,14 +170,12 @@ using Lifecycle = EthdevTest;
 
 TEST_F(Lifecycle, StartStopStartReturnsEveryMbuf)
 {
-    rte_mempool *pool = make_pool(4096);
     PortConfig config;
     config.rx_queues = 3;
     config.tx_queues = 5;
     config.rss = true;
     config.rss_hf = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_IPV6;
-    setup_and_start(port0_, config, pool);
-    setup_and_start(port1_, config, pool);
+    rte_mempool *pool = start_ports(config, config, 4096);
     EXPECT_EQ(rte_mempool_avail_count(pool), pool->size - 6 * 256);
     for (int round = 0; round < 3; ++round) {
         ASSERT_EQ(rte_eth_dev_stop(port0_), 0);

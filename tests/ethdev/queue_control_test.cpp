@@ -50,10 +50,8 @@ PortConfig rss_queues(uint16_t queues)
 
 TEST_F(QueueControl, StoppedRxQueueReturnsItsMbufsAndItsTrafficIsDropped)
 {
-    rte_mempool *tx_pool = make_pool(2048);
-    rte_mempool *rx_pool = make_pool(1024);
-    setup_and_start(port0_, {}, tx_pool);
-    setup_and_start(port1_, rss_queues(2), rx_pool);
+    start_port(port0_, {}, 2048);
+    rte_mempool *rx_pool = start_port(port1_, rss_queues(2), 1024);
     EXPECT_EQ(rte_mempool_avail_count(rx_pool), 1024U - 2 * 256);
     EXPECT_EQ(rx_state(port1_, 1), RTE_ETH_QUEUE_STATE_STARTED);
 
@@ -91,9 +89,7 @@ TEST_F(QueueControl, StoppedRxQueueReturnsItsMbufsAndItsTrafficIsDropped)
 
 TEST_F(QueueControl, StoppedTxQueueFreesWhatIsInFlightAndTakesNothing)
 {
-    rte_mempool *pool = make_pool(4096);
-    setup_and_start(port0_, rss_queues(2), pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports(rss_queues(2), {}, 4096);
     rte_mempool *tx_pool = make_pool(256);
     std::array<rte_mbuf *, 40> burst;
     for (uint32_t i = 0; i < burst.size(); ++i)
@@ -135,9 +131,8 @@ TEST_F(QueueControl, StoppedTxQueueFreesWhatIsInFlightAndTakesNothing)
 
 TEST_F(QueueControl, DeferredQueuesWaitForTheirStart)
 {
-    rte_mempool *tx_pool = make_pool(2048);
     rte_mempool *rx_pool = make_pool(1024);
-    setup_and_start(port0_, {}, tx_pool);
+    rte_mempool *tx_pool = start_port(port0_, {}, 2048);
     rte_eth_conf conf{};
     ASSERT_EQ(rte_eth_dev_configure(port1_, 1, 1, &conf), 0);
     rte_eth_rxconf rxconf{};
@@ -187,9 +182,8 @@ TEST_F(QueueControl, DeferredQueuesWaitForTheirStart)
 
 TEST_F(QueueControl, BadRequestsAreRefusedAndLoseNothing)
 {
-    rte_mempool *tx_pool = make_pool(2048);
     rte_mempool *rx_pool = make_pool(512);
-    setup_and_start(port0_, {}, tx_pool);
+    start_port(port0_, {}, 2048);
     ASSERT_EQ(configure(port1_, rss_queues(2), rx_pool), 0);
     // Not started: queues cannot be started one by one.
     EXPECT_EQ(rte_eth_dev_rx_queue_start(port1_, 0), -EINVAL);
@@ -218,11 +212,9 @@ TEST_F(QueueControl, BadRequestsAreRefusedAndLoseNothing)
 
 TEST_F(QueueControl, RxQueueCountAndDescriptorStatusFollowTheRing)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    rte_mempool *rx_pool = make_pool(1024);
+    start_port(port0_, {}, 2048);
     // Refilled after every burst, so that only the pool running dry leaves slots empty.
-    setup_and_start(port1_, {.rx_free_thresh = 1}, rx_pool);
+    rte_mempool *rx_pool = start_port(port1_, {.rx_free_thresh = 1}, 1024);
     EXPECT_EQ(rte_eth_rx_queue_count(port1_, 0), 0);
     EXPECT_EQ(rte_eth_rx_descriptor_status(port1_, 0, 0), RTE_ETH_RX_DESC_AVAIL);
     send(port0_, 0, ipv4_flow_frames(10, true));
@@ -274,9 +266,7 @@ TEST_F(QueueControl, RxQueueCountAndDescriptorStatusFollowTheRing)
 
 TEST_F(QueueControl, TxDescriptorStatusAndDoneCleanupFreeWhatWasSent)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     rte_mempool *tx_pool = make_pool(256);
     std::array<rte_mbuf *, 40> burst;
     for (uint32_t i = 0; i < burst.size(); ++i)
@@ -309,13 +299,12 @@ TEST_F(QueueControl, TxDescriptorStatusAndDoneCleanupFreeWhatWasSent)
 
 TEST_F(QueueControl, QueueInfoAndBurstModeDescribeTheQueues)
 {
-    rte_mempool *pool = make_pool(2048);
     PortConfig config;
     config.rx_descriptors = 100; // rounded up to a power of two
     config.tx_descriptors = 64;
     config.rx_offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM;
     config.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-    setup_and_start(port0_, config, pool);
+    rte_mempool *pool = start_port(port0_, config, 2048);
     rte_eth_rxq_info rx{};
     ASSERT_EQ(rte_eth_rx_queue_info_get(port0_, 0, &rx), 0);
     EXPECT_EQ(rx.mp, pool);
@@ -349,10 +338,8 @@ TEST_F(EthdevTest, ThreadedQueueRestartUnderTraffic)
 {
     if (mana_emu_get_mode() != MANA_EMU_THREADED || rte_lcore_count() < 2)
         GTEST_SKIP() << "needs MANA_EMU_MODE=threaded and MANA_TEST_LCORES=0-1";
-    rte_mempool *pool = make_pool(4096);
     const PortConfig config = rss_queues(2);
-    setup_and_start(port0_, config, pool);
-    setup_and_start(port1_, config, pool);
+    start_ports(config, config, 4096);
     LcoreTraffic traffic{.tx_port = port0_, .rx_port = port1_, .queue = 0, .pool = make_pool(1024)};
     TrafficLcores lcores;
     ASSERT_TRUE(lcores.launch(std::span(&traffic, 1)));

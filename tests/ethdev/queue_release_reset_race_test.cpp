@@ -117,11 +117,9 @@ class QueueReleaseDuringReset : public ResetEventTest
 TEST_F(QueueReleaseDuringReset, ThreadedReconfigurationRacesRecovery)
 {
     constexpr uint16_t kFinalQueues = 2;
-    rte_mempool *pool = make_pool(4096);
     rte_mempool *tx_pool = make_pool(1024);
     PortConfig final_config = rss_config(kFinalQueues, kRssTypes, kFinalQueues);
-    setup_and_start(port0_, final_config, pool);
-    setup_and_start(port1_, {}, pool);
+    rte_mempool *pool = start_ports(final_config, {}, 4096);
     // With tx_pool registered (port 1's TX registers it on demand), as it is again after
     // the last reset: the loop keeps sending from it after each recovery.
     const std::vector<Frame> frames = ipv4_flow_frames(8, false);
@@ -318,9 +316,7 @@ TEST_F(MrRegistrarDuringReset, ThreadedNewPoolsRegisterWhileTheRegistrarIsReplac
 {
     constexpr uint16_t kRxDescriptors = 64;
     constexpr unsigned kPoolMbufs = 512; // RX ring + TX ring + caches
-    rte_mempool *pool = make_pool(4096);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    rte_mempool *pool = start_ports({}, {}, 4096);
     // The port 1 queue setups below pass their own pools and descriptor count.
     const uint64_t fds = emulator().open_fds;
 

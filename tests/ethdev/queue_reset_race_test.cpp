@@ -59,13 +59,11 @@ class QueueControlDuringReset : public ResetEventTest
 // three times; queue 0 stays up, so the RSS table is rebuilt around a changing WQ.
 TEST_F(QueueControlDuringReset, ThreadedQueueStartStopRacesRecovery)
 {
-    rte_mempool *pool = make_pool(4096);
     PortConfig config;
     config.rx_queues = kQueues;
     config.tx_queues = kQueues;
     config.rx_interrupts = true; // arming rings the doorbell of a CQ the recovery recreates
-    setup_and_start(port0_, config, pool);
-    setup_and_start(port1_, config, pool);
+    rte_mempool *pool = start_ports(config, config, 4096);
     // Before traffic: memory TX registers on demand is not registered again by a reset.
     const uint64_t objects = emulator().live_objects;
     const uint64_t fds = emulator().open_fds;

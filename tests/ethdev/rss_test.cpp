@@ -20,9 +20,7 @@ class Rss : public EthdevTest
     // Port 0 sends through one queue; port 1 spreads what it gets over `queues` RX queues.
     void start_rss(uint16_t queues, uint64_t rss_hf)
     {
-        rte_mempool *pool = make_pool(4096);
-        setup_and_start(port0_, {}, pool);
-        setup_and_start(port1_, rss_config(queues, rss_hf), pool);
+        start_ports({}, rss_config(queues, rss_hf), 4096);
     }
 
     void check_spread(uint16_t queues, bool ipv6, bool tcp, bool l4_hash, const uint8_t *key,

@@ -37,8 +37,7 @@ class RxFreeThreshold : public EthdevTest
 
 TEST_F(RxFreeThreshold, DefaultIsEightForEveryRing)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port1_, {}, pool);
+    rte_mempool *pool = start_port(port1_, {}, 2048);
     EXPECT_EQ(free_threshold(port1_), 8);
     setup_and_start(port0_, {.rx_descriptors = 32}, pool);
     EXPECT_EQ(free_threshold(port0_), 8);
@@ -60,10 +59,8 @@ TEST_F(RxFreeThreshold, DefaultIsEightForEveryRing)
 
 TEST_F(RxFreeThreshold, SmallBurstsShareOneRefillAndDoorbell)
 {
-    rte_mempool *tx_pool = make_pool(2048);
-    rte_mempool *rx_pool = make_pool(1024);
-    setup_and_start(port0_, {}, tx_pool);
-    setup_and_start(port1_, {}, rx_pool);
+    start_port(port0_, {}, 2048);
+    rte_mempool *rx_pool = start_port(port1_, {}, 1024);
     const unsigned posted_at_start = rx_pool->size - rte_mempool_avail_count(rx_pool);
     EXPECT_EQ(posted_at_start, 256U);
     send(port0_, 0, ipv4_flow_frames(64, false));
@@ -98,9 +95,7 @@ TEST_F(RxFreeThreshold, SmallBurstsShareOneRefillAndDoorbell)
 
 TEST_F(RxFreeThreshold, ThresholdOfOneRefillsAfterEveryBurst)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {.rx_free_thresh = 1}, pool);
+    start_ports({}, {.rx_free_thresh = 1}, 2048);
     EXPECT_EQ(free_threshold(port1_), 1);
     send(port0_, 0, ipv4_flow_frames(8, false));
     const uint64_t doorbells = xstat(port1_, "rx_q0_doorbells");

@@ -76,8 +76,7 @@ static void expect_delivered(const std::vector<rte_mbuf *> &got, const std::vect
 
 TEST_F(RxPool, CachedPoolWithPrivateAreaReceivesByteExact)
 {
-    rte_mempool *tx_pool = make_pool(2048);
-    setup_and_start(port0_, {}, tx_pool);
+    start_port(port0_, {}, 2048);
     // Refills of 32 come straight from a 256-entry cache while it holds enough, from the
     // pool's ring through it otherwise.
     rte_mempool *pool = cached_pool(pools_, 2047, 256);
@@ -108,8 +107,7 @@ TEST_F(RxPool, CachedPoolWithPrivateAreaReceivesByteExact)
 
 TEST_F(RxPool, CachedPoolRunningDryIsCountedAndRecovers)
 {
-    rte_mempool *tx_pool = make_pool(2048);
-    setup_and_start(port0_, {}, tx_pool);
+    start_port(port0_, {}, 2048);
     rte_mempool *pool = cached_pool(pools_, 511, 64);
     ASSERT_NE(pool, nullptr);
     setup_and_start(port1_, {}, pool);
@@ -140,8 +138,7 @@ TEST_F(RxPool, CachedPoolRunningDryIsCountedAndRecovers)
 // frames are dropped while mbufs sit unused in the pool.
 TEST_F(RxPool, NearlyDryPoolPostsEveryMbufItHas)
 {
-    rte_mempool *tx_pool = make_pool(2048);
-    setup_and_start(port0_, {}, tx_pool);
+    start_port(port0_, {}, 2048);
     constexpr unsigned kRing = 256;
     constexpr unsigned kSpare = 8;
     rte_mempool *pool = make_pool(kRing + kSpare);
@@ -190,8 +187,7 @@ class RxPinnedPool : public EthdevTest
 
 TEST_F(RxPinnedPool, ExternalBuffersReceiveByteExact)
 {
-    rte_mempool *tx_pool = make_pool(2048);
-    setup_and_start(port0_, {}, tx_pool);
+    start_port(port0_, {}, 2048);
     constexpr unsigned kMbufs = 1023;
     constexpr uint16_t kElement = RTE_MBUF_DEFAULT_BUF_SIZE;
     const std::size_t bytes = std::size_t{kMbufs} * kElement;

@@ -55,9 +55,8 @@ class RxQueriesWhileHalted : public ResetEventTest
 
 TEST_F(RxQueriesWhileHalted, ServiceResetAnswersAsAStoppedQueueAndItsEndWakesTheLcore)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, make_pool(1024));
+    start_port(port0_, {}, 2048);
+    start_port(port1_, {}, 1024);
     send(port0_, 0, ipv4_flow_frames(10, true));
     ASSERT_EQ(rte_eth_rx_queue_count(port1_, 0), 10);
     ASSERT_EQ(rte_eth_rx_descriptor_status(port1_, 0, 9), RTE_ETH_RX_DESC_DONE);
@@ -94,9 +93,8 @@ TEST_F(RxQueriesWhileHalted, ServiceResetAnswersAsAStoppedQueueAndItsEndWakesThe
 // must let it sleep, and its start must wake it (the CQ it had is replaced).
 TEST_F(RxQueriesWhileHalted, StoppedQueueLetsTheLcoreSleepUntilItStarts)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, make_pool(1024));
+    start_port(port0_, {}, 2048);
+    start_port(port1_, {}, 1024);
     send(port0_, 0, ipv4_flow_frames(5, true));
     ASSERT_EQ(rte_eth_rx_queue_count(port1_, 0), 5);
     ASSERT_EQ(rte_eth_dev_rx_queue_stop(port1_, 0), 0);
@@ -299,10 +297,8 @@ TEST_F(RxQueriesDuringReset, ThreadedQueriesNeverReadTheRingsARecoveryFrees)
 {
     if (!threaded_with_two_lcores())
         GTEST_SKIP() << "needs MANA_EMU_MODE=threaded and MANA_TEST_LCORES=0-1";
-    rte_mempool *tx_pool = make_pool(4096);
-    setup_and_start(port0_, {}, tx_pool);
-    rte_mempool *rx_pool = make_pool(1024);
-    setup_and_start(port1_, {}, rx_pool);
+    rte_mempool *tx_pool = start_port(port0_, {}, 4096);
+    start_port(port1_, {}, 1024);
     mana_emu_counters_t counters{};
     ASSERT_EQ(mana_emu_counters(&counters), 0);
     const uint64_t objects = counters.live_objects;
@@ -361,9 +357,8 @@ TEST_F(RxQueriesDuringRemoval, ThreadedQueriesNeverReadTheRingsAStopFrees)
     if (!threaded_with_two_lcores() || std::getenv("MANA_TEST_REMOVAL") == nullptr)
         GTEST_SKIP() << "needs MANA_EMU_MODE=threaded, MANA_TEST_LCORES=0-1 and "
                         "MANA_TEST_REMOVAL=1 (the function does not come back in this process)";
-    rte_mempool *tx_pool = make_pool(4096);
-    setup_and_start(port0_, {}, tx_pool);
-    setup_and_start(port1_, {}, make_pool(1024));
+    rte_mempool *tx_pool = start_port(port0_, {}, 4096);
+    start_port(port1_, {}, 1024);
     const std::vector<Frame> frames = ipv4_flow_frames(8, true);
 
     QueryLoop loop{.port = port1_, .queue = 0, .port_stops = true};

@@ -20,10 +20,8 @@ using Rx = EthdevTest;
 
 TEST_F(Rx, PoolExhaustionIsCountedAndRecovers)
 {
-    rte_mempool *tx_side = make_pool(2048);
-    setup_and_start(port0_, {}, tx_side);
-    rte_mempool *rx_pool = make_pool(512);
-    setup_and_start(port1_, {}, rx_pool);
+    start_port(port0_, {}, 2048);
+    rte_mempool *rx_pool = start_port(port1_, {}, 512);
     // Take every spare mbuf so refills fail.
     std::vector<rte_mbuf *> hoard = take_all(rx_pool);
     const auto frames = ipv4_flow_frames(200, false);
@@ -50,9 +48,7 @@ TEST_F(Rx, PoolExhaustionIsCountedAndRecovers)
 
 TEST_F(Rx, SmallBurstsSplitCompletionsInOrder)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     std::vector<Frame> frames;
     for (uint32_t i = 0; i < 23; ++i)
         frames.push_back(ipv4_flow_frame(i, i % 3 == 0, 40 + i));
@@ -84,12 +80,7 @@ TEST_F(Rx, SmallBurstsSplitCompletionsInOrder)
 
 TEST_F(Rx, InterruptWakesTheLcoreOnArrival)
 {
-    rte_mempool *pool = make_pool(2048);
-    PortConfig rx;
-    rx.rx_queues = 2;
-    rx.rx_interrupts = true;
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, rx, pool);
+    start_ports({}, {.rx_queues = 2, .rx_interrupts = true}, 2048);
     for (uint16_t q = 0; q < 2; ++q) {
         ASSERT_EQ(rte_eth_dev_rx_intr_ctl_q(port1_, q, RTE_EPOLL_PER_THREAD, RTE_INTR_EVENT_ADD,
                                             reinterpret_cast<void *>(uintptr_t{q})),
@@ -123,18 +114,13 @@ TEST_F(Rx, InterruptWakesTheLcoreOnArrival)
 
 TEST_F(Rx, InterruptsNeedTheConfiguration)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port1_, {}, pool);
+    start_port(port1_, {}, 2048);
     EXPECT_NE(rte_eth_dev_rx_intr_enable(port1_, 0), 0);
 }
 
 TEST_F(Rx, CorruptCompletionsAreCountedNotDelivered)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    PortConfig rx_only;
-    rx_only.tx_queues = 0;
-    setup_and_start(port1_, rx_only, pool);
+    start_ports({}, {.tx_queues = 0}, 2048);
     const uint32_t cq = only_cq_of(1);
     // Longer than any buffer; no packet at all; a type RX queues never get.
     for (const auto &cqe : {raw_completion(1, {0xffff}), raw_completion(2, {100, 60000}),
@@ -158,16 +144,13 @@ TEST_F(Rx, CorruptCompletionsAreCountedNotDelivered)
 
 TEST_F(Rx, TruncatedFramesAreCountedAndTheirBuffersReused)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     ASSERT_EQ(mana_emu_fault_rx_truncated(1, 2), 0);
     const auto frames = ipv4_flow_frames(5, true);
     send(port0_, 0, frames);
-    auto got = receive_all(port1_, 1);
+    const auto got = received_frames(port1_, 1);
     ASSERT_EQ(got.size(), 3U);
-    EXPECT_EQ(from_mbuf(got[0]), frames[2]);
-    free_all(got);
+    EXPECT_EQ(got[0], frames[2]);
     const auto s = stats(port1_);
     EXPECT_EQ(s.ierrors, 2U);
     EXPECT_EQ(s.ipackets, 3U);
@@ -176,16 +159,13 @@ TEST_F(Rx, TruncatedFramesAreCountedAndTheirBuffersReused)
 
 TEST_F(Rx, OversizedFrameIsTruncatedNotDelivered)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    rte_mempool *small = make_pool(512, RTE_PKTMBUF_HEADROOM + 1024);
-    setup_and_start(port1_, {}, small);
+    start_port(port0_, {}, 2048);
+    start_port(port1_, {}, 512, RTE_PKTMBUF_HEADROOM + 1024);
     // Larger than the 1024-byte buffers of the RX pool.
     send(port0_, 0, {ipv4_flow_frame(1, false, 1400), ipv4_flow_frame(2, false, 100)});
-    auto got = receive_all(port1_, 1);
+    const auto got = received_frames(port1_, 1);
     ASSERT_EQ(got.size(), 1U);
-    EXPECT_EQ(from_mbuf(got[0]), ipv4_flow_frame(2, false, 100));
-    free_all(got);
+    EXPECT_EQ(got[0], ipv4_flow_frame(2, false, 100));
     EXPECT_EQ(stats(port1_).ierrors, 1U);
 }
 

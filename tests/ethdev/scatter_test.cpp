@@ -22,19 +22,16 @@ class Scatter : public EthdevTest
 {
   protected:
     // Port 0 sends (large single-mbuf frames), port 1 receives with scatter at `mtu`.
-    void start_ports(uint16_t mtu, unsigned rx_mbufs = 4096, uint16_t rx_descriptors = 256)
+    void start_scatter_ports(uint16_t mtu, unsigned rx_mbufs = 4096, uint16_t rx_descriptors = 256)
     {
         rx_pool_ = make_pool(rx_mbufs, RTE_PKTMBUF_HEADROOM + kBuffer);
         tx_pool_ = make_pool(512, RTE_PKTMBUF_HEADROOM + 9216);
-        setup_and_start(port0_, {}, make_pool(1024));
-        rte_eth_conf conf{};
-        conf.rxmode.mtu = mtu;
-        conf.rxmode.offloads = RTE_ETH_RX_OFFLOAD_SCATTER;
-        ASSERT_EQ(rte_eth_dev_configure(port1_, 1, 1, &conf), 0);
-        ASSERT_EQ(
-            rte_eth_rx_queue_setup(port1_, 0, rx_descriptors, SOCKET_ID_ANY, nullptr, rx_pool_), 0);
-        ASSERT_EQ(rte_eth_tx_queue_setup(port1_, 0, 256, SOCKET_ID_ANY, nullptr), 0);
-        ASSERT_EQ(rte_eth_dev_start(port1_), 0);
+        start_port(port0_, {}, 1024);
+        setup_and_start(port1_,
+                        {.rx_descriptors = rx_descriptors,
+                         .rx_offloads = RTE_ETH_RX_OFFLOAD_SCATTER,
+                         .mtu = mtu},
+                        rx_pool_);
     }
 
     void send_frames(const std::vector<Frame> &frames)
@@ -87,7 +84,7 @@ TEST_F(Scatter, DevInfoAdvertisesIt)
 
 TEST_F(Scatter, JumboFramesArriveAsChainsOfSmallMbufs)
 {
-    start_ports(9000);
+    start_scatter_ports(9000);
     const std::vector<std::size_t> sizes = {60, 2047, 2048, 2049, 4096, 4097, 6000, 9018, 9022};
     std::vector<Frame> frames;
     uint64_t bytes = 0;
@@ -141,7 +138,7 @@ TEST_F(Scatter, FramesOfEverySizeOverManyLapsOfTheRingArriveWholeAndLeakNothing)
 TEST_F(Scatter, LongerThanTheWqeIsTruncatedAndItsBuffersReused)
 {
     // MTU 3000: 3018-byte frames, two 2048-byte buffers per WQE.
-    start_ports(3000, 1024, 64);
+    start_scatter_ports(3000, 1024, 64);
     std::vector<Frame> frames;
     for (uint32_t round = 0; round < 100; ++round) { // more than the ring: buffers recycle
         frames.push_back(frame_of(round, 5000));     // does not fit 4096 bytes
@@ -165,7 +162,7 @@ TEST_F(Scatter, LongerThanTheWqeIsTruncatedAndItsBuffersReused)
 TEST_F(Scatter, PoolRunningDryBetweenWqesLosesNothing)
 {
     // 32 WQEs of 5 buffers take 160 mbufs; 42 remain: 8 more WQEs and 2 spare mbufs.
-    start_ports(9000, 202, 32);
+    start_scatter_ports(9000, 202, 32);
     std::vector<Frame> first;
     for (uint32_t i = 0; i < 32; ++i)
         first.push_back(frame_of(i, 9018));
@@ -200,7 +197,7 @@ TEST_F(Scatter, PoolRunningDryBetweenWqesLosesNothing)
 
 TEST_F(Scatter, MtuGrowsTheChainsAfterARestart)
 {
-    start_ports(1500); // 1518-byte frames fit one buffer: no chains yet
+    start_scatter_ports(1500); // 1518-byte frames fit one buffer: no chains yet
     // The running queue has one buffer per WQE: a larger MTU needs a restart.
     EXPECT_EQ(rte_eth_dev_set_mtu(port1_, 9000), -EBUSY);
     uint16_t mtu = 0;

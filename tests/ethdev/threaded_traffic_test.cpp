@@ -85,10 +85,8 @@ TEST_F(EthdevTest, ThreadedTwoLcoresConserveEveryPacket)
 {
     if (mana_emu_get_mode() != MANA_EMU_THREADED || rte_lcore_count() < 2)
         GTEST_SKIP() << "needs MANA_EMU_MODE=threaded and MANA_TEST_LCORES=0-1";
-    rte_mempool *pool = make_pool(4096);
     const PortConfig config = rss_config(2, RTE_ETH_RSS_NONFRAG_IPV4_TCP, 2);
-    setup_and_start(port0_, config, pool);
-    setup_and_start(port1_, config, pool);
+    start_ports(config, config, 4096);
     auto work = two_queues_for(port0_, port1_, {make_pool(1024), make_pool(1024)});
     // Queue 1 on the worker lcore, queue 0 on this one.
     TrafficLcores lcores;
@@ -115,10 +113,8 @@ TEST_F(EthdevTest, ThreadedControlPathRacesTheDataPath)
 {
     if (mana_emu_get_mode() != MANA_EMU_THREADED || rte_lcore_count() < 3)
         GTEST_SKIP() << "needs MANA_EMU_MODE=threaded and MANA_TEST_LCORES=(0-2)@(0,1)";
-    rte_mempool *pool = make_pool(4096);
     const PortConfig config = rss_config(2, RTE_ETH_RSS_NONFRAG_IPV4_TCP, 2);
-    setup_and_start(port0_, config, pool);
-    setup_and_start(port1_, config, pool);
+    start_ports(config, config, 4096);
     std::array<rte_eth_rss_reta_entry64, 1> reta{};
     reta[0].mask = ~0ULL;
     ASSERT_EQ(rte_eth_dev_rss_reta_query(port1_, reta.data(), 64), 0);

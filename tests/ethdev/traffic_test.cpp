@@ -19,9 +19,7 @@ using Traffic = EthdevTest;
 
 TEST_F(Traffic, LoopbackIsByteExactBothWays)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     for (const auto [from, to, emu_from, emu_to] :
          {std::array<uint16_t, 4>{port0_, port1_, 0, 1}, {port1_, port0_, 1, 0}}) {
         ASSERT_EQ(rte_eth_stats_reset(from), 0);
@@ -75,13 +73,11 @@ TEST_F(Traffic, LoopbackIsByteExactBothWays)
 
 TEST_F(Traffic, ChecksumOffloadsAreCompletedOnTheWire)
 {
-    rte_mempool *pool = make_pool(2048);
     PortConfig config;
     config.rx_offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM;
     config.tx_offloads =
         RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
-    setup_and_start(port0_, config, pool);
-    setup_and_start(port1_, config, pool);
+    start_ports(config, config, 2048);
     rte_mempool *tx_pool = make_pool(64);
     std::vector<rte_mbuf *> mbufs;
     std::vector<bool> is_v6;
@@ -143,11 +139,7 @@ TEST_F(Traffic, ChecksumOffloadsAreCompletedOnTheWire)
 
 TEST_F(Traffic, BadChecksumsAreFlagged)
 {
-    rte_mempool *pool = make_pool(2048);
-    PortConfig config;
-    config.rx_offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM;
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, config, pool);
+    start_ports({}, {.rx_offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM}, 2048);
     FlowSpec flow;
     flow.tcp = true;
     flow.src = ipv4(10, 9, 8, 7);

@@ -135,14 +135,10 @@ rte_mbuf *tso_mbuf(rte_mempool *pool, const Frame &frame, bool ipv6, uint16_t ms
 class Tso : public EthdevTest
 {
   protected:
-    void start_ports(uint16_t rx_data_room = RTE_MBUF_DEFAULT_BUF_SIZE)
+    void start_tso_ports(uint16_t rx_data_room = RTE_MBUF_DEFAULT_BUF_SIZE)
     {
-        PortConfig tx;
-        tx.tx_offloads = kTsoOffloads;
-        setup_and_start(port0_, tx, make_pool(1024));
-        PortConfig rx;
-        rx.rx_offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM;
-        setup_and_start(port1_, rx, make_pool(2048, rx_data_room));
+        start_port(port0_, {.tx_offloads = kTsoOffloads}, 1024);
+        start_port(port1_, {.rx_offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM}, 2048, rx_data_room);
         tx_pool_ = make_pool(256, RTE_PKTMBUF_HEADROOM + 24000); // whole 20000-byte payloads
     }
 
@@ -175,7 +171,7 @@ TEST_F(Tso, DevInfoAdvertisesIt)
 
 TEST_F(Tso, Ipv4AndIpv6SegmentsAreByteExact)
 {
-    start_ports();
+    start_tso_ports();
     std::vector<rte_mbuf *> mbufs;
     std::vector<Frame> expected;
     uint64_t bytes = 0;
@@ -205,7 +201,7 @@ TEST_F(Tso, Ipv4AndIpv6SegmentsAreByteExact)
 
 TEST_F(Tso, ChainsCutAnywhereAfterTheHeaders)
 {
-    start_ports();
+    start_tso_ports();
     const std::size_t h4 = headers_len(false);
     const std::size_t h6 = headers_len(true);
     const std::vector<std::pair<bool, std::vector<std::size_t>>> cases = {
@@ -235,7 +231,7 @@ TEST_F(Tso, ChainsCutAnywhereAfterTheHeaders)
 TEST_F(Tso, MssEdgeCases)
 {
     // Room for the largest segment the device sends: MSS up to 9022 - 54.
-    start_ports(RTE_PKTMBUF_HEADROOM + 9216);
+    start_tso_ports(RTE_PKTMBUF_HEADROOM + 9216);
     constexpr uint16_t kLargest = 0; // headers + MSS = the largest frame, 9022 bytes
     const std::vector<std::pair<std::size_t, uint16_t>> cases = {
         {1000, 1000},       // payload exactly one MSS: one segment
@@ -273,7 +269,7 @@ TEST_F(Tso, MssEdgeCases)
 
 TEST_F(Tso, BadRequestsAreRefusedByPrepareAndDroppedAndCountedByBurst)
 {
-    start_ports();
+    start_tso_ports();
     const Frame v4 = tso_frame(false, 3000);
     const Frame v6 = tso_frame(true, 3000);
     struct Case {
@@ -417,12 +413,8 @@ TEST_F(Tso, BadRequestsAreRefusedByPrepareAndDroppedAndCountedByBurst)
 
 TEST_F(Tso, MixedBurstKeepsOrderAndVlanTagsEverySegment)
 {
-    PortConfig tx;
-    tx.tx_offloads = kTsoOffloads | RTE_ETH_TX_OFFLOAD_VLAN_INSERT;
-    setup_and_start(port0_, tx, make_pool(1024));
-    PortConfig rx;
-    rx.rx_offloads = RTE_ETH_RX_OFFLOAD_VLAN_STRIP;
-    setup_and_start(port1_, rx, make_pool(2048));
+    start_port(port0_, {.tx_offloads = kTsoOffloads | RTE_ETH_TX_OFFLOAD_VLAN_INSERT}, 1024);
+    start_port(port1_, {.rx_offloads = RTE_ETH_RX_OFFLOAD_VLAN_STRIP}, 2048);
     rte_mempool *pool = make_pool(64, RTE_PKTMBUF_HEADROOM + 8192);
 
     const Frame big = tso_frame(false, 4000, 3);

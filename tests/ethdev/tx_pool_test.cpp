@@ -24,7 +24,7 @@ TEST_F(TxPool, SentPacketsGoBackThroughASmallCacheWithinItsFlushThreshold)
     rte_mempool_cache *cache = rte_mempool_default_cache(pool, rte_lcore_id());
     ASSERT_NE(cache, nullptr);
     setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, make_pool(2048));
+    start_port(port1_, {}, 2048);
 
     const std::vector<Frame> frames = ipv4_flow_frames(1200, false);
     uint64_t received = 0;

@@ -22,13 +22,11 @@ class Tx : public EthdevTest
     // port 1 receives; returns a pool of `mbufs` mbufs to build the packets in.
     rte_mempool *start_multi_segment_sender(uint16_t descriptors = 0, unsigned mbufs = 256)
     {
-        rte_mempool *pool = make_pool(2048);
         PortConfig tx;
         tx.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
         if (descriptors != 0)
             tx.tx_descriptors = descriptors;
-        setup_and_start(port0_, tx, pool);
-        setup_and_start(port1_, {}, pool);
+        start_ports(tx, {}, 2048);
         return make_pool(mbufs);
     }
 };
@@ -174,11 +172,10 @@ TEST_F(Tx, PacketsTheDeviceCannotTakeAreConsumedAndCounted)
     ASSERT_EQ(rte_eth_tx_burst(port0_, 0, burst.data(), 3), 3);
     // The oversized chain went straight back to its pool.
     EXPECT_EQ(rte_mempool_avail_count(tx_pool), before + 31);
-    auto got = receive_all(port1_, 1);
+    const auto got = received_frames(port1_, 1);
     ASSERT_EQ(got.size(), 2U);
-    EXPECT_EQ(from_mbuf(got[0]), ipv4_flow_frame(1, true));
-    EXPECT_EQ(from_mbuf(got[1]), ipv4_flow_frame(2, true));
-    free_all(got);
+    EXPECT_EQ(got[0], ipv4_flow_frame(1, true));
+    EXPECT_EQ(got[1], ipv4_flow_frame(2, true));
     const auto s = stats(port0_);
     EXPECT_EQ(s.opackets, 2U);
     EXPECT_EQ(s.oerrors, 1U);
@@ -214,12 +211,11 @@ TEST_F(Tx, ChainsWhoseSegmentCountLiesAreDroppedAndCounted)
     const unsigned before = rte_mempool_avail_count(tx_pool);
     ASSERT_EQ(rte_eth_tx_burst(port0_, 0, burst.data(), 6), 6);
     EXPECT_EQ(rte_mempool_avail_count(tx_pool), before + 40 + 3 + 2);
-    auto got = receive_all(port1_, 1);
+    const auto got = received_frames(port1_, 1);
     ASSERT_EQ(got.size(), 3U);
-    EXPECT_EQ(from_mbuf(got[0]), ipv4_flow_frame(1, true));
-    EXPECT_EQ(from_mbuf(got[1]), ipv4_flow_frame(2, false));
-    EXPECT_EQ(from_mbuf(got[2]), ipv4_flow_frame(3, true));
-    free_all(got);
+    EXPECT_EQ(got[0], ipv4_flow_frame(1, true));
+    EXPECT_EQ(got[1], ipv4_flow_frame(2, false));
+    EXPECT_EQ(got[2], ipv4_flow_frame(3, true));
     const auto s = stats(port0_);
     EXPECT_EQ(s.opackets, 3U);
     EXPECT_EQ(s.oerrors, 3U);
@@ -229,11 +225,7 @@ TEST_F(Tx, ChainsWhoseSegmentCountLiesAreDroppedAndCounted)
 
 TEST_F(Tx, FullRingStopsTheBurstWithoutSkipping)
 {
-    rte_mempool *pool = make_pool(2048);
-    PortConfig tx;
-    tx.tx_descriptors = 64;
-    setup_and_start(port0_, tx, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({.tx_descriptors = 64}, {}, 2048);
     rte_mempool *tx_pool = make_pool(512);
     std::vector<rte_mbuf *> mbufs;
     for (uint32_t i = 0; i < 100; ++i)
@@ -256,9 +248,7 @@ TEST_F(Tx, FullRingStopsTheBurstWithoutSkipping)
 
 TEST_F(Tx, ErrorCompletionsAreCountedAndNoMbufIsLost)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     ASSERT_EQ(mana_emu_fault_tx_error(0, 34, 3), 0);
     const auto frames = ipv4_flow_frames(10, true);
     send(port0_, 0, frames);
@@ -282,11 +272,7 @@ TEST_F(Tx, ErrorCompletionsAreCountedAndNoMbufIsLost)
 
 TEST_F(Tx, FastFreeReturnsMbufsToTheirPool)
 {
-    rte_mempool *pool = make_pool(2048);
-    PortConfig tx;
-    tx.tx_offloads = RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
-    setup_and_start(port0_, tx, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({.tx_offloads = RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE}, {}, 2048);
     rte_mempool *tx_pool = make_pool(300);
     for (int round = 0; round < 3; ++round) {
         std::vector<rte_mbuf *> mbufs;
@@ -303,9 +289,7 @@ TEST_F(Tx, FastFreeReturnsMbufsToTheirPool)
 
 TEST_F(Tx, ExternalBuffersAreRegisteredOnDemand)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     rte_mempool *tx_pool = make_pool(64);
     // Application memory outside DPDK, attached as external buffers.
     std::vector<uint8_t> heap(3 * 4096 + 100);
@@ -322,19 +306,16 @@ TEST_F(Tx, ExternalBuffersAreRegisteredOnDemand)
     mbuf->pkt_len = static_cast<uint32_t>(frame.size());
     mbuf->data_off = 0;
     ASSERT_EQ(rte_eth_tx_burst(port0_, 0, &mbuf, 1), 1);
-    auto got = receive_all(port1_, 1);
+    const auto got = received_frames(port1_, 1);
     ASSERT_EQ(got.size(), 1U);
-    EXPECT_EQ(from_mbuf(got[0]), frame);
-    free_all(got);
+    EXPECT_EQ(got[0], frame);
     rte_eth_tx_burst(port0_, 0, nullptr, 0); // reap, detaching the external buffer
     EXPECT_EQ(stats(port0_).oerrors, 0U);
 }
 
 TEST_F(Tx, RegistrationFailureDropsAndCountsThePacket)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     rte_mempool *tx_pool = make_pool(64); // never registered yet
     std::array<rte_mbuf *, 2> mbufs = {to_mbuf(tx_pool, ipv4_flow_frame(1, true)),
                                        to_mbuf(tx_pool, ipv4_flow_frame(2, true))};
@@ -342,10 +323,9 @@ TEST_F(Tx, RegistrationFailureDropsAndCountsThePacket)
     ASSERT_EQ(mana_emu_fail_verb("ibv_reg_mr", 0, 2, ENOMEM), 0);
     // Both consumed: the first dropped, the second sent (failures are not remembered).
     ASSERT_EQ(rte_eth_tx_burst(port0_, 0, mbufs.data(), 2), 2);
-    auto got = receive_all(port1_, 1);
+    const auto got = received_frames(port1_, 1);
     ASSERT_EQ(got.size(), 1U);
-    EXPECT_EQ(from_mbuf(got[0]), ipv4_flow_frame(2, true));
-    free_all(got);
+    EXPECT_EQ(got[0], ipv4_flow_frame(2, true));
     const auto s = stats(port0_);
     EXPECT_EQ(s.oerrors, 1U);
     EXPECT_EQ(s.opackets, 1U);
@@ -353,9 +333,7 @@ TEST_F(Tx, RegistrationFailureDropsAndCountsThePacket)
 
 TEST_F(Tx, RegistrationsOfADestroyedPoolAreReleased)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     for (int round = 0; round < 3; ++round) {
         // Not through make_pool: this one is destroyed while the port runs.
         rte_mempool *transient = rte_pktmbuf_pool_create("transient", 128, 0, 0,
@@ -381,11 +359,7 @@ TEST_F(Tx, RegistrationsOfADestroyedPoolAreReleased)
 
 TEST_F(Tx, SpuriousCompletionsAreCountedWithoutUncountingSentPackets)
 {
-    rte_mempool *pool = make_pool(2048);
-    PortConfig tx_only;
-    tx_only.rx_queues = 0;
-    setup_and_start(port0_, tx_only, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({.rx_queues = 0}, {}, 2048);
     const auto frames = ipv4_flow_frames(10, false);
     send(port0_, 0, frames);
     auto got = receive_all(port1_, 1);

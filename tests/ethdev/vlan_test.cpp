@@ -12,13 +12,8 @@ using Vlan = EthdevTest;
 
 TEST_F(Vlan, InsertOnTxStripOnRx)
 {
-    rte_mempool *pool = make_pool(2048);
-    PortConfig tx;
-    tx.tx_offloads = RTE_ETH_TX_OFFLOAD_VLAN_INSERT;
-    PortConfig rx;
-    rx.rx_offloads = RTE_ETH_RX_OFFLOAD_VLAN_STRIP;
-    setup_and_start(port0_, tx, pool);
-    setup_and_start(port1_, rx, pool);
+    start_ports({.tx_offloads = RTE_ETH_TX_OFFLOAD_VLAN_INSERT},
+                {.rx_offloads = RTE_ETH_RX_OFFLOAD_VLAN_STRIP}, 2048);
     rte_mempool *tx_pool = make_pool(64);
     const Frame frame = ipv4_flow_frame(3, false, 200);
     rte_mbuf *mbuf = to_mbuf(tx_pool, frame);
@@ -36,9 +31,7 @@ TEST_F(Vlan, InsertOnTxStripOnRx)
 
 TEST_F(Vlan, TagStaysInTheFrameWithoutStrip)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     Frame frame = ipv4_flow_frame(4, true, 100);
     Frame tagged(frame.begin(), frame.begin() + 12);
     const uint8_t tag[4] = {0x81, 0x00, 0x00, 0x2a}; // VLAN 42, priority 0
@@ -60,9 +53,7 @@ TEST_F(Vlan, TagStaysInTheFrameWithoutStrip)
 // stopped, and what the queues report and do follows.
 TEST_F(Vlan, StripSwitchedWhileStoppedAppliesAtStart)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 2048);
     Frame frame = ipv4_flow_frame(5, false, 80);
     Frame tagged(frame.begin(), frame.begin() + 12);
     const uint8_t tag[4] = {0x81, 0x00, 0x00, 0x2a}; // VLAN 42, priority 0

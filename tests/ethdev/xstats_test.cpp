@@ -48,11 +48,7 @@ mana_emu_counters_t queue_counters(unsigned emu_port, mana_emu_queue_kind kind, 
 
 TEST_F(Xstats, NamesFollowDpdkConventionsAndIdsAgree)
 {
-    rte_mempool *pool = make_pool(2048);
-    PortConfig config;
-    config.rx_queues = 2;
-    config.tx_queues = 3;
-    setup_and_start(port0_, config, pool);
+    start_port(port0_, {.rx_queues = 2, .tx_queues = 3}, 2048);
 
     const int count = rte_eth_xstats_get_names(port0_, nullptr, 0);
     std::vector<rte_eth_xstat_name> names(static_cast<std::size_t>(count));
@@ -128,8 +124,7 @@ TEST_F(Xstats, NamesFollowDpdkConventionsAndIdsAgree)
 
 TEST_F(Xstats, UnknownIdsAreRefused)
 {
-    rte_mempool *pool = make_pool(2048);
-    setup_and_start(port0_, {}, pool);
+    start_port(port0_, {}, 2048);
     const int count = rte_eth_xstats_get_names(port0_, nullptr, 0);
     uint64_t ids[] = {static_cast<uint64_t>(count) - 1, static_cast<uint64_t>(count)};
     uint64_t values[2] = {};
@@ -143,9 +138,7 @@ TEST_F(Xstats, UnknownIdsAreRefused)
 // counted for the same queue.
 TEST_F(Xstats, PerQueueCountersMatchTheDevice)
 {
-    rte_mempool *pool = make_pool(4096);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 4096);
     constexpr unsigned kBursts = 5;
     constexpr unsigned kPerBurst = 32;
     rte_mempool *tx_pool = make_pool(kBursts * kPerBurst + 64);
@@ -211,9 +204,7 @@ TEST_F(Xstats, PerQueueCountersMatchTheDevice)
 
 TEST_F(Xstats, ErrorsAreCountedByKind)
 {
-    rte_mempool *pool = make_pool(4096);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 4096);
     ASSERT_EQ(mana_emu_fault_tx_error(0, 34, 3), 0); // MTU drop
     const auto frames = ipv4_flow_frames(10, true);
     send(port0_, 0, frames);
@@ -241,10 +232,8 @@ TEST_F(Xstats, ErrorsAreCountedByKind)
 
 TEST_F(Xstats, MbufAllocationFailuresAreCountedPerQueue)
 {
-    rte_mempool *tx_pool = make_pool(2048);
-    setup_and_start(port0_, {}, tx_pool);
-    rte_mempool *rx_pool = make_pool(512);
-    setup_and_start(port1_, {}, rx_pool);
+    start_port(port0_, {}, 2048);
+    rte_mempool *rx_pool = start_port(port1_, {}, 512);
     std::vector<rte_mbuf *> hoard = take_all(rx_pool);
     send(port0_, 0, ipv4_flow_frames(100, false));
     auto got = receive_all(port1_, 1);
@@ -258,9 +247,7 @@ TEST_F(Xstats, MbufAllocationFailuresAreCountedPerQueue)
 
 TEST_F(Xstats, ResetClearsEveryCounter)
 {
-    rte_mempool *pool = make_pool(4096);
-    setup_and_start(port0_, {}, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports({}, {}, 4096);
     ASSERT_EQ(mana_emu_fault_tx_error(0, 35, 1), 0);
     ASSERT_EQ(mana_emu_fault_rx_truncated(1, 1), 0);
     const auto frames = ipv4_flow_frames(20, true);

@@ -20,11 +20,7 @@ class BadInput : public EthdevTest
     // Port 0 sends chains (MULTI_SEGS) to port 1, both on one pool.
     void start_multi_segment_pair()
     {
-        rte_mempool *pool = make_pool(2048);
-        PortConfig multi;
-        multi.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-        setup_and_start(port0_, multi, pool);
-        setup_and_start(port1_, {}, pool);
+        start_ports({.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS}, {}, 2048);
     }
 };
 
@@ -118,9 +114,8 @@ TEST_F(BadInput, MempoolWithBuffersTooSmallIsRefused)
 
 TEST_F(BadInput, MempoolWithFewerMbufsThanDescriptorsStillWorks)
 {
-    rte_mempool *pool = make_pool(2048);
     rte_mempool *small = make_pool(48);
-    setup_and_start(port0_, {}, pool);
+    start_port(port0_, {}, 2048);
     setup_and_start(port1_, {}, small); // 256 descriptors, 48 buffers: posts what it has
     uint64_t received = 0;
     for (int round = 0; round < 4; ++round) {
@@ -191,8 +186,7 @@ TEST_F(BadInput, UnsupportedOffloadsAndModesAreRefused)
 
 TEST_F(BadInput, NullArraysAndZeroBurstsAreHarmless)
 {
-    rte_mempool *pool = make_pool(1024);
-    setup_and_start(port0_, {}, pool);
+    rte_mempool *pool = start_port(port0_, {}, 1024);
     EXPECT_EQ(rte_eth_rx_burst(port0_, 0, nullptr, 0), 0);
     EXPECT_EQ(rte_eth_tx_burst(port0_, 0, nullptr, 0), 0);
     std::array<rte_mbuf *, 1> one{};
@@ -216,10 +210,8 @@ TEST_F(BadInput, NullArraysAndZeroBurstsAreHarmless)
 // or refused with rte_errno (tx_prepare).
 TEST_F(BadInput, UnsendableMbufsAreDroppedAndCounted)
 {
-    rte_mempool *pool = make_pool(2048);
     PortConfig single_segment; // no MULTI_SEGS
-    setup_and_start(port0_, single_segment, pool);
-    setup_and_start(port1_, {}, pool);
+    start_ports(single_segment, {}, 2048);
     rte_mempool *tx_pool = make_pool(512);
     std::vector<rte_mbuf *> bad;
     rte_mbuf *empty = rte_pktmbuf_alloc(tx_pool); // 0 bytes
@@ -257,10 +249,9 @@ TEST_F(BadInput, UnsendableMbufsAreDroppedAndCounted)
     std::vector<rte_mbuf *> burst = {
         bad[0], to_mbuf(tx_pool, ipv4_flow_frame(7, false)), bad[1], bad[2], bad[3], bad[4]};
     ASSERT_EQ(rte_eth_tx_burst(port0_, 0, burst.data(), burst.size()), burst.size());
-    auto got = receive_all(port1_, 1);
+    const auto got = received_frames(port1_, 1);
     ASSERT_EQ(got.size(), 1U);
-    EXPECT_EQ(from_mbuf(got[0]), ipv4_flow_frame(7, false));
-    free_all(got);
+    EXPECT_EQ(got[0], ipv4_flow_frame(7, false));
     const auto s = stats(port0_);
     EXPECT_EQ(s.oerrors, 5U);
     EXPECT_EQ(s.opackets, 1U);
@@ -272,10 +263,7 @@ TEST_F(BadInput, UnsendableMbufsAreDroppedAndCounted)
 // tx_prepare refuses a chain that contradicts its first segment's nb_segs or pkt_len.
 TEST_F(BadInput, ChainsThatContradictTheirSegmentCountAreRefusedByTxPrepare)
 {
-    rte_mempool *pool = make_pool(2048);
-    PortConfig multi;
-    multi.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-    setup_and_start(port0_, multi, pool);
+    start_port(port0_, {.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS}, 2048);
     rte_mempool *tx_pool = make_pool(64);
     rte_mbuf *chain = to_mbuf(tx_pool, Frame(60, 1));
     ASSERT_EQ(rte_pktmbuf_chain(chain, to_mbuf(tx_pool, Frame(60, 2))), 0);
@@ -352,11 +340,10 @@ TEST_F(BadInput, ChainsThatContradictTheirHeaderAreDroppedWholeByTxBurst)
         to_mbuf(tx_pool, ipv4_flow_frame(1, false)), says_one,     says_three,
         to_mbuf(tx_pool, ipv4_flow_frame(2, false)), says_shorter, says_longer};
     ASSERT_EQ(rte_eth_tx_burst(port0_, 0, burst.data(), burst.size()), burst.size());
-    auto got = receive_all(port1_, 1);
+    const auto got = received_frames(port1_, 1);
     ASSERT_EQ(got.size(), 2U);
-    EXPECT_EQ(from_mbuf(got[0]), ipv4_flow_frame(1, false));
-    EXPECT_EQ(from_mbuf(got[1]), ipv4_flow_frame(2, false));
-    free_all(got);
+    EXPECT_EQ(got[0], ipv4_flow_frame(1, false));
+    EXPECT_EQ(got[1], ipv4_flow_frame(2, false));
     reap_tx(port0_);
     const auto s = stats(port0_);
     EXPECT_EQ(s.opackets, 2U);

@@ -12,10 +12,8 @@ namespace
 
 TEST_F(Faults, RxPoolExhaustionDropsAreCountedAndTrafficRecovers)
 {
-    rte_mempool *tx_pool = make_pool(2048);
-    rte_mempool *rx_pool = make_pool(384);
-    setup_and_start(port0_, {}, tx_pool);
-    setup_and_start(port1_, {}, rx_pool);
+    start_port(port0_, {}, 2048);
+    rte_mempool *rx_pool = start_port(port1_, {}, 384);
     // Hold every mbuf the ring does not: refills fail from now on.
     std::vector<rte_mbuf *> hoard;
     while (rte_mbuf *m = rte_pktmbuf_alloc(rx_pool))

@@ -114,8 +114,7 @@ TEST_F(Faults, RandomGarbageRxCompletionsAreCountedNotDelivered)
     free_all(got);
     EXPECT_GE(stats(port1_).ierrors, must_count);
     // The ring no longer matches the device: a restart resynchronises it.
-    ASSERT_EQ(rte_eth_dev_stop(port1_), 0);
-    ASSERT_EQ(rte_eth_dev_start(port1_), 0);
+    ASSERT_NO_FATAL_FAILURE(restart(port1_));
     ASSERT_EQ(rte_eth_stats_reset(port1_), 0);
     const auto frames = numbered_frames(0, 100);
     send(port0_, 0, frames);
@@ -141,13 +140,9 @@ TEST_F(Faults, RxCompletionLongerThanTheBufferIsCountedNotDelivered)
 
 TEST_F(Faults, RxCompletionWithNoPostedBufferIsCountedNotDelivered)
 {
-    rte_mempool *tx_pool = make_pool(2048);
-    rte_mempool *rx_pool = make_pool(256, RTE_MBUF_DEFAULT_BUF_SIZE);
-    setup_and_start(port0_, {}, tx_pool);
-    PortConfig rx;
-    rx.tx_queues = 0;
-    rx.rx_descriptors = 128;
-    setup_and_start(port1_, rx, rx_pool);
+    start_port(port0_, {}, 2048);
+    rte_mempool *rx_pool =
+        start_port(port1_, {.tx_queues = 0, .rx_descriptors = 128}, 256, RTE_MBUF_DEFAULT_BUF_SIZE);
     std::vector<rte_mbuf *> hoard;
     while (rte_mbuf *m = rte_pktmbuf_alloc(rx_pool))
         hoard.push_back(m);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 // The device removed (PCI hot-remove) during traffic: bursts stop, stop and close work,
 // nothing leaks. Runs in its own process (meson test faults_removal).
+#include "event_log.h"
 #include "faults_fixture.h"
 
 namespace ethdev_test
@@ -11,24 +12,15 @@ namespace
 // ---- device removal during traffic ------------------------------------------------------
 
 // Runs in its own process (meson test faults_removal): the function stays removed.
-class Removal : public Faults
-{
-  protected:
-    static int on_event(uint16_t port, rte_eth_event_type event, void *opaque, void *)
-    {
-        if (event == RTE_ETH_EVENT_INTR_RMV)
-            static_cast<std::atomic<int> *>(opaque)[port] += 1;
-        return 0;
-    }
-};
+using Removal = Faults;
 
 TEST_F(Removal, BurstsStopStopAndCloseWorkNothingLeaks)
 {
     rte_mempool *pool = make_pool(2048);
     start_one_way(pool);
-    static std::atomic<int> removal_events[RTE_MAX_ETHPORTS];
-    ASSERT_EQ(rte_eth_dev_callback_register(RTE_ETH_ALL, RTE_ETH_EVENT_INTR_RMV, on_event,
-                                            removal_events),
+    static EventLog events;
+    ASSERT_EQ(rte_eth_dev_callback_register(RTE_ETH_ALL, RTE_ETH_EVENT_INTR_RMV, EventLog::record,
+                                            &events),
               0);
     rte_mempool *tx_pool = make_pool(1024);
     const auto frames = numbered_frames(0, 64);
@@ -45,13 +37,11 @@ TEST_F(Removal, BurstsStopStopAndCloseWorkNothingLeaks)
     ASSERT_EQ(rte_eth_dev_info_get(port0_, &info), 0);
     const bool removal_supported = (*info.dev_flags & RTE_ETH_DEV_INTR_RMV) != 0;
     EXPECT_TRUE(removal_supported) << "the driver does not announce RTE_ETH_DEV_INTR_RMV";
-    {
-        for (int i = 0; i < 200 && (removal_events[port0_] == 0 || removal_events[port1_] == 0);
-             ++i)
-            rte_delay_ms(10);
-        EXPECT_EQ(removal_events[port0_].load(), 1) << "no RTE_ETH_EVENT_INTR_RMV on port 0";
-        EXPECT_EQ(removal_events[port1_].load(), 1) << "no RTE_ETH_EVENT_INTR_RMV on port 1";
-    }
+    events.wait_for({port0_, port1_}, RTE_ETH_EVENT_INTR_RMV, 1, std::chrono::seconds(2));
+    EXPECT_EQ(events.count(port0_, RTE_ETH_EVENT_INTR_RMV), 1U)
+        << "no RTE_ETH_EVENT_INTR_RMV on port 0";
+    EXPECT_EQ(events.count(port1_, RTE_ETH_EVENT_INTR_RMV), 1U)
+        << "no RTE_ETH_EVENT_INTR_RMV on port 1";
     // RX: whatever was completed before the removal may still come; then nothing.
     auto got = drain();
     free_all(got);
@@ -69,8 +59,8 @@ TEST_F(Removal, BurstsStopStopAndCloseWorkNothingLeaks)
     EXPECT_EQ(rte_eth_dev_stop(port0_), 0);
     EXPECT_EQ(rte_eth_dev_stop(port1_), 0);
     EXPECT_EQ(rte_mempool_avail_count(tx_pool), tx_pool->size) << "in-flight mbufs lost";
-    EXPECT_EQ(rte_eth_dev_callback_unregister(RTE_ETH_ALL, RTE_ETH_EVENT_INTR_RMV, on_event,
-                                              removal_events),
+    EXPECT_EQ(rte_eth_dev_callback_unregister(RTE_ETH_ALL, RTE_ETH_EVENT_INTR_RMV, EventLog::record,
+                                              &events),
               0);
     // TearDown closes the ports and checks that no verbs object or fd is left.
 }

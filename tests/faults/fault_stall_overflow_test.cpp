@@ -59,36 +59,20 @@ TEST_F(Faults, StalledDeviceFillsTheRingAndNothingIsLostAfterResume)
 // recovers it.
 TEST_F(Faults, RxCqOverflowIsDetectedCountedAndARestartRecovers)
 {
-    rte_mempool *pool = make_pool(2048);
-    start_one_way(pool);
-    ASSERT_EQ(mana_emu_force_cq_overflow(1), 0);
-    send(port0_, 0, numbered_frames(0, 20));
-    auto got = drain();
-    free_all(got);
+    start_one_way(make_pool(2048));
+    ASSERT_NO_FATAL_FAILURE(overflow_cq_under_traffic(1));
     EXPECT_EQ(stats(port1_).ierrors, 1U) << "overflow not counted";
-    ASSERT_EQ(rte_eth_dev_stop(port1_), 0);
-    ASSERT_EQ(rte_eth_dev_start(port1_), 0);
-    const auto frames = numbered_frames(100, 50);
-    send(port0_, 0, frames);
-    expect_delivered(frames);
+    ASSERT_NO_FATAL_FAILURE(expect_restart_recovers(port1_));
 }
 
 // A lapped TX CQ must be detected and counted as well; the ring can then no longer be
 // reaped, so the queue reports it and a restart recovers (every mbuf returns on stop).
 TEST_F(Faults, TxCqOverflowIsDetectedCountedAndARestartRecovers)
 {
-    rte_mempool *pool = make_pool(2048);
-    start_one_way(pool);
-    ASSERT_EQ(mana_emu_force_cq_overflow(0), 0);
-    send(port0_, 0, numbered_frames(0, 20));
-    auto got = drain();
-    free_all(got);
+    start_one_way(make_pool(2048));
+    ASSERT_NO_FATAL_FAILURE(overflow_cq_under_traffic(0));
     EXPECT_GE(stats(port0_).oerrors, 1U) << "TX CQ overflow neither detected nor counted";
-    ASSERT_EQ(rte_eth_dev_stop(port0_), 0);
-    ASSERT_EQ(rte_eth_dev_start(port0_), 0);
-    const auto frames = numbered_frames(100, 50);
-    send(port0_, 0, frames);
-    expect_delivered(frames);
+    ASSERT_NO_FATAL_FAILURE(expect_restart_recovers(port0_));
 }
 
 } // namespace

@@ -80,6 +80,33 @@ class Faults : public EthdevTest
     // against what was offered (in order, skipping frames the device dropped).
     std::vector<rte_mbuf *> drain(uint16_t queues = 1) { return receive_all(port1_, queues); }
 
+    // A CQ of emulated port `emu_port` lapped (mana_emu_force_cq_overflow) while port 0
+    // sends 20 frames to port 1; whatever port 1 delivers is drained and freed.
+    void overflow_cq_under_traffic(unsigned emu_port)
+    {
+        ASSERT_EQ(mana_emu_force_cq_overflow(emu_port), 0);
+        send(port0_, 0, numbered_frames(0, 20));
+        auto got = drain();
+        free_all(got);
+    }
+
+    // The recovery the driver documents for a queue it can no longer use: stop and start
+    // `port` again.
+    void restart(uint16_t port)
+    {
+        ASSERT_EQ(rte_eth_dev_stop(port), 0);
+        ASSERT_EQ(rte_eth_dev_start(port), 0);
+    }
+
+    // restart(port), then 50 new frames from port 0 must all arrive at port 1, in order.
+    void expect_restart_recovers(uint16_t port)
+    {
+        ASSERT_NO_FATAL_FAILURE(restart(port));
+        const auto frames = numbered_frames(100, 50);
+        send(port0_, 0, frames);
+        expect_delivered(frames);
+    }
+
     // sent = received + counted drops, over the emulator's device-side drops and the
     // driver's counters.
     void check_rx_registration_failure(bool scatter);

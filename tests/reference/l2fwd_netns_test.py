@@ -24,17 +24,13 @@ repo, l2fwd, emu = sys.argv[1:4]
 TRANSFER_BYTES = 100 * 1024 * 1024
 ex.require_root_and_tun()
 plugin = reference_plugin.build(repo)
-tag = os.getpid() % 100000
-taps = [f"rft{tag}a", f"rft{tag}b"]
+tag, taps = ex.tap_names("rft")
 addr = ["192.0.2.1", "192.0.2.2"]  # TEST-NET-1 (RFC 5737), inside the namespaces only
 app, peers = None, []
 
 
 def fail(why):
-    if app is not None:
-        print(app.output())
-    print(f"FAIL: {why}")
-    sys.exit(1)
+    ex.fail(why, app)
 
 
 def in_ns(i, *cmd, check=True):
@@ -70,7 +66,4 @@ try:
 except (ex.AppError, OSError, subprocess.CalledProcessError) as error:
     fail(f"{type(error).__name__}: {error}")
 finally:
-    if app is not None:
-        app.kill()
-    for peer in peers:
-        peer.close()
+    ex.stop(app, peers=peers)

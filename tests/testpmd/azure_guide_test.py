@@ -30,6 +30,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import testpmd_session  # noqa: E402
 from testpmd_session import Testpmd, port_stats  # noqa: E402
 
 pmd, emu, case = sys.argv[1:4]
@@ -44,11 +45,6 @@ def fail(why, output=""):
         print(output)
     print(f"FAIL ({case}): {why}")
     sys.exit(1)
-
-
-def skip(why):
-    print(f"SKIP ({case}): {why}")
-    sys.exit(77)
 
 
 def emulator_env(config=None):
@@ -132,25 +128,25 @@ def forward_totals(text):
     return totals
 
 
-def need_tap():
-    if os.geteuid() != 0:
-        skip("needs root for TAP interfaces")
-    if not os.path.exists("/dev/net/tun"):
-        skip("no /dev/net/tun")
-
-
-def case_vdev_txonly():
-    need_tap()
-    tap = f"maz{tag}t"
-    # Port 1 of the function carries the guide's MAC; port 0 must stay unprobed.
-    config = f"vf={BDF},ports=2;wire=1:tap={tap}"
-    args = ["-l", guide_lcores(), *eal_common(), f"--vdev={BDF},mac={MACS[1]}", "--",
-            "--forward-mode=txonly", "--auto-start", "--txd=128", "--rxd=128", "--stats", "2"]
+def start_vdev_on_tap(tap, ports, wire, mac, mode):
+    """testpmd as the guide runs it with --vdev: forward mode `mode` on the port of `mac`,
+    port `wire` of a function of `ports` ports wired to TAP `tap`. Returns the process and
+    a raw socket on the TAP."""
+    testpmd_session.require_root_and_tun("needs root for TAP interfaces", case)
+    config = f"vf={BDF},ports={ports};wire={wire}:tap={tap}"
+    args = ["-l", guide_lcores(), *eal_common(), f"--vdev={BDF},mac={mac}", "--",
+            f"--forward-mode={mode}", "--auto-start", "--txd=128", "--rxd=128", "--stats", "2"]
     proc = start(args, config)
     sock = tap_socket(tap)
     if sock is None:
         proc.kill()
         fail(f"the emulator created no TAP {tap}")
+    return proc, sock
+
+
+def case_vdev_txonly():
+    # Port 1 of the function carries the guide's MAC; port 0 must stay unprobed.
+    proc, sock = start_vdev_on_tap(f"maz{tag}t", 2, 1, MACS[1], "txonly")
     # Counted from the first frame on the wire (forwarding has started) for 5 s, so that
     # the 2-second statistics are printed at least twice.
     seen = 0
@@ -203,16 +199,7 @@ def case_two_macs():
 
 
 def case_rxonly():
-    need_tap()
-    tap = f"maz{tag}r"
-    config = f"vf={BDF},ports=1;wire=0:tap={tap}"
-    args = ["-l", guide_lcores(), *eal_common(), f"--vdev={BDF},mac={MACS[0]}", "--",
-            "--forward-mode=rxonly", "--auto-start", "--txd=128", "--rxd=128", "--stats", "2"]
-    proc = start(args, config)
-    sock = tap_socket(tap)
-    if sock is None:
-        proc.kill()
-        fail(f"the emulator created no TAP {tap}")
+    proc, sock = start_vdev_on_tap(f"maz{tag}r", 1, 0, MACS[0], "rxonly")
     time.sleep(2)  # past start-up: the queue is polled
     sent = 0
     for i in range(1000):

@@ -30,7 +30,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tcp_transfer  # noqa: E402
-from testpmd_session import Testpmd, emulator_report, forward_stats, port_stats  # noqa: E402
+from testpmd_session import (Testpmd, emulator_report, forward_stats,  # noqa: E402
+                             port_stats, require_root_and_tun)
 
 pmd, emu = sys.argv[1:3]
 TSO = sys.argv[3:4] == ["tso"]
@@ -55,15 +56,7 @@ def sh(*cmd, check=True, **kw):
     return subprocess.run(list(cmd), check=check, capture_output=True, text=True, **kw)
 
 
-def skip(why):
-    print(f"SKIP: {why}")
-    sys.exit(77)
-
-
-if os.geteuid() != 0:
-    skip("needs root for network namespaces")
-if not os.path.exists("/dev/net/tun"):
-    skip("no /dev/net/tun")
+require_root_and_tun("needs root for network namespaces")
 
 session = None
 

@@ -22,20 +22,17 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import testpmd_session  # noqa: E402
 from testpmd_session import Testpmd, port_stats  # noqa: E402
 
 pmd, emu, case = sys.argv[1:4]
 
 
 def skip(why):
-    print(f"SKIP ({case}): {why}")
-    sys.exit(77)
+    testpmd_session.skip(why, case)
 
 
-if os.geteuid() != 0:
-    skip("needs root for TAP interfaces")
-if not os.path.exists("/dev/net/tun"):
-    skip("no /dev/net/tun")
+testpmd_session.require_root_and_tun("needs root for TAP interfaces", case)
 try:
     from scapy.all import (IP, TCP, UDP, Dot1Q, Ether, IPv6, AsyncSniffer,  # noqa: E402
                            Raw, conf, sendp)

@@ -7,9 +7,25 @@ import pty
 import re
 import select
 import subprocess
+import sys
 import time
 
 PROMPT = b"testpmd> "
+
+
+def skip(why, label=None):
+    """Exits 77 (meson's "skipped") after "SKIP: <why>" ("SKIP (<label>): <why>")."""
+    print(f"SKIP ({label}): {why}" if label else f"SKIP: {why}")
+    sys.exit(77)
+
+
+def require_root_and_tun(why, label=None):
+    """Skips unless the test can create TAP interfaces (root, /dev/net/tun); `why` says
+    what else root is needed for."""
+    if os.geteuid() != 0:
+        skip(why, label)
+    if not os.path.exists("/dev/net/tun"):
+        skip("no /dev/net/tun", label)
 
 
 class TestpmdError(Exception):
