@@ -112,7 +112,7 @@ TEST_F(Scatter, FramesOfEverySizeOverManyLapsOfTheRingArriveWholeAndLeakNothing)
     // Five buffers per WQE; a WQE (three basic units) lands somewhere new in the WQ each
     // lap, with the buffers a short frame left unused carried over to its next post.
     constexpr uint16_t kDescriptors = 32;
-    start_ports(9000, 1024, kDescriptors);
+    start_scatter_ports(9000, 1024, kDescriptors);
     const std::vector<std::size_t> sizes = {60, 9018, 100, 4097, 2048, 60, 6000, 2049};
     uint32_t index = 0;
     for (uint32_t round = 0; round < 40; ++round) {
