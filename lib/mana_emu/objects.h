@@ -158,9 +158,9 @@ struct Qp {
 
     // RSS (rss == true).
     IndTable *table = nullptr;
-    std::array<Wq *, 64> reta{}; // the device's 64-entry table: list repeated
+    std::array<Wq *, gdma::kRetaSize> reta{}; // the device's table: the list repeated
     uint64_t hash_fields = 0;
-    std::array<uint8_t, 40> key{};
+    std::array<uint8_t, gdma::kRssKeySize> key{};
     bool coalesce = false;
     RssFlowCache rss_cache;
 

@@ -102,7 +102,7 @@ int op_query_device_ex(ibv_context *context, const ibv_query_device_ex_input *in
     if (attr_size >= sizeof(ibv_device_attr_ex)) {
         attr->rss_caps.supported_qpts = 1U << IBV_QPT_RAW_PACKET;
         attr->rss_caps.max_rwq_indirection_tables = 64;
-        attr->rss_caps.max_rwq_indirection_table_size = 64;
+        attr->rss_caps.max_rwq_indirection_table_size = gdma::kRetaSize;
         attr->rss_caps.rx_hash_function = IBV_RX_HASH_FUNC_TOEPLITZ;
         attr->rss_caps.rx_hash_fields_mask = IBV_RX_HASH_SRC_IPV4 | IBV_RX_HASH_DST_IPV4 |
                                              IBV_RX_HASH_SRC_IPV6 | IBV_RX_HASH_DST_IPV6 |

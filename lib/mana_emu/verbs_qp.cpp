@@ -94,8 +94,9 @@ ibv_qp *create_rss_qp(Emulator &emu, Pd &pd, const ibv_qp_init_attr_ex &attr)
     if (attr.qp_type != IBV_QPT_RAW_PACKET)
         return fail_with<ibv_qp>(EOPNOTSUPP);
     if (table == nullptr || table->ctx != &ctx ||
-        hash.rx_hash_function != IBV_RX_HASH_FUNC_TOEPLITZ || hash.rx_hash_key_len != 40 ||
-        hash.rx_hash_key == nullptr || (hash.rx_hash_fields_mask & ~kSupportedFields) != 0)
+        hash.rx_hash_function != IBV_RX_HASH_FUNC_TOEPLITZ ||
+        hash.rx_hash_key_len != gdma::kRssKeySize || hash.rx_hash_key == nullptr ||
+        (hash.rx_hash_fields_mask & ~kSupportedFields) != 0)
         return fail_with<ibv_qp>(EINVAL);
     if (ctx.qps.size() >= emu.config.limits.max_qp)
         return fail_with<ibv_qp>(ENOMEM);
