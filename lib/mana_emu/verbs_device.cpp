@@ -451,15 +451,8 @@ int ibv_get_async_event(ibv_context *context, ibv_async_event *event)
     }
     // Wait without the lock (or fail with EAGAIN if the application made async_fd
     // non-blocking); each event was signalled once on the fd.
-    uint64_t one = 0;
-    while (true) {
-        const ssize_t got = read(fd, &one, sizeof(one));
-        if (got == sizeof(one))
-            break;
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got >= 0)
-            errno = EIO;
+    if (const int error = EventCounter::take(fd)) {
+        errno = error;
         return -1;
     }
     Emulator &emu = Emulator::instance();
