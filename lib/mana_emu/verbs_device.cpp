@@ -104,10 +104,7 @@ int op_query_device_ex(ibv_context *context, const ibv_query_device_ex_input *in
         attr->rss_caps.max_rwq_indirection_tables = 64;
         attr->rss_caps.max_rwq_indirection_table_size = gdma::kRetaSize;
         attr->rss_caps.rx_hash_function = IBV_RX_HASH_FUNC_TOEPLITZ;
-        attr->rss_caps.rx_hash_fields_mask = IBV_RX_HASH_SRC_IPV4 | IBV_RX_HASH_DST_IPV4 |
-                                             IBV_RX_HASH_SRC_IPV6 | IBV_RX_HASH_DST_IPV6 |
-                                             IBV_RX_HASH_SRC_PORT_TCP | IBV_RX_HASH_DST_PORT_TCP |
-                                             IBV_RX_HASH_SRC_PORT_UDP | IBV_RX_HASH_DST_PORT_UDP;
+        attr->rss_caps.rx_hash_fields_mask = kRxHashFields;
         attr->max_wq_type_rq = call.emu.config.limits.max_qp;
         // Kernels that report vendor_part_id report raw packet support (IP checksum) on
         // an Ethernet function; upstream DPDK's net_mana skips a device without it.
