@@ -66,14 +66,10 @@ void Emulator::on_doorbell(Context &ctx, unsigned slot, uint64_t value)
         Qp &qp = *it->second;
         const Tally t = tally(port_ptr(qp.port), &qp.counters);
         t.add(&Counters::doorbells);
-        const uint32_t tail_bu = doorbell.tail >> gdma::kBasicUnitShift;
-        if ((doorbell.tail & (gdma::kBasicUnitBytes - 1)) != 0 ||
-            tail_bu - qp.consumed_bu > qp.ring.capacity_bu()) {
+        if (!qp.post_tail(doorbell.tail)) {
             t.add(&Counters::wqe_violations);
             EMU_LOG(debug, "SQ %#x: doorbell tail %#x out of range", qp.sq_id, doorbell.tail);
-            return;
         }
-        qp.posted_bu = tail_bu;
     } else if (slot == kRqSlot) {
         const auto it = rqs_by_id.find(doorbell.id);
         if (it == rqs_by_id.end() || it->second->ctx != &ctx) {
@@ -83,13 +79,8 @@ void Emulator::on_doorbell(Context &ctx, unsigned slot, uint64_t value)
         Wq &wq = *it->second;
         const Tally t = tally(port_ptr(wq.port), &wq.counters);
         t.add(&Counters::doorbells);
-        const uint32_t tail_bu = doorbell.tail >> gdma::kBasicUnitShift;
-        if (doorbell.wqe_cnt != 0 || (doorbell.tail & (gdma::kBasicUnitBytes - 1)) != 0 ||
-            tail_bu - wq.consumed_bu > wq.ring.capacity_bu()) {
+        if (doorbell.wqe_cnt != 0 || !wq.post_tail(doorbell.tail))
             t.add(&Counters::wqe_violations);
-            return;
-        }
-        wq.posted_bu = tail_bu;
     } else {
         const auto it = cqs_by_id.find(doorbell.id);
         if (it == cqs_by_id.end() || it->second->ctx != &ctx) {
@@ -120,12 +111,8 @@ void Emulator::on_short_doorbell(Context &ctx, unsigned slot, uint32_t value)
                 continue;
             const Tally t = tally(port_ptr(qp->port), &qp->counters);
             t.add(&Counters::doorbells);
-            const uint32_t tail_bu = qp->posted_bu + (increment >> gdma::kBasicUnitShift);
-            if ((increment & (gdma::kBasicUnitBytes - 1)) != 0 ||
-                tail_bu - qp->consumed_bu > qp->ring.capacity_bu())
+            if (!qp->post_increment(increment))
                 t.add(&Counters::wqe_violations);
-            else
-                qp->posted_bu = tail_bu;
             return;
         }
     } else if (slot == kRqSlot) {
@@ -134,12 +121,8 @@ void Emulator::on_short_doorbell(Context &ctx, unsigned slot, uint32_t value)
                 continue;
             const Tally t = tally(port_ptr(wq->port), &wq->counters);
             t.add(&Counters::doorbells);
-            const uint32_t tail_bu = wq->posted_bu + (increment >> gdma::kBasicUnitShift);
-            if ((increment & (gdma::kBasicUnitBytes - 1)) != 0 ||
-                tail_bu - wq->consumed_bu > wq->ring.capacity_bu())
+            if (!wq->post_increment(increment))
                 t.add(&Counters::wqe_violations);
-            else
-                wq->posted_bu = tail_bu;
             return;
         }
     } else {

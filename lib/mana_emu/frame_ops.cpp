@@ -25,11 +25,15 @@ bool apply_tx_checksums(std::span<uint8_t> frame, const mana::gdma::TxShortOobFi
     return packet::apply_tx_checksums(frame, request);
 }
 
-RxChecks validate_checksums(std::span<const uint8_t> frame)
+void validate_checksums(std::span<const uint8_t> frame, mana::gdma::RxCompletionFields &fields)
 {
     const auto status = packet::validate_checksums(frame);
-    return RxChecks{status.ip_ok,      status.ip_failed, status.tcp_ok,
-                    status.tcp_failed, status.udp_ok,    status.udp_failed};
+    fields.ip_csum_ok = status.ip_ok;
+    fields.ip_csum_failed = status.ip_failed;
+    fields.tcp_csum_ok = status.tcp_ok;
+    fields.tcp_csum_failed = status.tcp_failed;
+    fields.udp_csum_ok = status.udp_ok;
+    fields.udp_csum_failed = status.udp_failed;
 }
 
 std::optional<RssHash> rss_hash(std::span<const uint8_t> frame, uint64_t fields_mask,

@@ -14,12 +14,6 @@
 namespace mana_emu::frame_ops
 {
 
-struct RxChecks {
-    bool ip_ok = false, ip_failed = false;
-    bool tcp_ok = false, tcp_failed = false;
-    bool udp_ok = false, udp_failed = false;
-};
-
 struct RssHash {
     uint32_t hash = 0;
     uint16_t type = 0; // NDIS hash-type bit
@@ -27,7 +21,8 @@ struct RssHash {
 
 // Completes the checksums a TX OOB asks for, in place. False if unsupported.
 bool apply_tx_checksums(std::span<uint8_t> frame, const mana::gdma::TxShortOobFields &oob);
-RxChecks validate_checksums(std::span<const uint8_t> frame);
+// Validates the frame's checksums into the RX completion's ok/failed flags.
+void validate_checksums(std::span<const uint8_t> frame, mana::gdma::RxCompletionFields &fields);
 std::optional<RssHash> rss_hash(std::span<const uint8_t> frame, uint64_t fields_mask,
                                 std::span<const uint8_t> key);
 // The frame with an 802.1Q tag after the source MAC; false if unsupported.

@@ -97,6 +97,42 @@ struct MrCache {
     Mr *mr = nullptr;
 };
 
+// What a send queue (a send Qp) and a receive queue (a Wq) share: a ring of WQEs in the
+// application's memory with a doorbell page of its own, the device's head and the tail the
+// doorbells posted (both in basic units, free-running), and the region its SGEs last hit.
+struct WqeQueue {
+    void *buf = nullptr;
+    uint32_t buf_bytes = 0;
+    gdma::WqeRing ring;
+    uint32_t max_sge = 0;
+    unsigned page = 0;
+    uint32_t consumed_bu = 0; // device head
+    uint32_t posted_bu = 0;   // from the doorbells
+    MrCache mr_cache;
+
+    // A long doorbell: the new tail, in bytes. A short one: how far the tail moves, in
+    // bytes. Either is refused, changing nothing, when it is not a whole number of basic
+    // units or would post more than the ring holds.
+    bool post_tail(uint32_t tail_bytes)
+    {
+        return post(tail_bytes >> gdma::kBasicUnitShift, tail_bytes);
+    }
+    bool post_increment(uint32_t increment_bytes)
+    {
+        return post(posted_bu + (increment_bytes >> gdma::kBasicUnitShift), increment_bytes);
+    }
+
+  private:
+    bool post(uint32_t tail_bu, uint32_t bytes)
+    {
+        if ((bytes & (gdma::kBasicUnitBytes - 1)) != 0 ||
+            tail_bu - consumed_bu > ring.capacity_bu())
+            return false;
+        posted_bu = tail_bu;
+        return true;
+    }
+};
+
 struct Wq; // RQ
 
 // A raw-packet QP: either a send queue (TX) or an RSS receive QP over an indirection table.
@@ -113,54 +149,38 @@ struct PendingRxCqe {
     gdma::RxCompletionFields fields{};
 };
 
-struct Wq {
+struct Wq : WqeQueue {
     ibv_wq ibv{};
     Context *ctx = nullptr;
     Pd *pd = nullptr;
     Cq *cq = nullptr;
     uint32_t id = 0;
     int port = kNoPort;
-    void *buf = nullptr;
-    uint32_t buf_bytes = 0;
-    gdma::WqeRing ring;
     uint32_t max_wr = 0;
-    uint32_t max_sge = 0;
-    unsigned page = 0;
-    uint32_t consumed_bu = 0; // device head
-    uint32_t posted_bu = 0;   // from the RQ doorbell
-    unsigned users = 0;       // indirection tables
-    bool coalesce = false;    // set while an RSS QP with coalescing uses it
+    unsigned users = 0;    // indirection tables
+    bool coalesce = false; // set while an RSS QP with coalescing uses it
     PendingRxCqe pending;
-    MrCache mr_cache;
     Counters counters{};
 };
 
-struct Qp {
+struct Qp : WqeQueue {
     ibv_qp ibv{};
     Context *ctx = nullptr;
     Pd *pd = nullptr;
     int port = kNoPort;
     bool rss = false;
 
-    // Send queue (rss == false).
+    // Send queue (rss == false; its ring is the WqeQueue).
     uint32_t sq_id = 0;
     Cq *send_cq = nullptr;
-    void *buf = nullptr;
-    uint32_t buf_bytes = 0;
-    gdma::WqeRing ring;
     uint32_t sq_count = 0;
-    uint32_t max_sge = 0;
     uint32_t tx_vp_offset = 0;
-    unsigned page = 0;
-    uint32_t consumed_bu = 0;
-    uint32_t posted_bu = 0;
-    MrCache mr_cache;
 
     // RSS (rss == true).
     IndTable *table = nullptr;
-    std::array<Wq *, 64> reta{}; // the device's 64-entry table: list repeated
+    std::array<Wq *, gdma::kRetaSize> reta{}; // the device's table: the list repeated
     uint64_t hash_fields = 0;
-    std::array<uint8_t, 40> key{};
+    std::array<uint8_t, gdma::kRssKeySize> key{};
     bool coalesce = false;
     RssFlowCache rss_cache;
 

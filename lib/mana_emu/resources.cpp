@@ -55,11 +55,11 @@ void EventCounter::signal() const
     [[maybe_unused]] const ssize_t written = write(fd_.get(), &one, sizeof(one));
 }
 
-int EventCounter::take() const
+int EventCounter::take(int fd)
 {
     uint64_t value = 0;
     while (true) {
-        const ssize_t got = read(fd_.get(), &value, sizeof(value));
+        const ssize_t got = read(fd, &value, sizeof(value));
         if (got == sizeof(value))
             return 0;
         if (got < 0 && errno == EINTR)

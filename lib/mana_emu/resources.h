@@ -44,9 +44,12 @@ class EventCounter
     bool open();
     int fd() const { return fd_.get(); }
     void signal() const;
-    // Takes one event: blocks unless the application made the fd non-blocking, in which
-    // case it fails with EAGAIN when none is pending. Returns 0 or an errno value.
-    int take() const;
+    // Takes one event from the counter behind `fd` (retrying a read that a signal
+    // interrupted): blocks unless the application made the fd non-blocking, in which case
+    // it fails with EAGAIN when none is pending. Returns 0 or an errno value (EIO for a
+    // short read). Static so that a verb can wait without the emulator's lock, on the fd
+    // it read under the lock (ibv_get_cq_event, ibv_get_async_event).
+    static int take(int fd);
 
   private:
     UniqueFd fd_;

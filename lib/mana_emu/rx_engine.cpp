@@ -62,13 +62,7 @@ bool Emulator::receive(Port &port, std::span<const uint8_t> frame, NoBuffer no_b
     const uint32_t hash = rss.hash;
     fields.hash_type = rss.type;
     Wq &wq = *qp->reta[hash % qp->reta.size()];
-    const auto checks = frame_ops::validate_checksums(data);
-    fields.ip_csum_ok = checks.ip_ok;
-    fields.ip_csum_failed = checks.ip_failed;
-    fields.tcp_csum_ok = checks.tcp_ok;
-    fields.tcp_csum_failed = checks.tcp_failed;
-    fields.udp_csum_ok = checks.udp_ok;
-    fields.udp_csum_failed = checks.udp_failed;
+    frame_ops::validate_checksums(data, fields);
     return deliver(wq, port, data, hash, fields, no_buffer);
 }
 

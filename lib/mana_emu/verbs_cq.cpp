@@ -178,15 +178,8 @@ int ibv_get_cq_event(ibv_comp_channel *handle, ibv_cq **cq_out, void **cq_contex
         fd = channel->events.fd();
     }
     // Blocks unless the application made the channel fd non-blocking (then EAGAIN).
-    uint64_t one = 0;
-    while (true) {
-        const ssize_t got = read(fd, &one, sizeof(one));
-        if (got == sizeof(one))
-            break;
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got >= 0)
-            errno = EIO;
+    if (const int error = EventCounter::take(fd)) {
+        errno = error;
         return -1;
     }
     Emulator &emu = Emulator::instance();

@@ -102,12 +102,9 @@ int op_query_device_ex(ibv_context *context, const ibv_query_device_ex_input *in
     if (attr_size >= sizeof(ibv_device_attr_ex)) {
         attr->rss_caps.supported_qpts = 1U << IBV_QPT_RAW_PACKET;
         attr->rss_caps.max_rwq_indirection_tables = 64;
-        attr->rss_caps.max_rwq_indirection_table_size = 64;
+        attr->rss_caps.max_rwq_indirection_table_size = gdma::kRetaSize;
         attr->rss_caps.rx_hash_function = IBV_RX_HASH_FUNC_TOEPLITZ;
-        attr->rss_caps.rx_hash_fields_mask = IBV_RX_HASH_SRC_IPV4 | IBV_RX_HASH_DST_IPV4 |
-                                             IBV_RX_HASH_SRC_IPV6 | IBV_RX_HASH_DST_IPV6 |
-                                             IBV_RX_HASH_SRC_PORT_TCP | IBV_RX_HASH_DST_PORT_TCP |
-                                             IBV_RX_HASH_SRC_PORT_UDP | IBV_RX_HASH_DST_PORT_UDP;
+        attr->rss_caps.rx_hash_fields_mask = kRxHashFields;
         attr->max_wq_type_rq = call.emu.config.limits.max_qp;
         // Kernels that report vendor_part_id report raw packet support (IP checksum) on
         // an Ethernet function; upstream DPDK's net_mana skips a device without it.
@@ -451,15 +448,8 @@ int ibv_get_async_event(ibv_context *context, ibv_async_event *event)
     }
     // Wait without the lock (or fail with EAGAIN if the application made async_fd
     // non-blocking); each event was signalled once on the fd.
-    uint64_t one = 0;
-    while (true) {
-        const ssize_t got = read(fd, &one, sizeof(one));
-        if (got == sizeof(one))
-            break;
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got >= 0)
-            errno = EIO;
+    if (const int error = EventCounter::take(fd)) {
+        errno = error;
         return -1;
     }
     Emulator &emu = Emulator::instance();

@@ -26,6 +26,13 @@ Object *find_in(Emulator &emu, Handle *handle, std::vector<std::unique_ptr<Objec
     return nullptr;
 }
 
+// The RSS hash fields the device hashes (spec §2 item 6): what ibv_query_device_ex
+// reports and all that an RSS QP may ask for.
+inline constexpr uint64_t kRxHashFields = IBV_RX_HASH_SRC_IPV4 | IBV_RX_HASH_DST_IPV4 |
+                                          IBV_RX_HASH_SRC_IPV6 | IBV_RX_HASH_DST_IPV6 |
+                                          IBV_RX_HASH_SRC_PORT_TCP | IBV_RX_HASH_DST_PORT_TCP |
+                                          IBV_RX_HASH_SRC_PORT_UDP | IBV_RX_HASH_DST_PORT_UDP;
+
 // Usable context: 0, or the errno a verb on a removed/failed device fails with.
 inline int context_error(const Context *ctx)
 {

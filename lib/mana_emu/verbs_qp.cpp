@@ -15,6 +15,21 @@ namespace mana_emu
 namespace
 {
 
+// The application's view of a new QP of either kind (send_cq and recv_cq: send QPs only).
+void init_ibv_qp(Emulator &emu, Qp &qp, void *qp_context)
+{
+    ibv_qp &ibv = qp.ibv;
+    ibv.context = qp.ctx->ibv();
+    ibv.qp_context = qp_context;
+    ibv.pd = &qp.pd->ibv;
+    ibv.handle = emu.next_handle++;
+    ibv.qp_num = qp.sq_id;
+    ibv.state = IBV_QPS_RESET;
+    ibv.qp_type = IBV_QPT_RAW_PACKET;
+    pthread_mutex_init(&ibv.mutex, nullptr);
+    pthread_cond_init(&ibv.cond, nullptr);
+}
+
 ibv_qp *create_send_qp(Emulator &emu, Pd &pd, const ibv_qp_init_attr &attr)
 {
     Context &ctx = *pd.ctx;
@@ -58,18 +73,9 @@ ibv_qp *create_send_qp(Emulator &emu, Pd &pd, const ibv_qp_init_attr &attr)
     qp->max_sge = sge;
     qp->tx_vp_offset = 0x10 + static_cast<uint32_t>(qp->port);
     qp->page = page;
-    ibv_qp &ibv = qp->ibv;
-    ibv.context = ctx.ibv();
-    ibv.qp_context = attr.qp_context;
-    ibv.pd = &pd.ibv;
-    ibv.send_cq = attr.send_cq;
-    ibv.recv_cq = attr.recv_cq;
-    ibv.handle = emu.next_handle++;
-    ibv.qp_num = qp->sq_id;
-    ibv.state = IBV_QPS_RESET;
-    ibv.qp_type = IBV_QPT_RAW_PACKET;
-    pthread_mutex_init(&ibv.mutex, nullptr);
-    pthread_cond_init(&ibv.cond, nullptr);
+    init_ibv_qp(emu, *qp, attr.qp_context);
+    qp->ibv.send_cq = attr.send_cq;
+    qp->ibv.recv_cq = attr.recv_cq;
     bind_cq(*send_cq, qp->port);
     if (recv_cq != nullptr && recv_cq != send_cq)
         bind_cq(*recv_cq, qp->port);
@@ -87,15 +93,12 @@ ibv_qp *create_rss_qp(Emulator &emu, Pd &pd, const ibv_qp_init_attr_ex &attr)
     Context &ctx = *pd.ctx;
     IndTable *table = find_in(emu, attr.rwq_ind_tbl, &Context::tables);
     const auto &hash = attr.rx_hash_conf;
-    constexpr uint64_t kSupportedFields = IBV_RX_HASH_SRC_IPV4 | IBV_RX_HASH_DST_IPV4 |
-                                          IBV_RX_HASH_SRC_IPV6 | IBV_RX_HASH_DST_IPV6 |
-                                          IBV_RX_HASH_SRC_PORT_TCP | IBV_RX_HASH_DST_PORT_TCP |
-                                          IBV_RX_HASH_SRC_PORT_UDP | IBV_RX_HASH_DST_PORT_UDP;
     if (attr.qp_type != IBV_QPT_RAW_PACKET)
         return fail_with<ibv_qp>(EOPNOTSUPP);
     if (table == nullptr || table->ctx != &ctx ||
-        hash.rx_hash_function != IBV_RX_HASH_FUNC_TOEPLITZ || hash.rx_hash_key_len != 40 ||
-        hash.rx_hash_key == nullptr || (hash.rx_hash_fields_mask & ~kSupportedFields) != 0)
+        hash.rx_hash_function != IBV_RX_HASH_FUNC_TOEPLITZ ||
+        hash.rx_hash_key_len != gdma::kRssKeySize || hash.rx_hash_key == nullptr ||
+        (hash.rx_hash_fields_mask & ~kRxHashFields) != 0)
         return fail_with<ibv_qp>(EINVAL);
     if (ctx.qps.size() >= emu.config.limits.max_qp)
         return fail_with<ibv_qp>(ENOMEM);
@@ -113,16 +116,7 @@ ibv_qp *create_rss_qp(Emulator &emu, Pd &pd, const ibv_qp_init_attr_ex &attr)
     qp->coalesce = emu.config.rx_coalescing;
     for (Wq *wq : table->wqs)
         wq->coalesce = qp->coalesce;
-    ibv_qp &ibv = qp->ibv;
-    ibv.context = ctx.ibv();
-    ibv.qp_context = attr.qp_context;
-    ibv.pd = &pd.ibv;
-    ibv.handle = emu.next_handle++;
-    ibv.qp_num = qp->sq_id;
-    ibv.state = IBV_QPS_RESET;
-    ibv.qp_type = IBV_QPT_RAW_PACKET;
-    pthread_mutex_init(&ibv.mutex, nullptr);
-    pthread_cond_init(&ibv.cond, nullptr);
+    init_ibv_qp(emu, *qp, attr.qp_context);
     ++table->users;
     ++pd.users;
     ibv_qp *out = &qp->ibv;

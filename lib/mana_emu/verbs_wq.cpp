@@ -136,8 +136,8 @@ ibv_rwq_ind_table *op_create_rwq_ind_table(ibv_context *context, ibv_rwq_ind_tab
     Context *ctx = call.emu.context_of(context);
     if (int e = context_error(ctx))
         return fail_with<ibv_rwq_ind_table>(e);
-    if (attr == nullptr || attr->ind_tbl == nullptr || attr->log_ind_tbl_size > 6 ||
-        attr->comp_mask != 0)
+    if (attr == nullptr || attr->ind_tbl == nullptr ||
+        attr->log_ind_tbl_size > gdma::kLogRetaSize || attr->comp_mask != 0)
         return fail_with<ibv_rwq_ind_table>(EINVAL);
     auto table = std::make_unique<IndTable>();
     const size_t entries = size_t{1} << attr->log_ind_tbl_size;

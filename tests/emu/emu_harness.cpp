@@ -3,6 +3,7 @@
 
 #include "checksum.h"
 
+#include <array>
 #include <cstring>
 
 namespace emu_test
@@ -170,18 +171,16 @@ ibv_qp *Device::make_rss(std::vector<RxQueue *> queues, uint64_t fields, ibv_rwq
     table_attr.ind_tbl = wqs.data();
     *table = ibv_create_rwq_ind_table(ctx, &table_attr);
     EXPECT_NE(*table, nullptr);
-    static uint8_t key[40] = {0x2c, 0xc6, 0x81, 0xd1, 0x5b, 0xdb, 0xf4, 0xf7, 0xfc, 0xa2,
-                              0x83, 0x19, 0xdb, 0x1a, 0x3e, 0x94, 0x6b, 0x9e, 0x38, 0xd9,
-                              0x2c, 0x9c, 0x03, 0xd1, 0xad, 0x99, 0x44, 0xa7, 0xd9, 0x56,
-                              0x3d, 0x59, 0x06, 0x3c, 0x25, 0xf3, 0xfc, 0x1f, 0xdc, 0x2a};
+    // The key the driver programs by default (rx_hash_key is not const in verbs).
+    static auto key = std::to_array(mana::gdma::kDefaultRssKey);
     ibv_qp_init_attr_ex attr{};
     attr.qp_type = IBV_QPT_RAW_PACKET;
     attr.comp_mask = IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_IND_TABLE | IBV_QP_INIT_ATTR_RX_HASH;
     attr.pd = parent;
     attr.rwq_ind_tbl = *table;
     attr.rx_hash_conf.rx_hash_function = IBV_RX_HASH_FUNC_TOEPLITZ;
-    attr.rx_hash_conf.rx_hash_key_len = 40;
-    attr.rx_hash_conf.rx_hash_key = key;
+    attr.rx_hash_conf.rx_hash_key_len = key.size();
+    attr.rx_hash_conf.rx_hash_key = key.data();
     attr.rx_hash_conf.rx_hash_fields_mask = fields;
     ibv_qp *qp = ibv_create_qp_ex(ctx, &attr);
     EXPECT_NE(qp, nullptr);

@@ -3,6 +3,9 @@
 // through rte_eth_* only, frame builders, a Toeplitz reference, send/receive helpers.
 #pragma once
 
+// The device's RSS facts, by path: the ethdev tests see the driver only through rte_eth_*.
+#include "../../drivers/net/mana/gdma/rss_hash.h"
+
 #include <mana_emu.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
@@ -87,12 +90,9 @@ struct RssHashConf {
     uint64_t rss_hf = 0;
 };
 RssHashConf rss_hash_conf(uint16_t port);
-// The RSS hash key a port hashes with until one is configured (the driver's default).
-inline constexpr uint8_t kDefaultRssKey[40] = {
-    0x2c, 0xc6, 0x81, 0xd1, 0x5b, 0xdb, 0xf4, 0xf7, 0xfc, 0xa2, 0x83, 0x19, 0xdb, 0x1a,
-    0x3e, 0x94, 0x6b, 0x9e, 0x38, 0xd9, 0x2c, 0x9c, 0x03, 0xd1, 0xad, 0x99, 0x44, 0xa7,
-    0xd9, 0x56, 0x3d, 0x59, 0x06, 0x3c, 0x25, 0xf3, 0xfc, 0x1f, 0xdc, 0x2a,
-};
+// The RSS hash key a port hashes with until one is configured (the driver's default,
+// gdma/rss_hash.h; tests/unit/packet checks it against the spec's bytes).
+inline constexpr const auto &kDefaultRssKey = mana::gdma::kDefaultRssKey;
 
 // tx_burst reaps completions: a zero-length burst on every TX queue of `port` frees what
 // the device has sent and brings the counters up to date. Returns what

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-// RSS as the device does it: Toeplitz over a 40-byte key and a 64-entry indirection
-// table (spec §2 item 6), and the mapping from DPDK hash types to verbs hash fields.
+// RSS in the driver's terms: the device's key and table sizes and its default key
+// (gdma/rss_hash.h) as the port keeps them, and the mapping from DPDK hash types to verbs
+// hash fields.
 #pragma once
+
+#include "gdma/rss_hash.h"
 
 #include <infiniband/verbs.h>
 #include <rte_ethdev.h>
@@ -12,18 +15,14 @@
 namespace mana
 {
 
-inline constexpr std::size_t kRssKeySize = 40;
-inline constexpr std::size_t kRetaSize = 64;
-inline constexpr uint32_t kLogRetaSize = 6;
-static_assert(std::size_t{1} << kLogRetaSize == kRetaSize);
+using gdma::kLogRetaSize;
+using gdma::kRetaSize;
+using gdma::kRssKeySize;
 
 using RssKey = std::array<uint8_t, kRssKeySize>;
 
-inline constexpr RssKey kDefaultRssKey = {
-    0x2c, 0xc6, 0x81, 0xd1, 0x5b, 0xdb, 0xf4, 0xf7, 0xfc, 0xa2, 0x83, 0x19, 0xdb, 0x1a,
-    0x3e, 0x94, 0x6b, 0x9e, 0x38, 0xd9, 0x2c, 0x9c, 0x03, 0xd1, 0xad, 0x99, 0x44, 0xa7,
-    0xd9, 0x56, 0x3d, 0x59, 0x06, 0x3c, 0x25, 0xf3, 0xfc, 0x1f, 0xdc, 0x2a,
-};
+// The key a port hashes with until the application configures one (gdma/rss_hash.h).
+inline constexpr RssKey kDefaultRssKey = std::to_array(gdma::kDefaultRssKey);
 
 inline constexpr uint64_t kRssIpv4Types =
     RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_FRAG_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_OTHER |

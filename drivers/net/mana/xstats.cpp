@@ -125,6 +125,17 @@ std::optional<XstatPlace> place_of(uint64_t id, uint16_t rx_queues, uint16_t tx_
     return std::nullopt;
 }
 
+// Whether `id` names one of the port's `count` statistics; logs the ones that do not.
+bool known_id(uint16_t port_id, uint64_t id, uint64_t count)
+{
+    if (id < count)
+        return true;
+    MANA_DRV_LOG(
+        ERR, "port %u: no extended statistic with id %" PRIu64 " (%" PRIu64 " driver statistics)",
+        port_id, id, count);
+    return false;
+}
+
 void write_name(const XstatPlace &place, rte_eth_xstat_name &out)
 {
     std::snprintf(out.name, sizeof(out.name), "%s_q%u_%s", place.rx ? "rx" : "tx", place.queue,
@@ -173,13 +184,8 @@ int Port::xstats_get_by_id(const uint64_t *ids, uint64_t *values, unsigned n) co
     const uint64_t count = xstats_count();
     const std::unique_lock cqs = lock_cqs_for_counters();
     for (unsigned i = 0; i < n; ++i) {
-        if (ids[i] >= count) {
-            MANA_DRV_LOG(ERR,
-                         "port %u: no extended statistic with id %" PRIu64 " (%" PRIu64
-                         " driver statistics)",
-                         port_id_, ids[i], count);
+        if (!known_id(port_id_, ids[i], count))
             return -EINVAL;
-        }
         values[i] = xstat_value(ids[i], cqs);
     }
     return static_cast<int>(n);
@@ -190,13 +196,8 @@ int Port::xstats_get_names_by_id(const uint64_t *ids, rte_eth_xstat_name *names,
 {
     const uint64_t count = xstats_count();
     for (unsigned i = 0; i < size; ++i) {
-        if (ids[i] >= count) {
-            MANA_DRV_LOG(ERR,
-                         "port %u: no extended statistic with id %" PRIu64 " (%" PRIu64
-                         " driver statistics)",
-                         port_id_, ids[i], count);
+        if (!known_id(port_id_, ids[i], count))
             return -EINVAL;
-        }
         write_name(*place_of(ids[i], rx_queue_count(), tx_queue_count()), names[i]);
     }
     return static_cast<int>(size);

@@ -59,8 +59,13 @@ uint16_t internet_checksum(std::span<const uint8_t> data, uint32_t initial)
     return static_cast<uint16_t>(~fold_sum(ones_complement_sum(data, initial)));
 }
 
-uint16_t ipv4_pseudo_header_sum(std::span<const uint8_t, 4> src, std::span<const uint8_t, 4> dst,
-                                uint8_t protocol, uint32_t l4_length)
+namespace
+{
+
+// The pseudo-header sum of either IP version: the addresses, then the protocol (next
+// header) and the L4 length as 16-bit words.
+uint16_t pseudo_header_sum(std::span<const uint8_t> src, std::span<const uint8_t> dst,
+                           uint8_t protocol, uint32_t l4_length)
 {
     uint32_t sum = ones_complement_sum(src);
     sum = ones_complement_sum(dst, sum);
@@ -70,15 +75,18 @@ uint16_t ipv4_pseudo_header_sum(std::span<const uint8_t, 4> src, std::span<const
     return fold_sum(sum);
 }
 
+} // namespace
+
+uint16_t ipv4_pseudo_header_sum(std::span<const uint8_t, 4> src, std::span<const uint8_t, 4> dst,
+                                uint8_t protocol, uint32_t l4_length)
+{
+    return pseudo_header_sum(src, dst, protocol, l4_length);
+}
+
 uint16_t ipv6_pseudo_header_sum(std::span<const uint8_t, 16> src, std::span<const uint8_t, 16> dst,
                                 uint8_t next_header, uint32_t l4_length)
 {
-    uint32_t sum = ones_complement_sum(src);
-    sum = ones_complement_sum(dst, sum);
-    sum += next_header;
-    sum += l4_length >> 16;
-    sum += l4_length & 0xffff;
-    return fold_sum(sum);
+    return pseudo_header_sum(src, dst, next_header, l4_length);
 }
 
 uint16_t ipv4_pseudo_header_checksum(std::span<const uint8_t> ipv4_header, bool with_length)

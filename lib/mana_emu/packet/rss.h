@@ -2,6 +2,8 @@
 // Receive-side scaling: which fields of a frame the device hashes, and the hash it reports.
 #pragma once
 
+#include "gdma/rx_completion.h"
+
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -25,13 +27,14 @@ inline constexpr uint64_t kRxHashIpv6 = kRxHashSrcIpv6 | kRxHashDstIpv6;
 inline constexpr uint64_t kRxHashTcpPorts = kRxHashSrcPortTcp | kRxHashDstPortTcp;
 inline constexpr uint64_t kRxHashUdpPorts = kRxHashSrcPortUdp | kRxHashDstPortUdp;
 
-// NDIS hash-type bits as the RX completion OOB reports them (spec §4).
-inline constexpr uint16_t kHashTypeIpv4 = 1u << 0;
-inline constexpr uint16_t kHashTypeTcpIpv4 = 1u << 1;
-inline constexpr uint16_t kHashTypeUdpIpv4 = 1u << 2;
-inline constexpr uint16_t kHashTypeIpv6 = 1u << 3;
-inline constexpr uint16_t kHashTypeTcpIpv6 = 1u << 4;
-inline constexpr uint16_t kHashTypeUdpIpv6 = 1u << 5;
+// NDIS hash-type bits as the RX completion OOB reports them (spec §4), by the names this
+// library's users know them by.
+inline constexpr uint16_t kHashTypeIpv4 = mana::gdma::rx_hash_type::ipv4;
+inline constexpr uint16_t kHashTypeTcpIpv4 = mana::gdma::rx_hash_type::tcp_ipv4;
+inline constexpr uint16_t kHashTypeUdpIpv4 = mana::gdma::rx_hash_type::udp_ipv4;
+inline constexpr uint16_t kHashTypeIpv6 = mana::gdma::rx_hash_type::ipv6;
+inline constexpr uint16_t kHashTypeTcpIpv6 = mana::gdma::rx_hash_type::tcp_ipv6;
+inline constexpr uint16_t kHashTypeUdpIpv6 = mana::gdma::rx_hash_type::udp_ipv6;
 
 struct RssResult {
     uint32_t hash;      // the 32-bit Toeplitz result

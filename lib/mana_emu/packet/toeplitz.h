@@ -2,6 +2,8 @@
 // The Toeplitz hash that MANA (like every RSS NIC) uses to pick a receive queue.
 #pragma once
 
+#include "gdma/rss_hash.h"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -10,11 +12,10 @@
 namespace mana_emu::packet
 {
 
-// The key a MANA port uses when the application configures none (spec §2.6).
-inline constexpr std::array<uint8_t, 40> kDefaultRssKey = {
-    0x2c, 0xc6, 0x81, 0xd1, 0x5b, 0xdb, 0xf4, 0xf7, 0xfc, 0xa2, 0x83, 0x19, 0xdb, 0x1a,
-    0x3e, 0x94, 0x6b, 0x9e, 0x38, 0xd9, 0x2c, 0x9c, 0x03, 0xd1, 0xad, 0x99, 0x44, 0xa7,
-    0xd9, 0x56, 0x3d, 0x59, 0x06, 0x3c, 0x25, 0xf3, 0xfc, 0x1f, 0xdc, 0x2a};
+// The key a MANA port hashes with while the application has configured none
+// (gdma/rss_hash.h, where the driver takes it from too).
+inline constexpr std::array<uint8_t, mana::gdma::kRssKeySize> kDefaultRssKey =
+    std::to_array(mana::gdma::kDefaultRssKey);
 
 // Toeplitz hash of `input` under `key`: for every input bit, most significant bit of byte 0
 // first, a set bit XORs the 32 key bits starting at that bit position into the result.

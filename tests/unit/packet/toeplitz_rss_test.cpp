@@ -103,6 +103,9 @@ constexpr std::array<uint8_t, 12> kFirstRowTuple = {66,  9,  149,  187,  161,  1
 static_assert(toeplitz_hash(kVerificationKey, kFirstRowTuple) == 0x51ccc178);
 static_assert(toeplitz_hash(kVerificationKey, std::span(kFirstRowTuple).first(8)) == 0x323e8fc2);
 
+// The spec's bytes written out again on purpose, as a golden vector: the driver, the
+// emulator and the other tests all take the key from gdma/rss_hash.h, so this is the one
+// independent check that it is the spec's (§2 item 6).
 TEST(Toeplitz, DefaultKeyIsTheSpecKey)
 {
     const std::array<uint8_t, 40> spec_key = {

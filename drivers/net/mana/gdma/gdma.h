@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-// MANA hardware formats and ring arithmetic: everything the driver writes to or reads
+// MANA hardware formats, ring arithmetic and RSS facts: everything the driver writes to or reads
 // from device-visible memory. Header-only, no DPDK types, shared with the emulator.
 #pragma once
 
@@ -9,6 +9,7 @@
 #include "dma_header.h"    // IWYU pragma: export
 #include "doorbell.h"      // IWYU pragma: export
 #include "queue_sizing.h"  // IWYU pragma: export
+#include "rss_hash.h"      // IWYU pragma: export
 #include "rx_completion.h" // IWYU pragma: export
 #include "sge.h"           // IWYU pragma: export
 #include "tx_completion.h" // IWYU pragma: export

@@ -7,6 +7,7 @@
 #include "cqe.h"
 
 #include <array>
+#include <bit>
 #include <cstdint>
 
 namespace mana::gdma
@@ -73,23 +74,6 @@ constexpr unsigned packet_hash(unsigned i)
 inline constexpr unsigned received_wqe_offset = 14;
 } // namespace rx_oob_word
 
-// Bits of the flags word, for decoding on the fast path without unpacking everything.
-namespace rx_flag
-{
-inline constexpr uint32_t vlan_present = 1U << 12;
-inline constexpr uint32_t outer_ip_csum_ok = 1U << 13;
-inline constexpr uint32_t outer_ip_csum_failed = 1U << 14;
-inline constexpr unsigned hash_type_shift = 16;
-inline constexpr uint32_t hash_type_mask = 0x1FFU << hash_type_shift;
-inline constexpr uint32_t ip_csum_ok = 1U << 25;
-inline constexpr uint32_t ip_csum_failed = 1U << 26;
-inline constexpr uint32_t tcp_csum_ok = 1U << 27;
-inline constexpr uint32_t tcp_csum_failed = 1U << 28;
-inline constexpr uint32_t udp_csum_ok = 1U << 29;
-inline constexpr uint32_t udp_csum_failed = 1U << 30;
-inline constexpr uint32_t vlan_id_mask = 0xFFF;
-} // namespace rx_flag
-
 constexpr std::array<uint32_t, kCqeOobWords> encode_rx_completion(const RxCompletionFields &f)
 {
     std::array<uint32_t, kCqeOobWords> w{};
@@ -107,6 +91,33 @@ constexpr std::array<uint32_t, kCqeOobWords> encode_rx_completion(const RxComple
     w[rx_oob_word::received_wqe_offset] = f.received_wqe_offset;
     return w;
 }
+
+// Bits of the flags word, for decoding on the fast path without unpacking everything:
+// taken from the encoder, so that the layout is written once.
+namespace rx_flag
+{
+// The flags-word bits of one field set to `value` (all ones: the field's mask).
+template <typename T>
+constexpr uint32_t of(T RxCompletionFields::*field, T value)
+{
+    RxCompletionFields f{};
+    f.*field = value;
+    return encode_rx_completion(f)[rx_oob_word::flags];
+}
+inline constexpr uint32_t vlan_present = of(&RxCompletionFields::vlan_present, true);
+inline constexpr uint32_t outer_ip_csum_ok = of(&RxCompletionFields::outer_ip_csum_ok, true);
+inline constexpr uint32_t outer_ip_csum_failed =
+    of(&RxCompletionFields::outer_ip_csum_failed, true);
+inline constexpr uint32_t hash_type_mask = of<uint16_t>(&RxCompletionFields::hash_type, 0x1FF);
+inline constexpr unsigned hash_type_shift = std::countr_zero(hash_type_mask);
+inline constexpr uint32_t ip_csum_ok = of(&RxCompletionFields::ip_csum_ok, true);
+inline constexpr uint32_t ip_csum_failed = of(&RxCompletionFields::ip_csum_failed, true);
+inline constexpr uint32_t tcp_csum_ok = of(&RxCompletionFields::tcp_csum_ok, true);
+inline constexpr uint32_t tcp_csum_failed = of(&RxCompletionFields::tcp_csum_failed, true);
+inline constexpr uint32_t udp_csum_ok = of(&RxCompletionFields::udp_csum_ok, true);
+inline constexpr uint32_t udp_csum_failed = of(&RxCompletionFields::udp_csum_failed, true);
+inline constexpr uint32_t vlan_id_mask = of<uint16_t>(&RxCompletionFields::vlan_id, 0xFFF);
+} // namespace rx_flag
 
 constexpr RxCompletionFields decode_rx_completion(const std::array<uint32_t, kCqeOobWords> &w)
 {
