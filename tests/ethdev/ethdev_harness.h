@@ -4,7 +4,7 @@
 #pragma once
 
 // The device's RSS facts, by path: the ethdev tests see the driver only through rte_eth_*.
-#include "../../drivers/net/mana/gdma/rss_hash.h"
+#include "gdma/rss_hash.h"
 
 #include <mana_emu.h>
 #include <rte_ethdev.h>
