@@ -46,22 +46,29 @@ inline bool RxQueue::post_chain(rte_mbuf *const *buffers, uint32_t fresh, RangeC
     range = check;
     const uint32_t previous =
         (((head_ - config_.descriptors) * wqe_bu_) << gdma::kBasicUnitShift) & mask;
-    const uint32_t kept_from = kSgeOffset + fresh * static_cast<uint32_t>(sizeof(gdma::Sge));
-    const uint32_t sgl_end = kSgeOffset + count * static_cast<uint32_t>(sizeof(gdma::Sge));
-    if (offset + sgl_end <= mask + 1 && previous + sgl_end <= mask + 1) [[likely]] {
-        // Neither SGL wraps: one copy (a move: the two may be the same place).
-        std::memmove(wq_base_ + offset + kept_from, wq_base_ + previous + kept_from,
-                     sgl_end - kept_from);
-    } else {
-        for (uint32_t sge = kept_from; sge < sgl_end; sge += sizeof(gdma::Sge))
-            std::memmove(wq_base_ + ((offset + sge) & mask), wq_base_ + ((previous + sge) & mask),
-                         sizeof(gdma::Sge));
-    }
+    if (previous != offset) // else the WQ holds exactly n WQEs and they are in place
+        copy_sges(offset, previous, fresh, count);
     // Header and OOB never straddle the WQ's end: a WQE starts at a basic unit.
     std::byte *wqe = wq_base_ + offset;
     gdma::store_le64(wqe, chain_wqe_header_);
     gdma::store_le64(wqe + sizeof(gdma::DmaHeader), 0); // the zero inline OOB
     return true;
+}
+
+// SGEs [from, count) of the WQE at `source` to the one at `target` (two different
+// places): one copy where neither SGL wraps.
+void RxQueue::copy_sges(uint32_t target, uint32_t source, uint32_t from, uint32_t count)
+{
+    const uint32_t mask = wq_bytes_mask_;
+    const uint32_t begin = kSgeOffset + from * static_cast<uint32_t>(sizeof(gdma::Sge));
+    const uint32_t end = kSgeOffset + count * static_cast<uint32_t>(sizeof(gdma::Sge));
+    if (target + end > mask + 1 || source + end > mask + 1) [[unlikely]] {
+        for (uint32_t sge = begin; sge < end; sge += sizeof(gdma::Sge))
+            std::memcpy(wq_base_ + ((target + sge) & mask), wq_base_ + ((source + sge) & mask),
+                        sizeof(gdma::Sge));
+        return;
+    }
+    std::memcpy(wq_base_ + target + begin, wq_base_ + source + begin, end - begin);
 }
 
 // A WQE is posted whole or not at all: when the pool runs dry or a buffer's memory has no
@@ -85,8 +92,13 @@ uint32_t RxQueue::refill_chains()
         uint32_t got = empty;
         if (empty != 0) {
             rte_mbuf *const *fresh = take_mbufs(pool, cache, slots, got);
-            if (fresh != slots)
-                std::copy_n(fresh, got, slots);
+            if (fresh != slots) {
+                // Usually one mbuf (a short frame): no library call for it.
+                if (got == 1)
+                    slots[0] = fresh[0];
+                else
+                    std::copy_n(fresh, got, slots);
+            }
         }
         const bool dry = got < empty;
         // The other buffers' SGEs are where this slot was posted last, unless the WQ's

@@ -209,6 +209,7 @@ class RxQueue
     [[gnu::always_inline]] bool post_chain(rte_mbuf *const *buffers, uint32_t fresh,
                                            RangeCheck &range);
     uint32_t refill_chains();
+    void copy_sges(uint32_t target, uint32_t source, uint32_t from, uint32_t count);
     // The packet of `length` bytes in the WQE at tail_ as a chain, its head's fields
     // written; nullptr (the buffers left for the refill) if the length cannot be in that
     // WQE.
