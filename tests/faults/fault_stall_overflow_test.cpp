@@ -71,6 +71,7 @@ TEST_F(Faults, TxCqOverflowIsDetectedCountedAndARestartRecovers)
 {
     start_one_way(make_pool(2048));
     ASSERT_NO_FATAL_FAILURE(overflow_cq_under_traffic(0));
+    reap_tx(port0_); // a burst is what finds the lapped CQ
     EXPECT_GE(stats(port0_).oerrors, 1U) << "TX CQ overflow neither detected nor counted";
     ASSERT_NO_FATAL_FAILURE(expect_restart_recovers(port0_));
 }
