@@ -25,7 +25,7 @@ inline bool RxQueue::post_chain(rte_mbuf *const *buffers, uint32_t fresh, RangeC
     const uint32_t count = config_.sges;
     const uint32_t mask = wq_bytes_mask_;
     const uint32_t buffer_offset = inline_buffer_offset_;
-    const uint32_t offset = ((head_ * wqe_bu_) << gdma::kBasicUnitShift) & mask;
+    const uint32_t offset = chain_wqe_offset(head_);
     RangeCheck check = range;
     for (uint32_t i = 0; i < fresh; ++i) {
         const rte_mbuf *mbuf = buffers[i];
@@ -44,8 +44,7 @@ inline bool RxQueue::post_chain(rte_mbuf *const *buffers, uint32_t fresh, RangeC
         gdma::store_le32(sge + offsetof(gdma::Sge, size), buffer_bytes_);
     }
     range = check;
-    const uint32_t previous =
-        (((head_ - config_.descriptors) * wqe_bu_) << gdma::kBasicUnitShift) & mask;
+    const uint32_t previous = chain_wqe_offset(head_ - config_.descriptors);
     if (previous != offset) // else the WQ holds exactly n WQEs and they are in place
         copy_sges(offset, previous, fresh, count);
     // Header and OOB never straddle the WQ's end: a WQE starts at a basic unit.

@@ -210,6 +210,11 @@ class RxQueue
                                            RangeCheck &range);
     uint32_t refill_chains();
     void copy_sges(uint32_t target, uint32_t source, uint32_t from, uint32_t count);
+    // Byte offset in the WQ of the scattering queue's WQE `index` (wqe_bu_ BUs each).
+    uint32_t chain_wqe_offset(uint32_t index) const
+    {
+        return ((index * wqe_bu_) << gdma::kBasicUnitShift) & wq_bytes_mask_;
+    }
     // The packet of `length` bytes in the WQE at tail_ as a chain, its head's fields
     // written; nullptr (the buffers left for the refill) if the length cannot be in that
     // WQE.
