@@ -173,18 +173,18 @@ inline uint32_t RxQueue::receive_simple(rte_mbuf **packets, uint32_t received, u
         const uint32_t span = std::min({room, cursor.until_wrap(), ring_mask + 1 - slot});
         const gdma::Cqe *cqe = &cursor.current();
         const uint32_t owner = cursor.expected_owner();
-        rte_mbuf **const buffers = ring + slot * stride;
+        rte_mbuf **buffer = ring + slot * stride;
         uint32_t n = 0;
-        for (; n < span; ++n, ++cqe) {
+        for (; n < span; ++n, ++cqe, buffer += stride) {
             if (!gdma::CqCursor::ready_at(*cqe, owner))
                 break;
             const uint32_t length = cqe->oob[gdma::rx_oob_word::packet_length(0)] & 0xFFFF;
             if (gdma::load_le64(cqe->oob.data()) != simple_head || length - 1 >= buffer_bytes)
                 [[unlikely]]
                 break;
-            rte_mbuf *mbuf = buffers[n * stride];
+            rte_mbuf *mbuf = *buffer;
             if constexpr (kScatter)
-                buffers[n * stride] = nullptr;
+                *buffer = nullptr;
             writer.write(mbuf, *cqe, 0);
             out[n] = mbuf;
             bytes += length;

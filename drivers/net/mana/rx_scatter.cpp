@@ -9,23 +9,26 @@
 #include "mbuf_cache.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 namespace mana
 {
 
 // Only the SGEs of the buffers that are new in the WQE, buffers[0, fresh), are made from
-// their mbufs: the others are copied from where the same slot's WQE was posted last time,
-// `descriptors` WQEs back. No WQE posted since reaches that far round the WQ (it holds at
-// least `descriptors` WQEs), so its SGEs are still there; when the WQ holds exactly that
-// many the two places are the same and the copies are no-ops. Offsets are masked per SGE,
-// so a WQE that wraps the WQ's end needs no other path.
+// their mbufs. Where the WQEs stay in place (open()) the rest of the WQE is as it was and
+// the SGE sizes are the template's; elsewhere the other SGEs are copied from where the
+// same slot's WQE was posted last time, `descriptors` WQEs back (no WQE posted since
+// reaches that far round the WQ, which holds more than `descriptors` WQEs), and the header
+// and OOB are written. Offsets are masked per SGE, so a WQE that wraps the WQ's end needs
+// no other path.
 inline bool RxQueue::post_chain(rte_mbuf *const *buffers, uint32_t fresh, RangeCheck &range)
 {
-    const uint32_t count = config_.sges;
     const uint32_t mask = wq_bytes_mask_;
     const uint32_t buffer_offset = inline_buffer_offset_;
     const uint32_t offset = chain_wqe_offset(head_);
+    const uint32_t sgl = offset + chain_sge_offset_;
+    const bool in_place = chain_in_place_;
     RangeCheck check = range;
     for (uint32_t i = 0; i < fresh; ++i) {
         const rte_mbuf *mbuf = buffers[i];
@@ -38,19 +41,21 @@ inline bool RxQueue::post_chain(rte_mbuf *const *buffers, uint32_t fresh, RangeC
                 return false; // what was written lies beyond the posted WQEs
             check = *covering;
         }
-        std::byte *sge = wq_base_ + ((offset + kSgeOffset + i * sizeof(gdma::Sge)) & mask);
+        std::byte *sge = wq_base_ + ((sgl + i * sizeof(gdma::Sge)) & mask);
         gdma::store_le64(sge + offsetof(gdma::Sge, address), address);
         gdma::store_le32(sge + offsetof(gdma::Sge, memory_key), check.lkey);
-        gdma::store_le32(sge + offsetof(gdma::Sge, size), buffer_bytes_);
+        if (!in_place)
+            gdma::store_le32(sge + offsetof(gdma::Sge, size), buffer_bytes_);
     }
     range = check;
-    const uint32_t previous = chain_wqe_offset(head_ - config_.descriptors);
-    if (previous != offset) // else the WQ holds exactly n WQEs and they are in place
-        copy_sges(offset, previous, fresh, count);
+    if (in_place)
+        return true;
+    copy_sges(offset, chain_wqe_offset(head_ - config_.descriptors), fresh, config_.sges);
     // Header and OOB never straddle the WQ's end: a WQE starts at a basic unit.
     std::byte *wqe = wq_base_ + offset;
     gdma::store_le64(wqe, chain_wqe_header_);
-    gdma::store_le64(wqe + sizeof(gdma::DmaHeader), 0); // the zero inline OOB
+    for (uint32_t oob = sizeof(gdma::DmaHeader); oob < chain_sge_offset_; oob += sizeof(uint64_t))
+        gdma::store_le64(wqe + oob, 0);
     return true;
 }
 
@@ -59,8 +64,8 @@ inline bool RxQueue::post_chain(rte_mbuf *const *buffers, uint32_t fresh, RangeC
 void RxQueue::copy_sges(uint32_t target, uint32_t source, uint32_t from, uint32_t count)
 {
     const uint32_t mask = wq_bytes_mask_;
-    const uint32_t begin = kSgeOffset + from * static_cast<uint32_t>(sizeof(gdma::Sge));
-    const uint32_t end = kSgeOffset + count * static_cast<uint32_t>(sizeof(gdma::Sge));
+    const uint32_t begin = chain_sge_offset_ + from * static_cast<uint32_t>(sizeof(gdma::Sge));
+    const uint32_t end = chain_sge_offset_ + count * static_cast<uint32_t>(sizeof(gdma::Sge));
     if (target + end > mask + 1 || source + end > mask + 1) [[unlikely]] {
         for (uint32_t sge = begin; sge < end; sge += sizeof(gdma::Sge))
             std::memcpy(wq_base_ + ((target + sge) & mask), wq_base_ + ((source + sge) & mask),
@@ -70,10 +75,65 @@ void RxQueue::copy_sges(uint32_t target, uint32_t source, uint32_t from, uint32_
     std::memcpy(wq_base_ + target + begin, wq_base_ + source + begin, end - begin);
 }
 
+// Every WQE of a queue whose WQEs stay in place, written once at open: header, zero OOB
+// and the SGE sizes, the buffers' addresses and keys left for the refills.
+void RxQueue::write_chain_template()
+{
+    const gdma::WqeRing ring(wq_base_, wq_bytes_mask_ + 1);
+    const std::array<std::byte, gdma::kLargeInlineOobBytes> oob{};
+    std::array<gdma::Sge, kMaxRxSegments> sges{};
+    for (gdma::Sge &sge : sges)
+        sge.size = buffer_bytes_;
+    for (uint32_t wqe = 0; wqe < config_.descriptors; ++wqe)
+        gdma::write_wqe(ring, wqe * wqe_bu_, {},
+                        {oob.data(), chain_sge_offset_ - sizeof(gdma::DmaHeader)},
+                        {sges.data(), config_.sges});
+}
+
+// The refill's common case on a queue whose WQEs stay in place: WQEs whose first buffer
+// alone was delivered (a frame that fit it), each given fresh[--left] and reposted by
+// writing that one SGE's address and key, with slots and SGEs walked by pointer in a span
+// that wraps neither the ring nor the WQ. Stops at any other WQE, at a buffer outside
+// `range`, or when `left` or the `want` WQEs run out; returns how many it posted.
+template <bool kInlineBuffers>
+inline uint32_t RxQueue::post_short_frames(rte_mbuf *const *fresh, uint32_t &left, uint32_t want,
+                                           const RangeCheck &range)
+{
+    const uint32_t count = config_.sges;
+    const uint32_t slot = head_ & ring_mask_;
+    const uint32_t span = std::min({want, left, config_.descriptors - slot});
+    rte_mbuf **slots = &ring_[slot * count];
+    rte_mbuf **const end = slots + span * count;
+    rte_mbuf *const *next = fresh + left;
+    const uint32_t stride = wqe_bu_ << gdma::kBasicUnitShift;
+    std::byte *sge = wq_base_ + chain_wqe_offset(head_) + chain_sge_offset_;
+    const uint32_t buffer_offset = inline_buffer_offset_;
+    for (; slots != end; slots += count, sge += stride) {
+        if (slots[0] != nullptr || slots[1] == nullptr)
+            break;
+        rte_mbuf *mbuf = next[-1];
+        const uintptr_t address =
+            kInlineBuffers ? reinterpret_cast<uintptr_t>(mbuf) + buffer_offset
+                           : reinterpret_cast<uintptr_t>(mbuf->buf_addr) + RTE_PKTMBUF_HEADROOM;
+        if (!range.contains(address)) [[unlikely]]
+            break;
+        --next;
+        slots[0] = mbuf;
+        gdma::store_le64(sge + offsetof(gdma::Sge, address), address);
+        gdma::store_le32(sge + offsetof(gdma::Sge, memory_key), range.lkey);
+    }
+    const auto posted = static_cast<uint32_t>(fresh + left - next);
+    left -= posted;
+    head_ += posted;
+    return posted;
+}
+
 // A WQE is posted whole or not at all: when the pool runs dry or a buffer's memory has no
 // registration, that WQE and the ones after it keep only what they held, the fresh mbufs
 // go back to the pool, and later bursts retry. rx_nombuf counts the buffers of the WQEs
-// left unposted, as on every retry.
+// left unposted, as on every retry. Fresh mbufs are taken for many WQEs at once: as many
+// for each of the rest as the first WQE that needs some (a short frame: one), again when a
+// WQE needs more than the batch has left.
 uint32_t RxQueue::refill_chains()
 {
     const uint32_t count = config_.sges;
@@ -81,39 +141,58 @@ uint32_t RxQueue::refill_chains()
     rte_mempool *const pool = config_.pool;
     rte_mempool_cache *const cache = rte_mempool_default_cache(pool, rte_lcore_id());
     RangeCheck &range = refill_range_.current(mr_table_);
-    for (uint32_t posted = 0; posted < want; ++posted) {
+    rte_mbuf *spare[kChainRefillBatch];
+    rte_mbuf *const *fresh = spare;
+    uint32_t left = 0; // fresh[0, left) are not used yet; the top ones go first
+    uint32_t posted = 0;
+    while (posted < want) {
+        if (chain_in_place_ && left != 0) {
+            posted += inline_buffer_offset_ != 0
+                          ? post_short_frames<true>(fresh, left, want - posted, range)
+                          : post_short_frames<false>(fresh, left, want - posted, range);
+            if (posted == want)
+                break;
+        }
         rte_mbuf **slots = wqe_mbufs(head_);
         // The delivered buffers are the WQE's first ones (the device fills SGEs in order),
         // so its empty slots are the first ones; none after an error completion.
         uint32_t empty = 0;
         while (empty < count && slots[empty] == nullptr)
             ++empty;
-        uint32_t got = empty;
-        if (empty != 0) {
-            rte_mbuf *const *fresh = take_mbufs(pool, cache, slots, got);
-            if (fresh != slots) {
-                // Usually one mbuf (a short frame): no library call for it.
-                if (got == 1)
-                    slots[0] = fresh[0];
-                else
-                    std::copy_n(fresh, got, slots);
+        if (empty > left) {
+            untake_mbufs(pool, cache, fresh, spare, left);
+            uint32_t got = std::min((want - posted) * empty, kChainRefillBatch);
+            fresh = take_mbufs(pool, cache, spare, got);
+            if (got < empty) [[unlikely]] {
+                // A nearly dry pool halves a request it cannot meet: ask for this WQE's.
+                untake_mbufs(pool, cache, fresh, spare, got);
+                got = empty;
+                fresh = take_mbufs(pool, cache, spare, got);
             }
+            left = got;
+            if (got < empty) [[unlikely]]
+                break; // the pool is dry
         }
-        const bool dry = got < empty;
-        // The other buffers' SGEs are where this slot was posted last, unless the WQ's
-        // size lets a later WQE overwrite that (see open()).
-        const uint32_t fresh = reuse_sges_ ? empty : count;
-        if (dry || !post_chain(slots, fresh, range)) [[unlikely]] {
-            give_back_mbufs(pool, cache, slots, got);
-            std::fill_n(slots, got, nullptr);
-            counters_.no_mbuf += static_cast<uint64_t>(want - posted) * count;
-            if (!dry)
-                report_unregistered();
-            return posted;
+        left -= empty;
+        // Usually one mbuf (a short frame): no library call for it.
+        if (empty == 1)
+            slots[0] = fresh[left];
+        else
+            std::copy_n(fresh + left, empty, slots);
+        // The other buffers' SGEs are in place or where this slot was posted last, unless
+        // the WQ's size lets a later WQE overwrite that (see open()).
+        if (!post_chain(slots, reuse_sges_ ? empty : count, range)) [[unlikely]] {
+            std::fill_n(slots, empty, nullptr);
+            left += empty;
+            report_unregistered();
+            break;
         }
         ++head_;
+        ++posted;
     }
-    return want;
+    untake_mbufs(pool, cache, fresh, spare, left);
+    counters_.no_mbuf += static_cast<uint64_t>(want - posted) * count;
+    return posted;
 }
 
 // The buffers come from the pool in their free state (one segment, no next) and were

@@ -209,6 +209,10 @@ class RxQueue
     [[gnu::always_inline]] bool post_chain(rte_mbuf *const *buffers, uint32_t fresh,
                                            RangeCheck &range);
     uint32_t refill_chains();
+    template <bool kInlineBuffers>
+    uint32_t post_short_frames(rte_mbuf *const *fresh, uint32_t &left, uint32_t want,
+                               const RangeCheck &range);
+    void write_chain_template();
     void copy_sges(uint32_t target, uint32_t source, uint32_t from, uint32_t count);
     // Byte offset in the WQ of the scattering queue's WQE `index` (wqe_bu_ BUs each).
     uint32_t chain_wqe_offset(uint32_t index) const
@@ -228,6 +232,9 @@ class RxQueue
 
     // Where the SGE sits in an RX WQE: after the DMA header and the 8-byte inline OOB.
     static constexpr uint32_t kSgeOffset = sizeof(gdma::DmaHeader) + gdma::kSmallInlineOobBytes;
+    // Fresh mbufs a scattering queue's refill takes at once, at most.
+    static constexpr uint32_t kChainRefillBatch = 64;
+    static_assert(kChainRefillBatch >= kMaxRxSegments);
 
     // Hot state first: what every burst reads or writes, in as few cache lines as can be
     // (the lines of queues an lcore serves in turn are often no longer in L1 when the
@@ -255,8 +262,14 @@ class RxQueue
     uint32_t wqe_bu_ = 1; // BUs per WQE
     // The DMA header of a scattering queue's WQEs (zero OOB, config_.sges SGEs).
     uint64_t chain_wqe_header_ = 0;
+    // Where the SGL starts in a scattering queue's WQE: after the header and the inline
+    // OOB, 8 bytes or 24 (see open()).
+    uint32_t chain_sge_offset_ = kSgeOffset;
     // Whether a WQE's SGEs are still in place when its slot is posted again (open()).
     bool reuse_sges_ = false;
+    // Whether every slot's WQE is posted at the same place each time (open()), so that
+    // only its fresh buffers' SGEs are written.
+    bool chain_in_place_ = false;
     BurstGate burst_gate_;
     QueueCounters counters_;
     // Set while the queue does not run (not started, stopped, deferred): bursts return 0
