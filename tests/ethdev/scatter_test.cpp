@@ -7,8 +7,10 @@
 #include <rte_errno.h>
 #include <rte_ether.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace ethdev_test
 {
@@ -107,17 +109,32 @@ TEST_F(Scatter, JumboFramesArriveAsChainsOfSmallMbufs)
     EXPECT_EQ(s.rx_nombuf, 0U);
 }
 
-TEST_F(Scatter, FramesOfEverySizeOverManyLapsOfTheRingArriveWholeAndLeakNothing)
+// Ring geometries whose WQEs sit differently in the WQ (its size a power of two, at least
+// 4096 bytes): 5 buffers (4 basic units with the 24-byte OOB) in a WQ of exactly 32 WQEs
+// stay in place; 4 buffers (3 units) land somewhere new on every lap; 3 buffers (2 units)
+// stay in place in a WQ of exactly 64 and alternate between two places in one of 32.
+struct RingGeometry {
+    uint16_t mtu;
+    uint16_t descriptors;
+    uint32_t buffers; // per WQE: the MTU's frame over 2048-byte buffers
+};
+
+class ScatterLaps : public Scatter, public ::testing::WithParamInterface<RingGeometry>
 {
-    // Five buffers per WQE; a WQE (three basic units) lands somewhere new in the WQ each
-    // lap, with the buffers a short frame left unused carried over to its next post.
-    constexpr uint16_t kDescriptors = 32;
-    start_scatter_ports(9000, 1024, kDescriptors);
-    const std::vector<std::size_t> sizes = {60, 9018, 100, 4097, 2048, 60, 6000, 2049};
+};
+
+TEST_P(ScatterLaps, FramesOfEverySizeOverManyLapsOfTheRingArriveWholeAndLeakNothing)
+{
+    const RingGeometry geometry = GetParam();
+    start_scatter_ports(geometry.mtu, 1024, geometry.descriptors);
+    const std::size_t longest = geometry.mtu + 18U;
+    const std::vector<std::size_t> sizes = {
+        60, longest, 100, std::min<std::size_t>(4097, longest), 2048, 60, longest / 2 + 1, 2049};
     uint32_t index = 0;
+    const uint32_t per_round = geometry.descriptors * 3U / 4U;
     for (uint32_t round = 0; round < 40; ++round) {
         std::vector<Frame> frames;
-        for (uint32_t i = 0; i < 24; ++i, ++index)
+        for (uint32_t i = 0; i < per_round; ++i, ++index)
             frames.push_back(frame_of(index, sizes[(index + round) % sizes.size()]));
         send_frames(frames);
         auto got = receive_all(port1_, 1);
@@ -127,13 +144,22 @@ TEST_F(Scatter, FramesOfEverySizeOverManyLapsOfTheRingArriveWholeAndLeakNothing)
         free_all(got);
         // The ring holds exactly its WQEs' buffers, whatever the frames used.
         receive_all(port1_, 1);
-        EXPECT_EQ(rte_mempool_in_use_count(rx_pool_), kDescriptors * 5U) << "round " << round;
+        EXPECT_EQ(rte_mempool_in_use_count(rx_pool_), geometry.descriptors * geometry.buffers)
+            << "round " << round;
     }
     const auto s = stats(port1_);
     EXPECT_EQ(s.ipackets, index);
     EXPECT_EQ(s.ierrors, 0U);
     EXPECT_EQ(s.rx_nombuf, 0U);
 }
+
+INSTANTIATE_TEST_SUITE_P(Geometries, ScatterLaps,
+                         ::testing::Values(RingGeometry{9000, 32, 5}, RingGeometry{5000, 32, 3},
+                                           RingGeometry{7000, 32, 4}, RingGeometry{5000, 64, 3}),
+                         [](const auto &info) {
+                             return std::to_string(info.param.buffers) + "BuffersPerWqe" +
+                                    std::to_string(info.param.descriptors) + "Descriptors";
+                         });
 
 TEST_F(Scatter, LongerThanTheWqeIsTruncatedAndItsBuffersReused)
 {

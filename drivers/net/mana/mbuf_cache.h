@@ -68,8 +68,9 @@ take_mbufs(rte_mempool *pool, rte_mempool_cache *cache, rte_mbuf **spare, uint32
 // Gives back the first `left` of the mbufs a take_mbufs() returned as `fresh`, the rest
 // having been used, with nothing else done to `cache` since: taken from the cache, they
 // still lie at its top, so they are counted back in where they are.
-[[gnu::always_inline]] inline void untake_mbufs(rte_mempool *pool, rte_mempool_cache *cache, rte_mbuf *const *fresh,
-                         const rte_mbuf *const *spare, uint32_t left)
+[[gnu::always_inline]] inline void untake_mbufs(rte_mempool *pool, rte_mempool_cache *cache,
+                                                rte_mbuf *const *fresh,
+                                                const rte_mbuf *const *spare, uint32_t left)
 {
     if (fresh != spare) {
         cache->len += left;
