@@ -81,9 +81,7 @@ uint32_t RxQueue::post_fresh(rte_mbuf *const *mbufs, uint32_t count, RangeCheck 
     uint32_t i = 0;
     for (; i < count; ++i, sge += gdma::kBasicUnitBytes) {
         rte_mbuf *mbuf = mbufs[i];
-        const uintptr_t address =
-            kInlineBuffers ? reinterpret_cast<uintptr_t>(mbuf) + buffer_offset
-                           : reinterpret_cast<uintptr_t>(mbuf->buf_addr) + RTE_PKTMBUF_HEADROOM;
+        const uintptr_t address = buffer_address<kInlineBuffers>(mbuf, buffer_offset);
         if (!check.contains(address)) [[unlikely]] {
             const auto covering = find_range(address);
             if (!covering)
@@ -91,8 +89,7 @@ uint32_t RxQueue::post_fresh(rte_mbuf *const *mbufs, uint32_t count, RangeCheck 
             check = *covering;
         }
         slots[i] = mbuf;
-        gdma::store_le64(sge + offsetof(gdma::Sge, address), address);
-        gdma::store_le32(sge + offsetof(gdma::Sge, memory_key), check.lkey);
+        write_sge_buffer(sge, address, check.lkey);
     }
     range = check;
     head_ += i;

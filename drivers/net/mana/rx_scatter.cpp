@@ -3,7 +3,9 @@
 // The device fills a WQE's SGEs in order (spec §6, RX); the completion gives the frame
 // length, which says how many of the WQE's buffers hold data. The buffers a frame does
 // not fill stay in their WQE's slots and are posted again with it, so a short frame costs
-// one mbuf, as on a queue of one buffer per WQE.
+// one mbuf, as on a queue of one buffer per WQE. Where the WQEs are a power of two BUs and
+// the WQ holds exactly the ring's (open()), each slot's WQE stays at one place and is written
+// whole once, so a short frame's repost writes one SGE, as on such a queue.
 #include "rxq.h"
 
 #include "mbuf_cache.h"
@@ -31,10 +33,7 @@ inline bool RxQueue::post_chain(rte_mbuf *const *buffers, uint32_t fresh, RangeC
     const bool in_place = chain_in_place_;
     RangeCheck check = range;
     for (uint32_t i = 0; i < fresh; ++i) {
-        const rte_mbuf *mbuf = buffers[i];
-        const uintptr_t address =
-            buffer_offset != 0 ? reinterpret_cast<uintptr_t>(mbuf) + buffer_offset
-                               : reinterpret_cast<uintptr_t>(mbuf->buf_addr) + RTE_PKTMBUF_HEADROOM;
+        const uintptr_t address = buffer_address(buffers[i], buffer_offset);
         if (!check.contains(address)) [[unlikely]] {
             const auto covering = find_range(address);
             if (!covering)
@@ -42,8 +41,7 @@ inline bool RxQueue::post_chain(rte_mbuf *const *buffers, uint32_t fresh, RangeC
             check = *covering;
         }
         std::byte *sge = wq_base_ + ((sgl + i * sizeof(gdma::Sge)) & mask);
-        gdma::store_le64(sge + offsetof(gdma::Sge, address), address);
-        gdma::store_le32(sge + offsetof(gdma::Sge, memory_key), check.lkey);
+        write_sge_buffer(sge, address, check.lkey);
         if (!in_place)
             gdma::store_le32(sge + offsetof(gdma::Sge, size), buffer_bytes_);
     }
@@ -112,15 +110,12 @@ inline uint32_t RxQueue::post_short_frames(rte_mbuf *const *fresh, uint32_t &lef
         if (slots[0] != nullptr || slots[1] == nullptr)
             break;
         rte_mbuf *mbuf = next[-1];
-        const uintptr_t address =
-            kInlineBuffers ? reinterpret_cast<uintptr_t>(mbuf) + buffer_offset
-                           : reinterpret_cast<uintptr_t>(mbuf->buf_addr) + RTE_PKTMBUF_HEADROOM;
+        const uintptr_t address = buffer_address<kInlineBuffers>(mbuf, buffer_offset);
         if (!range.contains(address)) [[unlikely]]
             break;
         --next;
         slots[0] = mbuf;
-        gdma::store_le64(sge + offsetof(gdma::Sge, address), address);
-        gdma::store_le32(sge + offsetof(gdma::Sge, memory_key), range.lkey);
+        write_sge_buffer(sge, address, range.lkey);
     }
     const auto posted = static_cast<uint32_t>(fresh + left - next);
     left -= posted;

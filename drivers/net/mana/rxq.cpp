@@ -240,19 +240,17 @@ int RxQueue::open(const QueueVerbs &verbs)
         return ret < 0 ? ret : -ret;
     }
     // A scattering queue's WQEs take the 24-byte inline OOB (zero, as the 8-byte one) where
-    // that makes their size a power of two BUs: 5 SGEs take 4 BUs instead of 3. The WQ's
-    // size is a power of two too, so it can then hold exactly n of them, each slot's at
-    // the same place on every lap. (The DMA header gives the OOB's size for any WQE, spec
-    // §3; that RX accepts the large one is inferred from that.)
-    // (Only where the WQ has room for n of the larger WQEs.)
+    // that makes their size a power of two BUs and the WQ has room for n of them: 5 SGEs
+    // take 4 BUs instead of 3. The WQ's size is a power of two too, so it can then hold
+    // exactly n of them, each slot's at the same place on every lap. (The DMA header gives
+    // the OOB's size for any WQE, spec §3; that RX accepts the large one is inferred.)
     const uint32_t wq_bu = wq_out.size / gdma::kBasicUnitBytes;
     const uint32_t small_bu = gdma::wqe_size_bu(gdma::kSmallInlineOobBytes, config_.sges);
     const uint32_t large_bu = gdma::wqe_size_bu(gdma::kLargeInlineOobBytes, config_.sges);
-    const uint32_t oob_bytes =
-        !std::has_single_bit(small_bu) && std::has_single_bit(large_bu) && wq_bu >= n * large_bu
-            ? gdma::kLargeInlineOobBytes
-            : gdma::kSmallInlineOobBytes;
-    wqe_bu_ = gdma::wqe_size_bu(oob_bytes, config_.sges);
+    const bool large_oob =
+        !std::has_single_bit(small_bu) && std::has_single_bit(large_bu) && wq_bu >= n * large_bu;
+    const uint32_t oob_bytes = large_oob ? gdma::kLargeInlineOobBytes : gdma::kSmallInlineOobBytes;
+    wqe_bu_ = large_oob ? large_bu : small_bu;
     chain_sge_offset_ = sizeof(gdma::DmaHeader) + oob_bytes;
     const gdma::DmaHeader chain_header =
         gdma::DmaHeader::encode({.num_sgl_entries = static_cast<uint8_t>(config_.sges),
@@ -262,7 +260,7 @@ int RxQueue::open(const QueueVerbs &verbs)
     // exactly n WQEs (the same place) or room for one more (the WQEs between end before
     // it); the geometry check below guarantees at least n.
     chain_in_place_ = config_.sges > 1 && wq_bu == n * wqe_bu_;
-    reuse_sges_ = wq_bu == n * wqe_bu_ || wq_bu >= (n + 1) * wqe_bu_;
+    reuse_sges_ = chain_in_place_ || wq_bu >= (n + 1) * wqe_bu_;
     if (!gdma::CqCursor::valid_count(cq_out.count) || cq_out.count < n ||
         !std::has_single_bit(wq_out.size) || wq_out.size / gdma::kBasicUnitBytes < n * wqe_bu_ ||
         cq_out.buf == nullptr || wq_out.buf == nullptr || wq_out.db_page == nullptr) {

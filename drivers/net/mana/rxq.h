@@ -169,10 +169,32 @@ class RxQueue
     // Writes a buffer's address and lkey into the template WQE of slot `index`.
     void post_buffer(uint32_t index, uintptr_t address, uint32_t lkey)
     {
-        std::byte *sge =
-            wq_base_ + ((index << gdma::kBasicUnitShift) & wq_bytes_mask_) + kSgeOffset;
+        write_sge_buffer(wq_base_ + ((index << gdma::kBasicUnitShift) & wq_bytes_mask_) +
+                             kSgeOffset,
+                         address, lkey);
+    }
+    // The buffer half of an SGE; its size is the template's (or written apart).
+    static void write_sge_buffer(std::byte *sge, uintptr_t address, uint32_t lkey)
+    {
         gdma::store_le64(sge + offsetof(gdma::Sge, address), address);
         gdma::store_le32(sge + offsetof(gdma::Sge, memory_key), lkey);
+    }
+    // Where a fresh mbuf's data goes, after its headroom. kInlineBuffers: the buffer
+    // follows the mbuf, `inline_offset` (inline_buffer_offset_) after it, so the mbuf itself
+    // is not read. The offset is a parameter so that loops keep it in a register (their
+    // stores to the WQ could alias the queue's members).
+    template <bool kInlineBuffers>
+    static uintptr_t buffer_address(const rte_mbuf *mbuf, uint32_t inline_offset)
+    {
+        if constexpr (kInlineBuffers)
+            return reinterpret_cast<uintptr_t>(mbuf) + inline_offset;
+        else
+            return reinterpret_cast<uintptr_t>(mbuf->buf_addr) + RTE_PKTMBUF_HEADROOM;
+    }
+    static uintptr_t buffer_address(const rte_mbuf *mbuf, uint32_t inline_offset)
+    {
+        return inline_offset != 0 ? buffer_address<true>(mbuf, inline_offset)
+                                  : buffer_address<false>(mbuf, inline_offset);
     }
     template <bool kScatter>
     uint32_t receive_simple(rte_mbuf **packets, uint32_t received, uint32_t max);
@@ -230,7 +252,8 @@ class RxQueue
     uint32_t wqe_bu() const { return config_.sges == 1 ? 1 : wqe_bu_; }
     void write_template();
 
-    // Where the SGE sits in an RX WQE: after the DMA header and the 8-byte inline OOB.
+    // Where the SGE sits in a single-buffer RX WQE: after the DMA header and the 8-byte
+    // inline OOB (a scattering queue's is chain_sge_offset_).
     static constexpr uint32_t kSgeOffset = sizeof(gdma::DmaHeader) + gdma::kSmallInlineOobBytes;
     // Fresh mbufs a scattering queue's refill takes at once, at most.
     static constexpr uint32_t kChainRefillBatch = 64;
