@@ -123,6 +123,22 @@ int TapDevice::set_up()
     return 0;
 }
 
+int TapDevice::set_queue_frames(unsigned frames)
+{
+    if (fd_ < 0)
+        return -EBADF;
+    ScopedFd control(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (control.get() < 0)
+        return -errno;
+    ifreq request;
+    if (!make_ifreq(name_, request))
+        return -EINVAL;
+    request.ifr_qlen = static_cast<int>(frames);
+    if (::ioctl(control.get(), SIOCSIFTXQLEN, &request) < 0)
+        return -errno;
+    return 0;
+}
+
 ssize_t TapDevice::read(std::span<uint8_t> buffer)
 {
     if (fd_ < 0)

@@ -31,6 +31,9 @@ class TapDevice
     int open(const std::string &ifname);
     // Sets IFF_UP on the interface (needs CAP_NET_ADMIN). 0 or a negative errno.
     int set_up();
+    // Sets how many frames the kernel holds for this fd's reader (the interface's
+    // tx_queue_len; needs CAP_NET_ADMIN). 0 or a negative errno.
+    int set_queue_frames(unsigned frames);
     // Turns IPv6 off on the interface in the current network namespace (best effort: the
     // kernel then sends no neighbour discovery or listener reports of its own there).
     void disable_ipv6();
