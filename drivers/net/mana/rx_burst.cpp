@@ -145,8 +145,9 @@ uint32_t RxQueue::refill()
 // back. It stops at the first CQE that is anything else (receive_any() takes that one) or
 // when the burst is full, the CQ is empty or no posted buffer is left. CQEs and ring slots
 // are walked with pointers, in spans that wrap neither ring. A scattering queue's packet
-// is its WQE's first buffer; the slot is emptied so that the refill replaces that buffer
-// alone and posts the WQE again with the others.
+// is its WQE's first buffer; its slot keeps naming it, which tells the refill (its WQE is
+// clear in refill_counts_slots_) to replace that buffer alone and post the WQE again with
+// the others.
 template <bool kScatter>
 inline uint32_t RxQueue::receive_simple(rte_mbuf **packets, uint32_t received, uint32_t max)
 {
@@ -180,8 +181,6 @@ inline uint32_t RxQueue::receive_simple(rte_mbuf **packets, uint32_t received, u
                 [[unlikely]]
                 break;
             rte_mbuf *mbuf = *buffer;
-            if constexpr (kScatter)
-                *buffer = nullptr;
             writer.write(mbuf, *cqe, 0);
             out[n] = mbuf;
             bytes += length;
@@ -283,7 +282,9 @@ bool RxQueue::receive_any(rte_mbuf **packets, uint32_t &received, uint32_t max)
         ++events_.rx_truncated;
         if (tail_ != head_) {
             if constexpr (kScatter) {
-                ++tail_; // its buffers stay in their slots: the refill posts them again
+                // Its buffers stay in their slots: the refill posts them again.
+                refill_counts_slots_.set(tail_ & ring_mask_);
+                ++tail_;
             } else {
                 rte_mbuf *mbuf = ring_[tail_ & ring_mask_];
                 ++tail_;
@@ -342,7 +343,9 @@ uint16_t rx_burst(void *queue, rte_mbuf **packets, uint16_t max)
 
 uint16_t rx_burst_scatter(void *queue, rte_mbuf **packets, uint16_t max)
 {
-    return static_cast<RxQueue *>(queue)->burst<true>(packets, max);
+    // The port's other queues may take single buffers (no scatter, or an MTU that fits).
+    auto *rx = static_cast<RxQueue *>(queue);
+    return rx->config().sges > 1 ? rx->burst<true>(packets, max) : rx->burst<false>(packets, max);
 }
 
 } // namespace mana

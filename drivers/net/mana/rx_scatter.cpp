@@ -3,7 +3,9 @@
 // The device fills a WQE's SGEs in order (spec §6, RX); the completion gives the frame
 // length, which says how many of the WQE's buffers hold data. The buffers a frame does
 // not fill stay in their WQE's slots and are posted again with it, so a short frame costs
-// one mbuf, as on a queue of one buffer per WQE. Where the WQEs are a power of two BUs and
+// one mbuf, as on a queue of one buffer per WQE, and leaves the slots as they were (the
+// refill knows from refill_counts_slots_ which WQEs need more than their first buffer
+// replaced). Where the WQEs are a power of two BUs and
 // the WQ holds exactly the ring's (open()), each slot's WQE stays at one place and is written
 // whole once, so a short frame's repost writes one SGE, as on such a queue.
 #include "rxq.h"
@@ -89,17 +91,19 @@ void RxQueue::write_chain_template()
 }
 
 // The refill's common case on a queue whose WQEs stay in place: WQEs whose first buffer
-// alone was delivered (a frame that fit it), each given fresh[--left] and reposted by
-// writing that one SGE's address and key, with slots and SGEs walked by pointer in a span
-// that wraps neither the ring nor the WQ. Stops at any other WQE, at a buffer outside
-// `range`, or when `left` or the `want` WQEs run out; returns how many it posted.
+// alone was delivered (a frame that fit it: clear in refill_counts_slots_), each given
+// fresh[--left] and reposted by writing that one SGE's address and key, with slots and SGEs
+// walked by pointer in a span that wraps neither the ring nor the WQ. Stops at any other
+// WQE, at a buffer outside `range`, or when `left` or the `want` WQEs run out; returns how
+// many it posted.
 template <bool kInlineBuffers>
 inline uint32_t RxQueue::post_short_frames(rte_mbuf *const *fresh, uint32_t &left, uint32_t want,
                                            const RangeCheck &range)
 {
     const uint32_t count = config_.sges;
     const uint32_t slot = head_ & ring_mask_;
-    const uint32_t span = std::min({want, left, config_.descriptors - slot});
+    const uint32_t span =
+        std::min({want, left, config_.descriptors - slot, refill_counts_slots_.clear_run(slot)});
     rte_mbuf **slots = &ring_[slot * count];
     rte_mbuf **const end = slots + span * count;
     rte_mbuf *const *next = fresh + left;
@@ -107,8 +111,6 @@ inline uint32_t RxQueue::post_short_frames(rte_mbuf *const *fresh, uint32_t &lef
     std::byte *sge = wq_base_ + chain_wqe_offset(head_) + chain_sge_offset_;
     const uint32_t buffer_offset = inline_buffer_offset_;
     for (; slots != end; slots += count, sge += stride) {
-        if (slots[0] != nullptr || slots[1] == nullptr)
-            break;
         rte_mbuf *mbuf = next[-1];
         const uintptr_t address = buffer_address<kInlineBuffers>(mbuf, buffer_offset);
         if (!range.contains(address)) [[unlikely]]
@@ -141,21 +143,21 @@ uint32_t RxQueue::refill_chains()
     uint32_t left = 0; // fresh[0, left) are not used yet; the top ones go first
     uint32_t posted = 0;
     while (posted < want) {
-        if (chain_in_place_ && left != 0) {
-            posted += inline_buffer_offset_ != 0
-                          ? post_short_frames<true>(fresh, left, want - posted, range)
-                          : post_short_frames<false>(fresh, left, want - posted, range);
-            if (posted == want)
-                break;
+        const uint32_t slot = head_ & ring_mask_;
+        rte_mbuf **slots = &ring_[slot * count];
+        // A short frame's WQE lacks its first buffer only. Elsewhere the delivered buffers
+        // are the WQE's first ones (the device fills SGEs in order), so its empty slots are
+        // the first ones; none after an error completion.
+        const bool counted = refill_counts_slots_.test(slot);
+        uint32_t empty = 1;
+        if (counted) {
+            empty = 0;
+            while (empty < count && slots[empty] == nullptr)
+                ++empty;
         }
-        rte_mbuf **slots = wqe_mbufs(head_);
-        // The delivered buffers are the WQE's first ones (the device fills SGEs in order),
-        // so its empty slots are the first ones; none after an error completion.
-        uint32_t empty = 0;
-        while (empty < count && slots[empty] == nullptr)
-            ++empty;
         if (empty > left) {
-            untake_mbufs(pool, cache, fresh, spare, left);
+            if (left != 0)
+                untake_mbufs(pool, cache, fresh, spare, left);
             uint32_t got = std::min((want - posted) * empty, kChainRefillBatch);
             fresh = take_mbufs(pool, cache, spare, got);
             if (got < empty) [[unlikely]] {
@@ -167,6 +169,15 @@ uint32_t RxQueue::refill_chains()
             left = got;
             if (got < empty) [[unlikely]]
                 break; // the pool is dry
+        }
+        if (!counted && chain_in_place_) {
+            const uint32_t done = inline_buffer_offset_ != 0
+                                      ? post_short_frames<true>(fresh, left, want - posted, range)
+                                      : post_short_frames<false>(fresh, left, want - posted, range);
+            posted += done;
+            if (done != 0)
+                continue;
+            // Its buffer is outside the range: the general path finds the registration.
         }
         left -= empty;
         // Usually one mbuf (a short frame): no library call for it.
@@ -182,6 +193,8 @@ uint32_t RxQueue::refill_chains()
             report_unregistered();
             break;
         }
+        if (counted)
+            refill_counts_slots_.clear(slot);
         ++head_;
         ++posted;
     }
@@ -196,14 +209,20 @@ uint32_t RxQueue::refill_chains()
 rte_mbuf *RxQueue::take_chain(uint32_t length, const DecodedFlags &decoded, const gdma::Cqe &cqe,
                               uint32_t packet)
 {
-    rte_mbuf **slots = wqe_mbufs(tail_);
+    const uint32_t slot = tail_ & ring_mask_;
+    rte_mbuf **slots = &ring_[slot * config_.sges];
     ++tail_;
-    if (length > config_.sges * buffer_bytes_) [[unlikely]]
+    if (length > config_.sges * buffer_bytes_) [[unlikely]] {
+        refill_counts_slots_.set(slot);
         return nullptr;
+    }
     rte_mbuf *head = slots[0];
-    slots[0] = nullptr;
     mbuf_writer(decoded).write(head, cqe, packet);
-    const uint32_t first = std::min(length, buffer_bytes_);
+    if (length <= buffer_bytes_)
+        return head; // a short frame's: the slots stay as they are
+    refill_counts_slots_.set(slot);
+    slots[0] = nullptr;
+    const uint32_t first = buffer_bytes_;
     head->data_len = static_cast<uint16_t>(first);
     uint16_t used = 1;
     rte_mbuf *last = head;
@@ -231,8 +250,16 @@ void RxQueue::free_ring()
         for (uint32_t i = tail_; i != head_; ++i)
             rte_pktmbuf_free(ring_[i & ring_mask_]);
     } else {
-        for (uint32_t i = 0; i < config_.descriptors * config_.sges; ++i)
-            rte_pktmbuf_free(ring_[i]); // null-safe: delivered buffers' slots are empty
+        const uint32_t count = config_.sges;
+        for (uint32_t slot = 0; slot < config_.descriptors; ++slot) {
+            rte_mbuf **slots = &ring_[slot * count];
+            // An unposted WQE that only its first buffer left still names that buffer.
+            const bool posted = ((slot - tail_) & ring_mask_) < head_ - tail_;
+            const uint32_t first = posted || refill_counts_slots_.test(slot) ? 0 : 1;
+            for (uint32_t i = first; i < count; ++i)
+                rte_pktmbuf_free(slots[i]); // null-safe: other delivered buffers' slots are empty
+        }
+        refill_counts_slots_.set_all();
     }
     // Empty slots for the next start, which may post WQEs of another size.
     std::fill_n(ring_.data(), ring_.size(), nullptr);

@@ -132,7 +132,9 @@ int RxQueue::setup()
     buffer_bytes_ = rx_buffer_bytes(config_.pool);
     // With scatter the MTU may grow while the port is stopped: room for the most buffers.
     const uint32_t slots = config_.descriptors * (config_.scatter ? kMaxRxSegments : 1);
-    if (!ring_.allocate("mana_rx_ring", slots, config_.socket)) {
+    if (!ring_.allocate("mana_rx_ring", slots, config_.socket) ||
+        (config_.scatter && !refill_counts_slots_.allocate("mana_rx_refill_bits",
+                                                           config_.descriptors, config_.socket))) {
         MANA_DRV_LOG(ERR, "port %u RX queue %u: out of DPDK memory for %u descriptors",
                      config_.port_id, config_.queue_id, config_.descriptors);
         return -ENOMEM;

@@ -5,15 +5,17 @@
 // Every RX WQE is one basic unit (header, zero OOB, one SGE) at the slot equal to its
 // index, so the ring is written once as a template at start and a refill only stores
 // the buffer address and lkey. With RX scatter (sges > 1) every WQE carries that many
-// buffers, a frame fills them in order and arrives as an mbuf chain; such WQEs are
-// written whole at each post (rx_burst_scatter); a frame that fits one buffer takes only
-// the first, and the others stay in the WQE for its next post.
+// buffers, a frame fills them in order and arrives as an mbuf chain (rx_scatter.cpp); a
+// frame that fits one buffer takes only the first, and the others stay in the WQE for its
+// next post. Five-buffer WQEs take the 24-byte inline OOB, so that they are 4 BUs and stay
+// in place (open()).
 #pragma once
 
 #include "dpdk_memory.h"
 #include "gdma/gdma.h"
 #include "mr_cache.h"
 #include "queue_common.h"
+#include "ring_bits.h"
 #include "rx_mbuf_writer.h"
 #include "verbs.h"
 
@@ -223,8 +225,11 @@ class RxQueue
     uint32_t post_fresh(rte_mbuf *const *mbufs, uint32_t count, RangeCheck &range);
     [[gnu::noinline]] std::optional<RangeCheck> find_range(uintptr_t address);
     // RX scatter (rx_scatter.cpp). A WQE's ring slots hold the buffers of its SGEs while it
-    // is posted; a delivered buffer's slot is emptied, the others keep theirs (all of them
-    // after an error completion), and the refill tops the WQE up and posts it again.
+    // is posted. When a frame fills only the first buffer nothing is written to the slots
+    // (slot 0 still names the delivered mbuf, as on a queue of single buffers); otherwise
+    // the delivered buffers' slots are emptied, the others keep theirs (all of them after
+    // an error completion), and the WQE is marked in refill_counts_slots_. The refill tops
+    // the WQE up and posts it again.
     // post_chain: the WQE at head_ with `buffers` (config().sges of them), of which the
     // first `fresh` were not in it when it was posted last; false (nothing posted) for
     // memory the device cannot be given.
@@ -241,9 +246,9 @@ class RxQueue
     {
         return ((index * wqe_bu_) << gdma::kBasicUnitShift) & wq_bytes_mask_;
     }
-    // The packet of `length` bytes in the WQE at tail_ as a chain, its head's fields
-    // written; nullptr (the buffers left for the refill) if the length cannot be in that
-    // WQE.
+    // The packet of `length` bytes in the WQE at tail_ (one mbuf, or a chain), its head's
+    // fields written; nullptr (the buffers left for the refill) if the length cannot be in
+    // that WQE.
     rte_mbuf *take_chain(uint32_t length, const DecodedFlags &decoded, const gdma::Cqe &cqe,
                          uint32_t packet);
     // Returns every mbuf in the ring to its pool and empties the slots (the queue closes).
@@ -304,6 +309,11 @@ class RxQueue
     bool overflow_logged_ = false;
     bool unregistered_logged_ = false;
     DpdkArray<rte_mbuf *> ring_;
+    // A scattering queue's WQEs whose refill finds the empty slots by reading them: a long
+    // frame's, one whose buffers an error completion left, or one never posted. Clear for
+    // a posted WQE and for one only the first buffer of which was delivered, so that the
+    // refill of a run of short frames reads one word, not their slots.
+    RingBits refill_counts_slots_;
     RxQueueConfig config_;
     MrTable &mr_table_;
 
