@@ -256,6 +256,52 @@ TEST_F(Scatter, StopWithWqesLeftUnpostedAfterShortAndLongFramesReturnsEveryMbuf)
     free_all(got);
 }
 
+TEST_F(Scatter, QueuesOfOnePortWithBuffersOfDifferentSizesEachDeliverTheirWay)
+{
+    // MTU 9000 with scatter: queue 0's 2048-byte buffers take 5 per WQE, queue 1's pool has
+    // buffers a jumbo frame fits, so it takes one per WQE and delivers single mbufs.
+    rte_mempool *large = make_pool(1024, RTE_PKTMBUF_HEADROOM + 9216);
+    rx_pool_ = make_pool(2048, RTE_PKTMBUF_HEADROOM + kBuffer);
+    tx_pool_ = make_pool(512, RTE_PKTMBUF_HEADROOM + 9216);
+    start_port(port0_, {}, 1024);
+    PortConfig config = rss_config(2, RTE_ETH_RSS_NONFRAG_IPV4_UDP);
+    config.rx_offloads = RTE_ETH_RX_OFFLOAD_SCATTER;
+    config.mtu = 9000;
+    ASSERT_EQ(configure(port1_, config, rx_pool_), 0);
+    ASSERT_EQ(
+        rte_eth_rx_queue_setup(port1_, 1, config.rx_descriptors, rte_socket_id(), nullptr, large),
+        0);
+    ASSERT_EQ(rte_eth_dev_start(port1_), 0);
+
+    std::vector<Frame> frames;
+    for (uint32_t i = 0; i < 96; ++i)
+        frames.push_back(frame_of(i, i % 3 == 0 ? 64 : 9018));
+    send_frames(frames);
+    auto got = receive(port1_, 2);
+    ASSERT_FALSE(got[0].empty());
+    ASSERT_FALSE(got[1].empty());
+    std::vector<Frame> arrived;
+    for (const rte_mbuf *mbuf : got[0]) {
+        EXPECT_EQ(mbuf->nb_segs, (mbuf->pkt_len + kBuffer - 1) / kBuffer);
+        arrived.push_back(from_mbuf(mbuf));
+    }
+    for (const rte_mbuf *mbuf : got[1]) {
+        EXPECT_EQ(mbuf->nb_segs, 1);
+        EXPECT_EQ(mbuf->data_len, mbuf->pkt_len);
+        arrived.push_back(from_mbuf(mbuf));
+    }
+    std::sort(arrived.begin(), arrived.end());
+    std::sort(frames.begin(), frames.end());
+    EXPECT_EQ(arrived, frames);
+    free_all(got[0]);
+    free_all(got[1]);
+    EXPECT_EQ(stats(port1_).ierrors, 0U);
+
+    ASSERT_EQ(rte_eth_dev_stop(port1_), 0);
+    EXPECT_EQ(rte_mempool_avail_count(rx_pool_), 2048U);
+    EXPECT_EQ(rte_mempool_avail_count(large), 1024U);
+}
+
 TEST_F(Scatter, MtuGrowsTheChainsAfterARestart)
 {
     start_scatter_ports(1500); // 1518-byte frames fit one buffer: no chains yet
