@@ -79,4 +79,46 @@ take_mbufs(rte_mempool *pool, rte_mempool_cache *cache, rte_mbuf **spare, uint32
     give_back_mbufs(pool, cache, fresh, left);
 }
 
+// Fresh mbufs taken for several uses at once (a refill of many WQEs), used from the top
+// down: fresh()[0, left()) are not used yet. What is left goes back when the batch is
+// taken again or ends, with nothing else done to the lcore's cache meanwhile.
+template <uint32_t kCapacity>
+class MbufBatch
+{
+  public:
+    explicit MbufBatch(rte_mempool *pool)
+        : pool_(pool), cache_(rte_mempool_default_cache(pool, rte_lcore_id()))
+    {
+    }
+    MbufBatch(const MbufBatch &) = delete;
+    MbufBatch &operator=(const MbufBatch &) = delete;
+    ~MbufBatch() { give_back(); }
+
+    // What is left goes back and up to `count` (at most kCapacity) fresh mbufs replace it:
+    // fewer from a nearly dry pool, which halves a request it cannot meet. Returns how many.
+    uint32_t retake(uint32_t count)
+    {
+        give_back();
+        left_ = count;
+        fresh_ = take_mbufs(pool_, cache_, spare_, left_);
+        return left_;
+    }
+    rte_mbuf *const *fresh() const { return fresh_; }
+    uint32_t &left() { return left_; }
+
+  private:
+    void give_back()
+    {
+        if (left_ != 0)
+            untake_mbufs(pool_, cache_, fresh_, spare_, left_);
+        left_ = 0;
+    }
+
+    rte_mempool *pool_;
+    rte_mempool_cache *cache_;
+    rte_mbuf *const *fresh_ = spare_;
+    uint32_t left_ = 0;
+    rte_mbuf *spare_[kCapacity];
+};
+
 } // namespace mana

@@ -91,56 +91,82 @@ void RxQueue::write_chain_template()
 }
 
 // The refill's common case on a queue whose WQEs stay in place: WQEs whose first buffer
-// alone was delivered (a frame that fit it: clear in refill_counts_slots_), each given
-// fresh[--left] and reposted by writing that one SGE's address and key, with slots and SGEs
-// walked by pointer in a span that wraps neither the ring nor the WQ. Stops at any other
-// WQE, at a buffer outside `range`, or when `left` or the `want` WQEs run out; returns how
-// many it posted.
+// alone was delivered (a frame that fit it: clear in refill_counts_slots_), each given the
+// batch's top fresh mbuf and reposted by writing that one SGE's address and key, with slots
+// and SGEs walked by pointer in a span that wraps neither the ring nor the WQ. Stops at any
+// other WQE, at a buffer outside `range`, or when the batch or the `want` WQEs run out;
+// returns how many it posted.
 template <bool kInlineBuffers>
-inline uint32_t RxQueue::post_short_frames(rte_mbuf *const *fresh, uint32_t &left, uint32_t want,
+inline uint32_t RxQueue::post_short_frames(ChainRefillBatch &batch, uint32_t want,
                                            const RangeCheck &range)
 {
     const uint32_t count = config_.sges;
     const uint32_t slot = head_ & ring_mask_;
+    uint32_t &left = batch.left();
     const uint32_t span =
         std::min({want, left, config_.descriptors - slot, refill_counts_slots_.clear_run(slot)});
     rte_mbuf **slots = &ring_[slot * count];
     rte_mbuf **const end = slots + span * count;
-    rte_mbuf *const *next = fresh + left;
+    rte_mbuf *const *const top = batch.fresh() + left;
+    rte_mbuf *const *next = top;
     const uint32_t stride = wqe_bu_ << gdma::kBasicUnitShift;
     std::byte *sge = wq_base_ + chain_wqe_offset(head_) + chain_sge_offset_;
     const uint32_t buffer_offset = inline_buffer_offset_;
+    const RangeCheck check = range; // in registers: the stores below could alias `range`
     for (; slots != end; slots += count, sge += stride) {
         rte_mbuf *mbuf = next[-1];
         const uintptr_t address = buffer_address<kInlineBuffers>(mbuf, buffer_offset);
-        if (!range.contains(address)) [[unlikely]]
+        if (!check.contains(address)) [[unlikely]]
             break;
         --next;
         slots[0] = mbuf;
-        write_sge_buffer(sge, address, range.lkey);
+        write_sge_buffer(sge, address, check.lkey);
     }
-    const auto posted = static_cast<uint32_t>(fresh + left - next);
+    const auto posted = static_cast<uint32_t>(top - next);
     left -= posted;
     head_ += posted;
     return posted;
 }
 
+inline uint32_t RxQueue::post_short_frames(ChainRefillBatch &batch, uint32_t want,
+                                           const RangeCheck &range)
+{
+    return inline_buffer_offset_ != 0 ? post_short_frames<true>(batch, want, range)
+                                      : post_short_frames<false>(batch, want, range);
+}
+
 // A WQE is posted whole or not at all: when the pool runs dry or a buffer's memory has no
 // registration, that WQE and the ones after it keep only what they held, the fresh mbufs
 // go back to the pool, and later bursts retry. rx_nombuf counts the buffers of the WQEs
-// left unposted, as on every retry. Fresh mbufs are taken for many WQEs at once: as many
-// for each of the rest as the first WQE that needs some (a short frame: one), again when a
-// WQE needs more than the batch has left.
+// left unposted, as on every retry. Fresh mbufs are taken for many WQEs at once. The
+// common case (in-place WQEs of short frames, one batch) is all this function does; the
+// rest is refill_wqes(), out of line.
 uint32_t RxQueue::refill_chains()
 {
-    const uint32_t count = config_.sges;
     const uint32_t want = config_.descriptors - (head_ - tail_);
-    rte_mempool *const pool = config_.pool;
-    rte_mempool_cache *const cache = rte_mempool_default_cache(pool, rte_lcore_id());
     RangeCheck &range = refill_range_.current(mr_table_);
-    rte_mbuf *spare[kChainRefillBatch];
-    rte_mbuf *const *fresh = spare;
-    uint32_t left = 0; // fresh[0, left) are not used yet; the top ones go first
+    ChainRefillBatch batch(config_.pool);
+    uint32_t posted = 0;
+    if (chain_in_place_ && !refill_counts_slots_.test(head_ & ring_mask_)) [[likely]] {
+        batch.retake(std::min(want, kChainRefillBatch));
+        while (batch.left() != 0) {
+            const uint32_t done = post_short_frames(batch, want - posted, range);
+            posted += done;
+            if (done == 0 || posted == want || refill_counts_slots_.test(head_ & ring_mask_))
+                break;
+        }
+    }
+    if (posted < want) [[unlikely]]
+        posted += refill_wqes(batch, want - posted, range);
+    counters_.no_mbuf += static_cast<uint64_t>(want - posted) * config_.sges;
+    return posted;
+}
+
+// WQE by WQE, with fresh mbufs for as many of the `want` WQEs as the first that needs some
+// (a short frame: one), taken again when a WQE needs more than the batch has left.
+uint32_t RxQueue::refill_wqes(ChainRefillBatch &batch, uint32_t want, RangeCheck &range)
+{
+    const uint32_t count = config_.sges;
     uint32_t posted = 0;
     while (posted < want) {
         const uint32_t slot = head_ & ring_mask_;
@@ -155,36 +181,27 @@ uint32_t RxQueue::refill_chains()
             while (empty < count && slots[empty] == nullptr)
                 ++empty;
         }
-        if (empty > left) {
-            if (left != 0)
-                untake_mbufs(pool, cache, fresh, spare, left);
-            uint32_t got = std::min((want - posted) * empty, kChainRefillBatch);
-            fresh = take_mbufs(pool, cache, spare, got);
-            if (got < empty) [[unlikely]] {
-                // A nearly dry pool halves a request it cannot meet: ask for this WQE's.
-                untake_mbufs(pool, cache, fresh, spare, got);
-                got = empty;
-                fresh = take_mbufs(pool, cache, spare, got);
-            }
-            left = got;
-            if (got < empty) [[unlikely]]
+        if (empty > batch.left()) {
+            // A nearly dry pool halves a request it cannot meet: then ask for this WQE's.
+            if (batch.retake(std::min((want - posted) * empty, kChainRefillBatch)) < empty &&
+                batch.retake(empty) < empty)
                 break; // the pool is dry
         }
         if (!counted && chain_in_place_) {
-            const uint32_t done = inline_buffer_offset_ != 0
-                                      ? post_short_frames<true>(fresh, left, want - posted, range)
-                                      : post_short_frames<false>(fresh, left, want - posted, range);
+            const uint32_t done = post_short_frames(batch, want - posted, range);
             posted += done;
             if (done != 0)
                 continue;
             // Its buffer is outside the range: the general path finds the registration.
         }
+        uint32_t &left = batch.left();
         left -= empty;
+        rte_mbuf *const *fresh = batch.fresh() + left;
         // Usually one mbuf (a short frame): no library call for it.
         if (empty == 1)
-            slots[0] = fresh[left];
+            slots[0] = fresh[0];
         else
-            std::copy_n(fresh + left, empty, slots);
+            std::copy_n(fresh, empty, slots);
         // The other buffers' SGEs are in place or where this slot was posted last, unless
         // the WQ's size lets a later WQE overwrite that (see open()).
         if (!post_chain(slots, reuse_sges_ ? empty : count, range)) [[unlikely]] {
@@ -198,8 +215,6 @@ uint32_t RxQueue::refill_chains()
         ++head_;
         ++posted;
     }
-    untake_mbufs(pool, cache, fresh, spare, left);
-    counters_.no_mbuf += static_cast<uint64_t>(want - posted) * count;
     return posted;
 }
 

@@ -13,6 +13,7 @@
 
 #include "dpdk_memory.h"
 #include "gdma/gdma.h"
+#include "mbuf_cache.h"
 #include "mr_cache.h"
 #include "queue_common.h"
 #include "ring_bits.h"
@@ -235,10 +236,17 @@ class RxQueue
     // memory the device cannot be given.
     [[gnu::always_inline]] bool post_chain(rte_mbuf *const *buffers, uint32_t fresh,
                                            RangeCheck &range);
+    // Fresh mbufs a scattering queue's refill takes at once, at most.
+    static constexpr uint32_t kChainRefillBatch = 64;
+    static_assert(kChainRefillBatch >= kMaxRxSegments);
+    using ChainRefillBatch = MbufBatch<kChainRefillBatch>;
     uint32_t refill_chains();
+    [[gnu::noinline]] uint32_t refill_wqes(ChainRefillBatch &batch, uint32_t want,
+                                           RangeCheck &range);
     template <bool kInlineBuffers>
-    uint32_t post_short_frames(rte_mbuf *const *fresh, uint32_t &left, uint32_t want,
-                               const RangeCheck &range);
+    uint32_t post_short_frames(ChainRefillBatch &batch, uint32_t want, const RangeCheck &range);
+    [[gnu::always_inline]] uint32_t post_short_frames(ChainRefillBatch &batch, uint32_t want,
+                                                      const RangeCheck &range);
     void write_chain_template();
     void copy_sges(uint32_t target, uint32_t source, uint32_t from, uint32_t count);
     // Byte offset in the WQ of the scattering queue's WQE `index` (wqe_bu_ BUs each).
@@ -260,10 +268,6 @@ class RxQueue
     // Where the SGE sits in a single-buffer RX WQE: after the DMA header and the 8-byte
     // inline OOB (a scattering queue's is chain_sge_offset_).
     static constexpr uint32_t kSgeOffset = sizeof(gdma::DmaHeader) + gdma::kSmallInlineOobBytes;
-    // Fresh mbufs a scattering queue's refill takes at once, at most.
-    static constexpr uint32_t kChainRefillBatch = 64;
-    static_assert(kChainRefillBatch >= kMaxRxSegments);
-
     // Hot state first: what every burst reads or writes, in as few cache lines as can be
     // (the lines of queues an lcore serves in turn are often no longer in L1 when the
     // queue's turn comes again).
