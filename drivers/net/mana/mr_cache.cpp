@@ -126,7 +126,7 @@ int MrTable::insert_locked(uintptr_t start, uintptr_t end, MrRange *out)
     if (registrar_ == nullptr)
         return -ENODEV; // between a service reset and the rebuild
     if (entries_.size() >= capacity_) {
-        ++full_misses_;
+        full_misses_.fetch_add(1, std::memory_order_relaxed);
         return -ENOSPC;
     }
     auto registration = registrar_->register_range(start, end);

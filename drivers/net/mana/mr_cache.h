@@ -81,7 +81,7 @@ class MrTable
 
     std::size_t size();
     std::size_t capacity() const { return capacity_; }
-    uint64_t full_misses() const { return full_misses_; }
+    uint64_t full_misses() const { return full_misses_.load(std::memory_order_relaxed); }
 
     // Releases every registration (port close).
     void clear();
@@ -103,7 +103,8 @@ class MrTable
     rte_rwlock_t lock_;
     std::vector<MrRegistration> entries_; // sorted by range.start
     uintptr_t longest_ = 0;               // longest entry, bounds the backward scan
-    uint64_t full_misses_ = 0;
+    // Counted under the write lock, read without it (statistics).
+    std::atomic<uint64_t> full_misses_{0};
     std::atomic<uint32_t> generation_{0};
 };
 
