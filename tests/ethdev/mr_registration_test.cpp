@@ -2,10 +2,8 @@
 // How mempool memory is registered with the device: a pool whose memory DPDK populated in
 // several adjacent chunks (a memzone over hugepages that are not physically contiguous,
 // IOVA as PA) is one memory region, so the fast paths' range checks hold across the pool.
+#include "chunked_pool.h"
 #include "ethdev_harness.h"
-
-#include <rte_malloc.h>
-#include <rte_mbuf_pool_ops.h>
 
 #include <cstring>
 #include <set>
@@ -17,70 +15,6 @@ namespace
 
 constexpr unsigned kChunks = 4;
 constexpr unsigned kMbufsPerChunk = 32;
-
-// A pktmbuf pool populated as kChunks chunks that follow each other in memory.
-class ChunkedPool
-{
-  public:
-    ChunkedPool()
-    {
-        pool_ = rte_mempool_create_empty(
-            "chunked", kChunks * kMbufsPerChunk, sizeof(rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE, 0,
-            sizeof(rte_pktmbuf_pool_private), SOCKET_ID_ANY, RTE_MEMPOOL_F_NO_IOVA_CONTIG);
-        if (pool_ == nullptr)
-            return;
-        if (rte_mempool_set_ops_byname(pool_, rte_mbuf_best_mempool_ops(), nullptr) != 0)
-            return;
-        rte_pktmbuf_pool_init(pool_, nullptr);
-        const std::size_t object = pool_->header_size + pool_->elt_size + pool_->trailer_size;
-        chunk_bytes_ = object * kMbufsPerChunk;
-        memory_ = static_cast<std::byte *>(
-            rte_malloc("chunked", chunk_bytes_ * kChunks, RTE_MEMPOOL_ALIGN));
-        if (memory_ == nullptr)
-            return;
-        for (unsigned i = 0; i < kChunks; ++i) {
-            std::byte *chunk = memory_ + i * chunk_bytes_;
-            if (rte_mempool_populate_iova(pool_, reinterpret_cast<char *>(chunk), RTE_BAD_IOVA,
-                                          chunk_bytes_, nullptr,
-                                          nullptr) != static_cast<int>(kMbufsPerChunk))
-                return;
-        }
-        rte_mempool_obj_iter(pool_, rte_pktmbuf_init, nullptr);
-        ready_ = true;
-    }
-    ~ChunkedPool()
-    {
-        rte_mempool_free(pool_);
-        rte_free(memory_);
-    }
-    ChunkedPool(const ChunkedPool &) = delete;
-    ChunkedPool &operator=(const ChunkedPool &) = delete;
-
-    bool ready() const { return ready_; }
-    rte_mempool *pool() const { return pool_; }
-    unsigned chunk_of(const rte_mbuf *mbuf) const
-    {
-        return static_cast<unsigned>((reinterpret_cast<const std::byte *>(mbuf) - memory_) /
-                                     chunk_bytes_);
-    }
-    unsigned memory_chunks() const
-    {
-        unsigned count = 0;
-        rte_mempool_mem_iter(
-            pool_,
-            [](rte_mempool *, void *counter, rte_mempool_memhdr *, unsigned) {
-                ++*static_cast<unsigned *>(counter);
-            },
-            &count);
-        return count;
-    }
-
-  private:
-    rte_mempool *pool_ = nullptr;
-    std::byte *memory_ = nullptr;
-    std::size_t chunk_bytes_ = 0;
-    bool ready_ = false;
-};
 
 uint64_t live_device_objects()
 {
@@ -98,7 +32,7 @@ TEST_F(MrRegistration, AdjacentChunksOfAPoolAreOneMemoryRegion)
     start_ports({}, {}, 2048);
     uint64_t before = 0;
     {
-        ChunkedPool chunked;
+        ChunkedPool chunked("chunked", std::vector<unsigned>(kChunks, kMbufsPerChunk), 0);
         ASSERT_TRUE(chunked.ready());
         ASSERT_EQ(chunked.memory_chunks(), kChunks);
         // One packet from every chunk, in one burst.

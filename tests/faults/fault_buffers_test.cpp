@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 // Faults of the buffers a queue works with: an RX mempool that runs dry, and memory
 // registration failing on RX setup and refill, on scatter RX and on TX.
+#include "chunked_pool.h"
 #include "faults_fixture.h"
 
 namespace ethdev_test
@@ -120,6 +121,73 @@ TEST_F(Faults, RegistrationFailureOnRxRefillLeavesSlotsUnpostedAndIsRetried)
 TEST_F(Faults, RegistrationFailureOnScatterRxRefillLeavesWqesUnpostedAndIsRetried)
 {
     check_rx_registration_failure(true);
+}
+
+// A scattering queue of five-buffer WQEs whose pool has a second memory region that cannot
+// be registered: the ring starts from the first, and the refill after short frames meets
+// the second's mbufs, which its short-frame path cannot post. Those WQEs stay unposted
+// (their other buffers kept, the fresh mbufs back in the pool) and every burst retries;
+// once registration works the next burst posts them and traffic flows.
+TEST_F(Faults, RegistrationFailureOnScatterRefillOfShortFramesLeavesWqesUnpostedAndIsRetried)
+{
+    constexpr uint16_t kDescriptors = 32;
+    constexpr unsigned kBuffersPerWqe = 5; // MTU 9000 in 2048-byte buffers
+    constexpr unsigned kRing = kDescriptors * kBuffersPerWqe;
+    rte_mempool *tx_pool = start_port(port0_, {}, 1024, RTE_PKTMBUF_HEADROOM + 9216);
+    // Enough in the first region for the ring and one refill; the second lies apart.
+    ChunkedPool chunked("scatter_two_regions", {kRing + 16, 64}, 64 * 1024,
+                        RTE_PKTMBUF_HEADROOM + 2048);
+    ASSERT_TRUE(chunked.ready());
+    ASSERT_EQ(mana_emu_fail_verb("ibv_reg_mr", 1, 1000000, ENOMEM), 0); // the second fails
+    setup_and_start(port1_,
+                    {.tx_queues = 0,
+                     .rx_descriptors = kDescriptors,
+                     .rx_offloads = RTE_ETH_RX_OFFLOAD_SCATTER,
+                     .mtu = 9000},
+                    chunked.pool());
+    ASSERT_EQ(rte_mempool_in_use_count(chunked.pool()), kRing) << "the ring starts full";
+
+    // 16 short frames: their WQEs need one fresh mbuf each, and the refill meets the
+    // second region's mbufs.
+    uint32_t offered = 0;
+    auto offer = [&](std::vector<Frame> frames) {
+        send_from(tx_pool, port0_, 0, frames, 64);
+        offered += static_cast<uint32_t>(frames.size());
+        return frames;
+    };
+    expect_delivered(offer(numbered_frames(0, 16)));
+    const uint64_t nombuf = stats(port1_).rx_nombuf;
+    EXPECT_GT(nombuf, 0U) << "WQEs left unposted";
+    // The ring keeps the 16 unposted WQEs' other buffers; `reposted` were posted from the
+    // first region before the refill met the second.
+    const unsigned held = rte_mempool_in_use_count(chunked.pool());
+    ASSERT_GE(held, kRing - 16U);
+    ASSERT_LT(held, kRing);
+    const unsigned reposted = held - (kRing - 16U);
+
+    // The device finds only the posted WQEs; each burst retries the refill.
+    const auto second = offer(numbered_frames(100, 32));
+    auto got = drain();
+    ASSERT_EQ(got.size(), 16U + reposted);
+    for (std::size_t i = 0; i < got.size(); ++i)
+        EXPECT_EQ(from_mbuf(got[i]), second[i]) << "frame " << i;
+    free_all(got);
+    EXPECT_EQ(emu_counters().rx_drops_no_buffer, 16U - reposted);
+    EXPECT_GT(stats(port1_).rx_nombuf, nombuf) << "bursts do not retry";
+
+    mana_emu_clear_faults();
+    std::array<rte_mbuf *, 8> none;
+    EXPECT_EQ(rte_eth_rx_burst(port1_, 0, none.data(), none.size()), 0); // refills the ring
+    EXPECT_EQ(rte_mempool_in_use_count(chunked.pool()), kRing) << "ring not refilled";
+    std::vector<Frame> mixed = numbered_frames(200, 24);
+    for (uint32_t i = 0; i < 8; ++i)
+        mixed.push_back(ipv4_flow_frame(300 + i, false, 9018 - 42));
+    expect_delivered(offer(mixed));
+    ASSERT_EQ(reap_tx(port0_), 0);
+    expect_conservation(offered, offered - (16U - reposted), "scatter refill registration failure");
+
+    ASSERT_EQ(rte_eth_dev_stop(port1_), 0);
+    EXPECT_EQ(rte_mempool_avail_count(chunked.pool()), chunked.size()) << "mbufs lost";
 }
 
 TEST_F(Faults, RegistrationFailureOnTxDropsAndCountsEveryPacket)

@@ -107,8 +107,6 @@ class Faults : public EthdevTest
         expect_delivered(frames);
     }
 
-    // sent = received + counted drops, over the emulator's device-side drops and the
-    // driver's counters.
     void check_rx_registration_failure(bool scatter);
 
     // Receives what the device delivered to port 1 and checks it is exactly `frames`, in
@@ -122,6 +120,8 @@ class Faults : public EthdevTest
         free_all(got);
     }
 
+    // sent = received + counted drops, over the emulator's device-side drops and the
+    // driver's counters.
     void expect_conservation(uint64_t offered, uint64_t received, const char *what)
     {
         const auto tx = stats(port0_);
