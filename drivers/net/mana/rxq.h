@@ -240,6 +240,9 @@ class RxQueue
     static constexpr uint32_t kChainRefillBatch = 64;
     static_assert(kChainRefillBatch >= kMaxRxSegments);
     using ChainRefillBatch = MbufBatch<kChainRefillBatch>;
+    // refill_chains: the refill of a scattering queue, its common case inline (short
+    // frames' WQEs in place: post_short_frames); refill_wqes: everything else, WQE by WQE,
+    // out of line so that the common case keeps its registers.
     uint32_t refill_chains();
     [[gnu::noinline]] uint32_t refill_wqes(ChainRefillBatch &batch, uint32_t want,
                                            RangeCheck &range);
@@ -261,7 +264,6 @@ class RxQueue
                          uint32_t packet);
     // Returns every mbuf in the ring to its pool and empties the slots (the queue closes).
     void free_ring();
-    rte_mbuf **wqe_mbufs(uint32_t index) { return &ring_[(index & ring_mask_) * config_.sges]; }
     uint32_t wqe_bu() const { return config_.sges == 1 ? 1 : wqe_bu_; }
     void write_template();
 
