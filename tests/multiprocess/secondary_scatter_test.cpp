@@ -82,9 +82,8 @@ int64_t sized_frame_index(const rte_mbuf *mbuf)
     std::array<uint8_t, kJumboBytes> frame{};
     uint32_t offset = 0;
     for (const rte_mbuf *segment = mbuf; segment != nullptr; segment = segment->next) {
-        if (segment->next != nullptr && segment->data_len != rte_pktmbuf_data_room_size(
-                                                                  segment->pool) -
-                                                                  RTE_PKTMBUF_HEADROOM)
+        if (segment->next != nullptr &&
+            segment->data_len != rte_pktmbuf_data_room_size(segment->pool) - RTE_PKTMBUF_HEADROOM)
             return -1;
         if (offset + segment->data_len > frame.size())
             return -1;
@@ -104,8 +103,7 @@ int64_t sized_frame_index(const rte_mbuf *mbuf)
 
 // Frames first..first+count-1 from `from` to `to`, 16 per burst (the ring has room for
 // what is in flight), each received in order and checked.
-void exchange_mixed(rte_mempool *pool, uint16_t from, uint16_t to, uint32_t first,
-                    uint32_t count)
+void exchange_mixed(rte_mempool *pool, uint16_t from, uint16_t to, uint32_t first, uint32_t count)
 {
     uint32_t sent = 0;
     uint32_t received = 0;
@@ -163,8 +161,8 @@ int scatter()
     const rte_eth_stats s1 = stats_of(p1);
     CHECK(s1.ipackets == 2 * kPrimaryFrames + kSecondaryFrames && s1.ierrors == 0,
           "primary sees %llu packets received (%llu errors), want %u",
-          static_cast<unsigned long long>(s1.ipackets),
-          static_cast<unsigned long long>(s1.ierrors), 2 * kPrimaryFrames + kSecondaryFrames);
+          static_cast<unsigned long long>(s1.ipackets), static_cast<unsigned long long>(s1.ierrors),
+          2 * kPrimaryFrames + kSecondaryFrames);
     stop_close_and_check(ports, pool, {kPrimaryPool});
     return finish("scatter: a secondary bursts a scattering queue over many laps of the ring");
 }
