@@ -5,9 +5,9 @@
 // not fill stay in their WQE's slots and are posted again with it, so a short frame costs
 // one mbuf, as on a queue of one buffer per WQE, and leaves the slots as they were (the
 // refill knows from refill_counts_slots_ which WQEs need more than their first buffer
-// replaced). Where the WQEs are a power of two BUs and
-// the WQ holds exactly the ring's (open()), each slot's WQE stays at one place and is written
-// whole once, so a short frame's repost writes one SGE, as on such a queue.
+// replaced). Where the WQEs are a power of two BUs and the WQ holds exactly the ring's
+// (open()), each slot's WQE stays at one place and is written whole once, so a short
+// frame's repost writes one SGE, as on such a queue.
 #include "rxq.h"
 
 #include "mbuf_cache.h"
