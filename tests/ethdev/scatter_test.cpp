@@ -67,6 +67,18 @@ class Scatter : public EthdevTest
         EXPECT_EQ(from_mbuf(mbuf), frame);
     }
 
+    // send_frames, then everything port 1 receives must be `frames`, in order, each a
+    // chain as expect_chain says; the mbufs are freed.
+    void expect_chains_arrive(const std::vector<Frame> &frames)
+    {
+        send_frames(frames);
+        auto got = receive_all(port1_, 1);
+        ASSERT_EQ(got.size(), frames.size());
+        for (std::size_t i = 0; i < got.size(); ++i)
+            expect_chain(got[i], frames[i]);
+        free_all(got);
+    }
+
     static Frame frame_of(uint32_t index, std::size_t bytes)
     {
         return ipv4_flow_frame(index, false, bytes - kUdpHeaders);
@@ -213,12 +225,7 @@ TEST_F(Scatter, PoolRunningDryBetweenWqesLosesNothing)
 
     // With the mbufs back, the ring fills again and everything arrives.
     receive_all(port1_, 1);
-    send_frames(first);
-    got = receive_all(port1_, 1);
-    ASSERT_EQ(got.size(), 32U);
-    for (std::size_t i = 0; i < got.size(); ++i)
-        expect_chain(got[i], first[i]);
-    free_all(got);
+    ASSERT_NO_FATAL_FAILURE(expect_chains_arrive(first));
 }
 
 TEST_F(Scatter, StopWithWqesLeftUnpostedAfterShortAndLongFramesReturnsEveryMbuf)
@@ -248,12 +255,7 @@ TEST_F(Scatter, StopWithWqesLeftUnpostedAfterShortAndLongFramesReturnsEveryMbuf)
     EXPECT_EQ(rte_mempool_avail_count(rx_pool_), kMbufs);
 
     ASSERT_EQ(rte_eth_dev_start(port1_), 0);
-    send_frames(frames);
-    auto got = receive_all(port1_, 1);
-    ASSERT_EQ(got.size(), frames.size());
-    for (std::size_t i = 0; i < got.size(); ++i)
-        expect_chain(got[i], frames[i]);
-    free_all(got);
+    ASSERT_NO_FATAL_FAILURE(expect_chains_arrive(frames));
 }
 
 TEST_F(Scatter, QueuesOfOnePortWithBuffersOfDifferentSizesEachDeliverTheirWay)
@@ -314,12 +316,7 @@ TEST_F(Scatter, MtuGrowsTheChainsAfterARestart)
     ASSERT_EQ(rte_eth_dev_set_mtu(port1_, 9000), 0);
     ASSERT_EQ(rte_eth_dev_start(port1_), 0);
     const std::vector<Frame> frames = {frame_of(1, 9018), frame_of(2, 64), frame_of(3, 3000)};
-    send_frames(frames);
-    auto got = receive_all(port1_, 1);
-    ASSERT_EQ(got.size(), frames.size());
-    for (std::size_t i = 0; i < got.size(); ++i)
-        expect_chain(got[i], frames[i]);
-    free_all(got);
+    ASSERT_NO_FATAL_FAILURE(expect_chains_arrive(frames));
     EXPECT_EQ(stats(port1_).ierrors, 0U);
 }
 

@@ -175,16 +175,22 @@ void reap_completions(uint16_t port)
 // receives them, in order and intact, waiting for the threaded device model.
 void exchange(rte_mempool *pool, uint16_t from, uint16_t to, uint32_t first, uint32_t count)
 {
+    exchange_frames(pool, from, to, first, count, {make_frame, frame_index}, count);
+}
+
+void exchange_frames(rte_mempool *pool, uint16_t from, uint16_t to, uint32_t first, uint32_t count,
+                     const FrameKind &kind, uint32_t most_in_flight)
+{
     uint32_t sent = 0;
     uint32_t received = 0;
     uint32_t bad = 0;
     const auto deadline = std::chrono::steady_clock::now() + kDeliveryLimit;
     while (received < count && before(deadline)) {
-        if (sent < count) {
+        if (sent < count && sent - received < most_in_flight) {
             std::array<rte_mbuf *, 32> burst{};
             const uint32_t n = std::min<uint32_t>(32, count - sent);
             uint32_t made = 0;
-            while (made < n && (burst[made] = make_frame(pool, from, to, first + sent + made)))
+            while (made < n && (burst[made] = kind.make(pool, from, to, first + sent + made)))
                 ++made;
             const uint16_t taken = rte_eth_tx_burst(from, 0, burst.data(), made);
             rte_pktmbuf_free_bulk(burst.data() + taken, made - taken);
@@ -193,7 +199,7 @@ void exchange(rte_mempool *pool, uint16_t from, uint16_t to, uint32_t first, uin
             rte_eth_tx_burst(from, 0, nullptr, 0); // reaps completions
         }
         receive_some(to, [&](const rte_mbuf *mbuf) {
-            if (frame_index(mbuf) != static_cast<int64_t>(first + received))
+            if (kind.index(mbuf) != static_cast<int64_t>(first + received))
                 ++bad;
             ++received;
         });

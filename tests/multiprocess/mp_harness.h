@@ -74,6 +74,15 @@ void reap_completions(uint16_t port);
 // Sends frames first..first+count-1 from port `from` to port `to` (queue 0 each) and
 // receives them, in order and intact, waiting for the threaded device model.
 void exchange(rte_mempool *pool, uint16_t from, uint16_t to, uint32_t first, uint32_t count);
+// How exchange_frames builds a frame of an index and reads the index back (-1: not what
+// was built).
+struct FrameKind {
+    rte_mbuf *(*make)(rte_mempool *pool, uint16_t from, uint16_t to, uint32_t index);
+    int64_t (*index)(const rte_mbuf *mbuf);
+};
+// exchange with frames of `kind`, at most `most_in_flight` sent and not yet received.
+void exchange_frames(rte_mempool *pool, uint16_t from, uint16_t to, uint32_t first, uint32_t count,
+                     const FrameKind &kind, uint32_t most_in_flight);
 rte_eth_stats stats_of(uint16_t port);
 
 struct Child {

@@ -101,38 +101,10 @@ int64_t sized_frame_index(const rte_mbuf *mbuf)
     return index;
 }
 
-// Frames first..first+count-1 from `from` to `to`, 16 per burst (the ring has room for
-// what is in flight), each received in order and checked.
+// Short and jumbo frames, at most 64 in flight (the ring has room for them).
 void exchange_mixed(rte_mempool *pool, uint16_t from, uint16_t to, uint32_t first, uint32_t count)
 {
-    uint32_t sent = 0;
-    uint32_t received = 0;
-    uint32_t bad = 0;
-    const auto deadline = std::chrono::steady_clock::now() + kDeliveryLimit;
-    while (received < count && before(deadline)) {
-        if (sent < count && sent - received < 64) {
-            std::array<rte_mbuf *, 16> burst{};
-            const uint32_t n = std::min<uint32_t>(burst.size(), count - sent);
-            uint32_t made = 0;
-            while (made < n &&
-                   (burst[made] = make_sized_frame(pool, from, to, first + sent + made)))
-                ++made;
-            const uint16_t taken = rte_eth_tx_burst(from, 0, burst.data(), made);
-            rte_pktmbuf_free_bulk(burst.data() + taken, made - taken);
-            sent += taken;
-        } else {
-            rte_eth_tx_burst(from, 0, nullptr, 0); // reaps completions
-        }
-        receive_some(to, [&](const rte_mbuf *mbuf) {
-            if (sized_frame_index(mbuf) != static_cast<int64_t>(first + received))
-                ++bad;
-            ++received;
-        });
-    }
-    reap_completions(from);
-    CHECK(sent == count, "sent %u of %u frames on port %u", sent, count, from);
-    CHECK(received == count, "received %u of %u frames on port %u", received, count, to);
-    CHECK(bad == 0, "%u frames arrived changed, out of order or not as chains", bad);
+    exchange_frames(pool, from, to, first, count, {make_sized_frame, sized_frame_index}, 64);
 }
 
 int scatter()

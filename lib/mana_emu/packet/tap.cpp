@@ -45,6 +45,27 @@ class ScopedFd
     int fd_;
 };
 
+// An interface setting of `name` changed through a datagram socket's ioctls: the request
+// read with `read_request` (none when 0), given to `change`, written with
+// `write_request`. 0 or a negative errno.
+template <typename Change>
+int change_interface(const std::string &name, unsigned long read_request,
+                     unsigned long write_request, Change change)
+{
+    ScopedFd control(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (control.get() < 0)
+        return -errno;
+    ifreq request;
+    if (!make_ifreq(name, request))
+        return -EINVAL;
+    if (read_request != 0 && ::ioctl(control.get(), read_request, &request) < 0)
+        return -errno;
+    change(request);
+    if (::ioctl(control.get(), write_request, &request) < 0)
+        return -errno;
+    return 0;
+}
+
 } // namespace
 
 TapDevice::TapDevice(TapDevice &&other) noexcept
@@ -109,34 +130,18 @@ int TapDevice::set_up()
 {
     if (fd_ < 0)
         return -EBADF;
-    ScopedFd control(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (control.get() < 0)
-        return -errno;
-    ifreq request;
-    if (!make_ifreq(name_, request))
-        return -EINVAL;
-    if (::ioctl(control.get(), SIOCGIFFLAGS, &request) < 0)
-        return -errno;
-    request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP);
-    if (::ioctl(control.get(), SIOCSIFFLAGS, &request) < 0)
-        return -errno;
-    return 0;
+    return change_interface(name_, SIOCGIFFLAGS, SIOCSIFFLAGS, [](ifreq &request) {
+        request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP);
+    });
 }
 
 int TapDevice::set_queue_frames(unsigned frames)
 {
     if (fd_ < 0)
         return -EBADF;
-    ScopedFd control(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (control.get() < 0)
-        return -errno;
-    ifreq request;
-    if (!make_ifreq(name_, request))
-        return -EINVAL;
-    request.ifr_qlen = static_cast<int>(frames);
-    if (::ioctl(control.get(), SIOCSIFTXQLEN, &request) < 0)
-        return -errno;
-    return 0;
+    return change_interface(name_, 0, SIOCSIFTXQLEN, [frames](ifreq &request) {
+        request.ifr_qlen = static_cast<int>(frames);
+    });
 }
 
 ssize_t TapDevice::read(std::span<uint8_t> buffer)
